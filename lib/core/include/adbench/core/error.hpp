@@ -1,0 +1,42 @@
+#pragma once
+// Error types. User and input errors (a missing file, a corrupt image, an unknown name) throw
+// InputError: `main` prints its one-line message and exits with kExitBadInput. Broken invariants
+// throw InternalError (exit 1). Never validate input with assert(): Release builds drop it.
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace adbench {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInternal = 1;
+inline constexpr int kExitBadInput = 2;
+
+/// Base of every adbench exception.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Bad input from the user: files, folders, names, values. Message names the file or key, what was
+/// expected and what was found.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A broken invariant inside adbench (a bug).
+class InternalError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// "<path>: <problem>" — the canonical shape of an input error about a file.
+[[noreturn]] void throw_file_error(const std::filesystem::path& path, const std::string& problem);
+
+/// Throws InputError(message) when `cond` is false.
+inline void check_input(bool cond, const std::string& message) {
+  if (!cond) throw InputError(message);
+}
+
+}  // namespace adbench

@@ -1,0 +1,45 @@
+#pragma once
+// Image, mask and score-map files <-> OpenCV matrices and tensors.
+#include <ATen/ATen.h>
+#include <opencv2/core.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace adbench {
+
+/// True for the image extensions adbench reads: png, jpg, jpeg, bmp, tif, tiff (any case).
+bool is_image_file(const std::filesystem::path& path);
+
+/// Reads an image as 8-bit RGB (grayscale and RGBA are converted; 16-bit is scaled to 8-bit).
+/// InputError "<path>: cannot read image (missing, unreadable or corrupt)".
+cv::Mat read_image_rgb(const std::filesystem::path& path);
+
+/// Size (rows = height, cols = width) of an image file without keeping its pixels.
+cv::Size read_image_size(const std::filesystem::path& path);
+
+/// Reads a ground-truth mask, binarised as pixel != 0 (VisA stores instance ids), CV_8UC1 of 0/1.
+/// Multi-channel masks are reduced to "any channel != 0".
+cv::Mat read_mask(const std::filesystem::path& path);
+
+/// HxWx3 uint8 RGB -> float32 tensor [3,H,W] in [0,1].
+at::Tensor image_to_tensor(const cv::Mat& rgb);
+
+/// CV_8UC1 mask -> bool tensor [H,W].
+at::Tensor mask_to_tensor(const cv::Mat& mask);
+
+/// 2-D float tensor -> CV_32FC1 matrix (copy).
+cv::Mat tensor_to_mat(const at::Tensor& map2d);
+
+/// Reads a score map: .tif/.tiff (float32 single channel) or .npy (float32 or float64, 2-D).
+/// Returns a contiguous CPU tensor of the file's float dtype. InputError naming the file when it
+/// cannot be read, is not 2-D, or has another dtype.
+at::Tensor read_score_map(const std::filesystem::path& path);
+
+/// Writes a 2-D map as a float32 single-channel TIFF.
+void write_score_map_tiff(const std::filesystem::path& path, const at::Tensor& map2d);
+
+/// Writes an 8-bit RGB image (PNG by extension).
+void write_image_rgb(const std::filesystem::path& path, const cv::Mat& rgb);
+
+}  // namespace adbench

@@ -1,0 +1,17 @@
+#pragma once
+// NumPy .npy files (format versions 1-3, little-endian, C order): float32, float64, uint8, bool,
+// int32, int64.
+#include <ATen/ATen.h>
+
+#include <filesystem>
+
+namespace adbench {
+
+/// Reads a .npy file into a CPU tensor. InputError naming the file for a bad header, Fortran
+/// order, big-endian or unsupported dtype, or a truncated body.
+at::Tensor read_npy(const std::filesystem::path& path);
+
+/// Writes a CPU tensor as .npy (version 1.0).
+void write_npy(const std::filesystem::path& path, const at::Tensor& tensor);
+
+}  // namespace adbench

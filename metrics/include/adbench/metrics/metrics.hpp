@@ -1,0 +1,89 @@
+#pragma once
+// Exact detection metrics on tensors, on any device. Definitions (README "Metrics"):
+//  - AUROC: scikit-learn roc_auc_score (trapezoid over the ROC at every distinct score; ties count half)
+//  - AP: average_precision_score (step-wise sum of (R_n - R_{n-1}) P_n, no interpolation)
+//  - F1-max: maximum over distinct thresholds of 2PR/(P+R), 0 where P+R = 0
+//  - AUPRO@L: MVTec AD evaluation: 8-connected ground-truth regions, each region weighs the same,
+//    FPR over all negative pixels of the whole set, the exact curve over every distinct score plus
+//    (0,0) and (1,1), trapezoid up to FPR = L with linear interpolation there, divided by L.
+// A metric that is undefined (one class only) is std::nullopt and a warning is recorded.
+// Named conventions reproduce other tools' tables: ApConvention::Trapezoid (anomalib's AUPR) and
+// aupro_bins = N (ADEval-style histogram quantisation of the scores before the AUPRO curve).
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace adbench::metrics {
+
+enum class ApConvention {
+  Step,       ///< exact, scikit-learn average_precision_score (default)
+  Trapezoid,  ///< anomalib / torchmetrics AUPR: trapezoid over the PR curve from (R=0, P=1)
+};
+
+struct Options {
+  std::vector<double> aupro_limits{0.3};  ///< FPR integration limits, each in (0, 1]
+  ApConvention ap_convention = ApConvention::Step;
+  int aupro_bins = 0;  ///< 0: exact; N > 0: scores quantised to N equal-width bins over [min, max]
+  bool keep_curves = false;  ///< keep down-sampled ROC / PR / PRO curves for plotting
+};
+
+/// A curve down-sampled to at most ~1000 points for plots (x ascending).
+struct Curve {
+  std::vector<double> x, y;
+};
+
+/// Image- (sample-, frame-, object-) level metrics.
+struct BinaryMetrics {
+  std::optional<double> auroc, ap, f1_max;
+  std::optional<double> f1_threshold;  ///< score threshold at which F1 is maximal
+  std::int64_t count = 0, positives = 0;
+  std::vector<std::string> warnings;
+  std::optional<Curve> roc, pr;  ///< when Options::keep_curves
+};
+
+/// scores: 1-D floating tensor (any device); labels: 1-D bool or integer tensor of 0/1, same
+/// length. InputError on mismatched lengths or non-finite scores.
+BinaryMetrics binary_metrics(const at::Tensor& scores, const at::Tensor& labels, const Options& options = {});
+
+/// Pixel- (point-) level metrics, all from one ordering pass.
+struct PixelMetrics {
+  std::optional<double> auroc, ap, f1_max;
+  std::vector<std::pair<double, std::optional<double>>> aupro;  ///< (limit, value), in Options order
+  std::int64_t pixels = 0, positives = 0, regions = 0;
+  std::vector<std::string> warnings;
+  std::optional<Curve> roc, pr, pro;
+};
+
+/// Accumulates (map, mask) pairs one image at a time so callers can drop the maps as they go;
+/// compute() runs the one ordering pass. Masks are labelled into 8-connected regions on add.
+/// Uses the accumulator's device: on CPU a radix-sort engine, elsewhere LibTorch sort.
+class PixelAccumulator {
+ public:
+  explicit PixelAccumulator(Options options = {}, at::Device device = at::kCPU);
+  ~PixelAccumulator();
+  PixelAccumulator(PixelAccumulator&&) noexcept;
+  PixelAccumulator& operator=(PixelAccumulator&&) noexcept;
+
+  /// map: [H,W] float32 or float64; mask: [H,W] bool or uint8 (non-zero = anomalous), same size.
+  /// `name` (a file path) appears in errors: InputError "<name>: map has N non-finite values",
+  /// "<name>: map is HxW but its mask is hxw", "<name>: map is not 2-D".
+  void add(const at::Tensor& map, const at::Tensor& mask, const std::string& name = "map");
+  /// Points (3-D) have no regions: adds a flat set of scores and labels; AUPRO stays null.
+  void add_points(const at::Tensor& scores, const at::Tensor& labels, const std::string& name = "points");
+  PixelMetrics compute();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Convenience: all maps and masks at once.
+PixelMetrics pixel_metrics(const std::vector<at::Tensor>& maps, const std::vector<at::Tensor>& masks,
+                           const Options& options = {}, at::Device device = at::kCPU);
+
+}  // namespace adbench::metrics

@@ -1,0 +1,52 @@
+#pragma once
+// Helpers shared by the test executables.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace adbench::test {
+
+/// ../shared next to the checkout (golden values, real data, weights).
+inline std::filesystem::path shared_dir() { return ADBENCH_SHARED_DIR; }
+inline std::filesystem::path source_dir() { return ADBENCH_SOURCE_DIR; }
+
+/// A fresh temporary folder removed at scope exit.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "t") {
+    static int counter = 0;
+    path_ = std::filesystem::temp_directory_path() /
+            ("adbench-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Path of the adbench binary (set by ctest), for end-to-end CLI tests.
+inline std::string adbench_bin() {
+  const char* p = std::getenv("ADBENCH_BIN");
+  return p ? p : "adbench";
+}
+
+struct CommandResult {
+  int exit_code;
+  std::string out;  ///< stdout
+  std::string err;  ///< stderr
+};
+
+/// Runs the adbench binary with `args` (a shell-quoted string), capturing stdout and stderr.
+CommandResult run_adbench(const std::string& args);
+
+}  // namespace adbench::test
