@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <fstream>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/npy.hpp"
@@ -55,7 +57,52 @@ cv::Mat read_image_rgb(const fs::path& path) {
   return rgb;
 }
 
+namespace {
+// Reads width and height from PNG, BMP and JPEG headers without decoding the pixels (MVTec-size
+// PNGs take ~20 ms each to decode). Returns an empty size when the header is not understood.
+cv::Size header_size(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  unsigned char h[32] = {};
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  if (in.gcount() < 26) return {};
+  auto be32 = [](const unsigned char* p) { return (p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; };
+  auto le32 = [](const unsigned char* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (p[3] << 24); };
+  if (std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(h + 12, "IHDR", 4) == 0)
+    return {be32(h + 16), be32(h + 20)};
+  if (h[0] == 'B' && h[1] == 'M' && le32(h + 14) >= 40) return {le32(h + 18), std::abs(le32(h + 22))};
+  if (h[0] == 0xFF && h[1] == 0xD8) {
+    in.clear();
+    in.seekg(2);
+    for (;;) {
+      int c = in.get();
+      if (c != 0xFF) return {};
+      int marker;
+      do marker = in.get(); while (marker == 0xFF);
+      if (marker == EOF) return {};
+      if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) continue;
+      unsigned char len[2];
+      if (!in.read(reinterpret_cast<char*>(len), 2)) return {};
+      int seg = (len[0] << 8) | len[1];
+      bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+      if (sof) {
+        unsigned char f[5];
+        if (!in.read(reinterpret_cast<char*>(f), 5)) return {};
+        return {(f[3] << 8) | f[4], (f[1] << 8) | f[2]};
+      }
+      in.seekg(seg - 2, std::ios::cur);
+      if (!in) return {};
+    }
+  }
+  return {};
+}
+}  // namespace
+
 cv::Size read_image_size(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw_file_error(path, "no such file");
+  cv::Size s = header_size(path);
+  if (s.width > 0 && s.height > 0) return s;
   return imread_checked(path, cv::IMREAD_UNCHANGED).size();
 }
 

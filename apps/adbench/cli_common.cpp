@@ -1,0 +1,56 @@
+#include "cli_common.hpp"
+
+#include "adbench/core/device.hpp"
+#include "adbench/core/error.hpp"
+#include "adbench/core/fs.hpp"
+#include "adbench/core/log.hpp"
+
+namespace adbench::cli {
+
+CommonOptions make_common(const Globals& g, int batch_size) {
+  CommonOptions c;
+  c.device = parse_device(g.device);
+  c.threads = set_threads(g.threads);
+  c.seed = g.seed;
+  c.batch_size = batch_size;
+  c.command_line = g.command_line;
+  at::manual_seed(g.seed);
+  spdlog::debug("device {}, {} threads, seed {}", device_string(c.device), c.threads, c.seed);
+  return c;
+}
+
+nlohmann::json load_overrides(const std::string& config_file, const std::vector<std::string>& sets,
+                              std::string* detector) {
+  nlohmann::json o = nlohmann::json::object();
+  if (!config_file.empty()) {
+    try {
+      o = nlohmann::json::parse(read_file(config_file));
+    } catch (const nlohmann::json::exception& e) {
+      throw_file_error(config_file, std::string("not valid JSON: ") + e.what());
+    }
+    if (!o.is_object()) throw_file_error(config_file, "expected a JSON object of settings");
+    if (o.contains("detector")) {
+      std::string d = o["detector"].get<std::string>();
+      if (detector && detector->empty()) *detector = d;
+      else if (detector && *detector != d)
+        throw_file_error(config_file, "is for detector '" + d + "' but --detector is '" + *detector + "'");
+      o.erase("detector");
+    }
+    o.erase("_comment");
+  }
+  for (const auto& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError("--set: expected KEY=VALUE, got '" + s + "'");
+    std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+    nlohmann::json v;
+    try {
+      v = nlohmann::json::parse(value);
+    } catch (const nlohmann::json::exception&) {
+      v = value;  // a bare word is a string
+    }
+    o[key] = v;
+  }
+  return o;
+}
+
+}  // namespace adbench::cli

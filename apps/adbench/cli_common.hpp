@@ -1,0 +1,41 @@
+#pragma once
+// Shared pieces of the adbench subcommands. Each subcommand lives in cmd_<name>.cpp and registers
+// itself on the CLI11 app through setup_<name>(); main() dispatches and maps errors to exit codes.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adbench/bench/pipeline.hpp"
+
+namespace adbench::cli {
+
+/// Global options (valid before or after the subcommand).
+struct Globals {
+  bool verbose = false;
+  bool quiet = false;
+  std::string device = "auto";
+  int threads = 0;
+  std::uint64_t seed = 0;
+  std::string command_line;
+};
+
+/// Resolves the device, sets threads and seeds; called by every subcommand before work.
+CommonOptions make_common(const Globals& g, int batch_size);
+
+/// Detector settings from --config FILE and --set key=value (values parsed as JSON, else strings).
+/// A "detector" key in the file names the detector when --detector is absent.
+nlohmann::json load_overrides(const std::string& config_file, const std::vector<std::string>& sets,
+                              std::string* detector);
+
+using Action = std::function<int()>;
+
+Action setup_train(CLI::App& app, const Globals& g);
+Action setup_infer(CLI::App& app, const Globals& g);
+Action setup_eval(CLI::App& app, const Globals& g);
+Action setup_synth(CLI::App& app, const Globals& g);
+Action setup_list(CLI::App& app, const Globals& g);
+
+}  // namespace adbench::cli

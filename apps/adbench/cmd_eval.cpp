@@ -1,0 +1,88 @@
+#include <iostream>
+
+#include "adbench/core/error.hpp"
+#include "adbench/core/log.hpp"
+#include "cli_common.hpp"
+
+namespace adbench::cli {
+
+Action setup_eval(CLI::App& app, const Globals& g) {
+  struct Opts {
+    std::string dataset = "mvtec_ad", root, category = "all";
+    std::string detector, pred, run, config, pred_out, out, csv;
+    std::vector<std::string> sets;
+    std::vector<double> aupro_limits{0.3};
+    std::string ap_convention = "step";
+    int aupro_bins = 0;
+    bool heatmaps = false, force = false, no_resize = false;
+    int batch_size = 16;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("--dataset", o->dataset, "Dataset adapter (adbench list datasets)")->capture_default_str();
+  app.add_option("--root", o->root, "Dataset root folder")->required();
+  app.add_option("--category", o->category, "A category name, or 'all'")->capture_default_str();
+  auto* src = app.add_option_group("source", "What to evaluate (exactly one)");
+  src->add_option("--detector", o->detector, "Train and infer this detector in one go");
+  src->add_option("--pred", o->pred, "An existing prediction folder (MVTec AD evaluation layout)");
+  src->add_option("--run", o->run, "An existing run folder (infer, then evaluate)");
+  app.add_option("--config", o->config, "JSON file of detector settings (with --detector)");
+  app.add_option("--set", o->sets, "Override one detector setting: KEY=VALUE (repeatable)");
+  app.add_option("--pred-out", o->pred_out, "Also write the prediction folder here");
+  app.add_flag("--heatmaps", o->heatmaps, "With --pred-out: also write PNG overlays");
+  app.add_option("--out", o->out, "Result JSON to write (refused if it exists, unless --force)");
+  app.add_option("--csv", o->csv, "Leaderboard CSV to append one row per category to (header once)");
+  app.add_option("--aupro-limits", o->aupro_limits, "FPR limits for AUPRO (default 0.3; e.g. 0.3 0.05 0.01)")
+      ->expected(1, -1);
+  app.add_option("--ap-convention", o->ap_convention,
+                 "step (exact, scikit-learn average_precision_score) | trapezoid (anomalib's AUPR)")
+      ->check(CLI::IsMember({"step", "trapezoid"}))
+      ->capture_default_str();
+  app.add_option("--aupro-bins", o->aupro_bins, "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_flag("--no-resize", o->no_resize, "A map whose size differs from its mask is an error instead of being resized");
+  app.add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--force", o->force, "Overwrite an existing --out file or --pred-out category");
+  app.footer(
+      "Metrics: image AUROC / AP / F1-max and pixel AUROC / AP / F1-max / AUPRO, exact by default.\n"
+      "Prints a table on stdout (values in %); logs and warnings go to stderr.\n"
+      "Examples:\n"
+      "  adbench eval --detector variation_model --root data/synth --category all --out results/vm.json\n"
+      "  adbench eval --pred my_method_maps --dataset mvtec_ad --root /data/mvtec --category all \\\n"
+      "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
+      "  adbench eval --run runs/vm_carpet --root data/synth --category carpet_like");
+  return [o, &g]() {
+    EvalRequest req;
+    req.dataset = o->dataset;
+    req.root = o->root;
+    req.category = o->category;
+    std::string detector = o->detector;
+    if (!o->config.empty() || !o->sets.empty()) {
+      if (!o->pred.empty() || !o->run.empty())
+        throw InputError("adbench eval: --config and --set apply to --detector only");
+      req.overrides = load_overrides(o->config, o->sets, &detector);
+    }
+    if (!detector.empty()) req.detector = detector;
+    if (!o->pred.empty()) req.predictions = o->pred;
+    if (!o->run.empty()) req.run = o->run;
+    if (!o->pred_out.empty()) req.pred_out = o->pred_out;
+    if (o->heatmaps && o->pred_out.empty()) throw InputError("adbench eval: --heatmaps needs --pred-out");
+    req.heatmaps = o->heatmaps;
+    if (!o->out.empty()) req.out = o->out;
+    if (!o->csv.empty()) req.csv = o->csv;
+    req.force = o->force;
+    req.eval.metrics.aupro_limits = o->aupro_limits;
+    req.eval.metrics.ap_convention =
+        o->ap_convention == "trapezoid" ? metrics::ApConvention::Trapezoid : metrics::ApConvention::Step;
+    req.eval.metrics.aupro_bins = o->aupro_bins;
+    req.eval.resize = !o->no_resize;
+    auto common = make_common(g, o->batch_size);
+    ResultRecord rec = eval(req, common);
+    std::cout << rec.table();
+    if (req.out) spdlog::info("wrote {}", req.out->string());
+    if (req.csv) spdlog::info("appended {} row(s) to {}", rec.categories.size(), req.csv->string());
+    return 0;
+  };
+}
+
+}  // namespace adbench::cli

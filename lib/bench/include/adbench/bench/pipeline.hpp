@@ -1,0 +1,100 @@
+#pragma once
+// The pipeline behind `adbench train | infer | eval`: dataset adapter -> detector or prediction
+// folder -> metrics -> ResultRecord. The CLI only parses arguments and calls these.
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adbench/bench/predictions.hpp"
+#include "adbench/bench/result.hpp"
+#include "adbench/detectors/detector.hpp"
+#include "adbench/metrics/metrics.hpp"
+
+namespace adbench {
+
+inline constexpr const char* kRunFormat = "adbench.run/1";
+
+/// Settings shared by every command.
+struct CommonOptions {
+  at::Device device = at::kCPU;
+  int threads = 0;
+  std::uint64_t seed = 0;
+  int batch_size = 16;
+  std::string command_line;
+};
+
+struct EvalOptions {
+  metrics::Options metrics;
+  bool resize = true;  ///< resize a map to its mask's size (bilinear) instead of failing
+};
+
+/// Predicts a batch of test samples.
+using BatchPredictor = std::function<std::vector<Prediction>(const std::vector<Sample>&)>;
+
+/// Evaluates one category: runs `predict` over the test set in batches, streams maps into the
+/// metrics, optionally writes them through `writer`. Timings: infer and metrics.
+CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
+                                 const CommonOptions& common, PredictionWriter* writer);
+
+// ---- run folders: RUN/run.json + RUN/model.safetensors ----
+
+struct TrainRequest {
+  std::string detector;
+  nlohmann::json overrides = nlohmann::json::object();
+  std::string dataset;
+  std::filesystem::path root;
+  std::string category;
+  std::filesystem::path out;
+  bool force = false;
+};
+
+/// Trains and writes a run folder. Returns run.json's content.
+nlohmann::json train(const TrainRequest& req, const CommonOptions& common);
+
+struct LoadedRun {
+  nlohmann::json info;  ///< run.json
+  std::unique_ptr<Detector> detector;
+};
+
+/// Loads a run folder. InputErrors: not a run folder, another format or adbench version, unknown
+/// detector, missing or mis-shaped tensors.
+LoadedRun load_run(const std::filesystem::path& run);
+
+struct InferRequest {
+  std::filesystem::path run;
+  std::optional<std::string> dataset;        ///< default: the run's
+  std::optional<std::filesystem::path> root; ///< default: the run's
+  std::optional<std::string> category;       ///< default: the run's
+  std::filesystem::path out;
+  bool heatmaps = false;
+  bool force = false;
+};
+
+/// Writes PRED/<category>/... for the run's detector. Returns the number of maps written.
+std::size_t infer(const InferRequest& req, const CommonOptions& common);
+
+struct EvalRequest {
+  std::string dataset;
+  std::filesystem::path root;
+  std::string category;  ///< a name or "all"
+  // Exactly one source:
+  std::optional<std::string> detector;  ///< train + infer in one go
+  nlohmann::json overrides = nlohmann::json::object();
+  std::optional<std::filesystem::path> predictions;  ///< an existing prediction folder
+  std::optional<std::filesystem::path> run;          ///< an existing run folder (infer + eval)
+  std::optional<std::filesystem::path> pred_out;     ///< also write the prediction folder
+  bool heatmaps = false;
+  std::optional<std::filesystem::path> out;  ///< result JSON
+  std::optional<std::filesystem::path> csv;  ///< leaderboard CSV (appended)
+  bool force = false;
+  EvalOptions eval;
+};
+
+/// Evaluates every requested category and writes the outputs. Output paths are checked before
+/// any work starts, so a refused overwrite costs nothing.
+ResultRecord eval(const EvalRequest& req, const CommonOptions& common);
+
+}  // namespace adbench

@@ -1,0 +1,349 @@
+#include "adbench/bench/pipeline.hpp"
+
+#include <adbench/build_info.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "adbench/core/device.hpp"
+#include "adbench/core/error.hpp"
+#include "adbench/core/fs.hpp"
+#include "adbench/core/image_io.hpp"
+#include "adbench/core/log.hpp"
+#include "adbench/core/progress.hpp"
+#include "adbench/core/safetensors.hpp"
+#include "adbench/core/sha256.hpp"
+#include "adbench/core/system_info.hpp"
+
+namespace fs = std::filesystem;
+
+namespace adbench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string size_str(int64_t h, int64_t w) { return std::to_string(w) + "x" + std::to_string(h); }
+
+void warn(std::vector<std::string>& sink, const std::string& msg) {
+  spdlog::warn("{}", msg);
+  sink.push_back(msg);
+}
+
+CategoryData load_category(const std::string& dataset, const fs::path& root, const std::string& category) {
+  auto adapter = dataset_registry().create(dataset);
+  return adapter->load(root, category);
+}
+
+std::vector<std::string> resolve_categories(const std::string& dataset, const fs::path& root, const std::string& category) {
+  if (category != "all") return {category};
+  auto adapter = dataset_registry().create(dataset);
+  return adapter->categories(root);
+}
+
+std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann::json& overrides) {
+  return detector_registry().create(name, overrides);
+}
+
+nlohmann::json detector_source(const Detector& det) {
+  nlohmann::json cfg = det.config();
+  return {{"kind", "detector"},
+          {"detector", det.name()},
+          {"config", cfg},
+          {"config_sha256", sha256_bytes(cfg.dump())},
+          {"provenance", det.provenance()}};
+}
+
+void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
+  if (data.train.empty())
+    throw_file_error(data.root / data.category / "train", "no training images for category '" + data.category + "'");
+  RunContext ctx{common.device, common.batch_size, common.seed};
+  at::manual_seed(static_cast<uint64_t>(common.seed));
+  det.fit(data.train, ctx);
+}
+
+BatchPredictor detector_predictor(Detector& det, const CommonOptions& common) {
+  return [&det, ctx = RunContext{common.device, common.batch_size, common.seed}](const std::vector<Sample>& batch) {
+    return det.predict(batch, ctx);
+  };
+}
+
+}  // namespace
+
+CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
+                                 const CommonOptions& common, PredictionWriter* writer) {
+  CategoryResult r;
+  r.category = data.category;
+  auto& n = r.counts;
+  n.train = static_cast<int64_t>(data.train.size());
+  n.test = static_cast<int64_t>(data.test.size());
+  for (const auto& s : data.test) {
+    (s.label ? n.test_anomalous : n.test_normal)++;
+    if (s.mask) n.masks++;
+  }
+  std::optional<metrics::PixelAccumulator> acc;
+  if (data.has_masks) {
+    acc.emplace(eval.metrics, common.device);
+  } else {
+    warn(r.warnings, "category " + data.category + ": no ground-truth masks in the test set; evaluated at image level only (pixel metrics null)");
+  }
+  std::vector<double> scores;
+  std::vector<int64_t> labels;
+  scores.reserve(data.test.size());
+  labels.reserve(data.test.size());
+  Progress progress("infer " + data.category, n.test);
+  double metric_seconds = 0;
+  const size_t bs = static_cast<size_t>(std::max(1, common.batch_size));
+  for (size_t start = 0; start < data.test.size(); start += bs) {
+    std::vector<Sample> batch(data.test.begin() + static_cast<long>(start),
+                              data.test.begin() + static_cast<long>(std::min(data.test.size(), start + bs)));
+    auto t0 = Clock::now();
+    std::vector<Prediction> preds = predict(batch);
+    r.seconds.infer += seconds_since(t0);
+    if (preds.size() != batch.size()) throw InternalError("predictor returned a wrong number of predictions");
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Sample& s = batch[i];
+      Prediction& p = preds[i];
+      const std::string name = p.origin.empty() ? s.image.string() : p.origin;
+      if (p.map.dim() != 2)
+        throw InputError(name + ": expected a 2-D map, got " + std::to_string(p.map.dim()) + " dimensions");
+      int64_t bad = p.map.numel() - at::isfinite(p.map).sum().item<int64_t>();
+      if (bad > 0) throw InputError(name + ": map has " + std::to_string(bad) + " non-finite values (NaN or infinite)");
+      if (!std::isfinite(p.score)) throw InputError(name + ": image score is not finite (" + std::to_string(p.score) + ")");
+      if (writer) writer->add(s, p);
+      auto t1 = Clock::now();
+      if (acc) {
+        at::Tensor mask;
+        if (s.mask) {
+          cv::Mat m = read_mask(*s.mask);
+          cv::Size img = read_image_size(s.image);
+          if (m.size() != img)
+            throw_file_error(*s.mask, "mask is " + size_str(m.rows, m.cols) + " but its image " + s.image.string() +
+                                          " is " + size_str(img.height, img.width));
+          mask = mask_to_tensor(m);
+          if (!mask.any().item<bool>()) n.empty_masks++;
+        }
+        at::Tensor map = p.map;
+        if (mask.defined() && (map.size(0) != mask.size(0) || map.size(1) != mask.size(1))) {
+          if (!eval.resize)
+            throw InputError(name + ": map is " + size_str(map.size(0), map.size(1)) + " but its mask " +
+                             s.mask->string() + " is " + size_str(mask.size(0), mask.size(1)) +
+                             " (--no-resize forbids resizing)");
+          map = at::upsample_bilinear2d(map.unsqueeze(0).unsqueeze(0), {mask.size(0), mask.size(1)}, false)
+                    .squeeze(0)
+                    .squeeze(0);
+          n.resized_maps++;
+        }
+        if (!mask.defined()) mask = at::zeros({map.size(0), map.size(1)}, at::kBool);
+        acc->add(map, mask, name);
+      }
+      metric_seconds += seconds_since(t1);
+      scores.push_back(p.score);
+      labels.push_back(s.label);
+      progress.tick();
+    }
+  }
+  progress.done();
+  auto t2 = Clock::now();
+  r.image = metrics::binary_metrics(at::tensor(scores, at::kDouble), at::tensor(labels, at::kLong), eval.metrics);
+  for (const auto& w : r.image.warnings) warn(r.warnings, "category " + data.category + ": image level: " + w);
+  if (acc) {
+    r.pixel = acc->compute();
+    n.pixels = r.pixel->pixels;
+    n.anomalous_pixels = r.pixel->positives;
+    n.regions = r.pixel->regions;
+    for (const auto& w : r.pixel->warnings) warn(r.warnings, "category " + data.category + ": pixel level: " + w);
+  }
+  if (n.resized_maps)
+    warn(r.warnings, "category " + data.category + ": " + std::to_string(n.resized_maps) +
+                         " maps resized bilinearly to their mask's size");
+  r.seconds.metrics = metric_seconds + seconds_since(t2);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
+  auto t0 = Clock::now();
+  StagingDir staging(req.out, req.force);
+  CategoryData data = load_category(req.dataset, req.root, req.category);
+  auto det = make_detector(req.detector, req.overrides);
+  fit_checked(*det, data, common);
+  double train_s = seconds_since(t0);
+  nlohmann::json info = {{"format", kRunFormat},
+                         {"adbench_version", build::kVersion},
+                         {"git_commit", build::kGitCommit},
+                         {"libtorch", build::kTorchVersion},
+                         {"created_utc", utc_timestamp()},
+                         {"command", common.command_line},
+                         {"detector", det->name()},
+                         {"config", det->config()},
+                         {"provenance", det->provenance()},
+                         {"dataset", req.dataset},
+                         {"root", fs::absolute(req.root).lexically_normal().string()},
+                         {"category", req.category},
+                         {"train_count", data.train.size()},
+                         {"seed", common.seed},
+                         {"device", device_string(common.device)},
+                         {"train_seconds", train_s}};
+  write_safetensors(staging.path() / "model.safetensors", det->state(),
+                    {{"detector", det->name()}, {"adbench_version", build::kVersion}});
+  write_file_atomic(staging.path() / "run.json", info.dump(2) + "\n", true);
+  staging.commit();
+  return info;
+}
+
+LoadedRun load_run(const fs::path& run) {
+  std::error_code ec;
+  if (!fs::is_directory(run, ec)) throw_file_error(run, "no such run folder");
+  fs::path info_path = run / "run.json";
+  if (!fs::exists(info_path, ec)) throw_file_error(info_path, "missing: not an adbench run folder");
+  nlohmann::json info;
+  try {
+    info = nlohmann::json::parse(read_file(info_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw_file_error(info_path, std::string("not valid JSON: ") + e.what());
+  }
+  if (info.value("format", "") != kRunFormat)
+    throw_file_error(info_path, "run format '" + info.value("format", "") + "' is not " + kRunFormat);
+  std::string version = info.value("adbench_version", "");
+  if (version != build::kVersion)
+    throw_file_error(info_path, "written by adbench " + version + ", this is adbench " + build::kVersion +
+                                    "; retrain with this version");
+  std::string det_name = info.value("detector", "");
+  if (!detector_registry().contains(det_name))
+    throw_file_error(info_path, "unknown detector '" + det_name + "'");
+  LoadedRun out;
+  out.detector = make_detector(det_name, info.value("config", nlohmann::json::object()));
+  SafeTensors st = read_safetensors(run / "model.safetensors");
+  auto meta = st.metadata.find("detector");
+  if (meta != st.metadata.end() && meta->second != det_name)
+    throw_file_error(run / "model.safetensors", "holds a '" + meta->second + "' model, run.json says '" + det_name + "'");
+  try {
+    out.detector->load_state(st.tensors);
+  } catch (const InputError& e) {
+    throw_file_error(run / "model.safetensors", e.what());
+  }
+  out.info = std::move(info);
+  return out;
+}
+
+std::size_t infer(const InferRequest& req, const CommonOptions& common) {
+  LoadedRun run = load_run(req.run);
+  std::string dataset = req.dataset.value_or(run.info.value("dataset", ""));
+  fs::path root = req.root.value_or(fs::path(run.info.value("root", "")));
+  std::string category = req.category.value_or(run.info.value("category", ""));
+  CategoryData data = load_category(dataset, root, category);
+  PredictionWriter writer(req.out, category, req.heatmaps, req.force);
+  auto predict = detector_predictor(*run.detector, common);
+  Progress progress("infer " + category, static_cast<int64_t>(data.test.size()));
+  auto t0 = Clock::now();
+  const size_t bs = static_cast<size_t>(std::max(1, common.batch_size));
+  for (size_t start = 0; start < data.test.size(); start += bs) {
+    std::vector<Sample> batch(data.test.begin() + static_cast<long>(start),
+                              data.test.begin() + static_cast<long>(std::min(data.test.size(), start + bs)));
+    auto preds = predict(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      writer.add(batch[i], preds[i]);
+      progress.tick();
+    }
+  }
+  progress.done();
+  nlohmann::json prov = {{"adbench_version", build::kVersion},
+                         {"git_commit", build::kGitCommit},
+                         {"created_utc", utc_timestamp()},
+                         {"command", common.command_line},
+                         {"run", fs::absolute(req.run).lexically_normal().string()},
+                         {"detector", run.info["detector"]},
+                         {"config", run.info["config"]},
+                         {"provenance", run.info["provenance"]},
+                         {"dataset", dataset},
+                         {"root", fs::absolute(root).lexically_normal().string()},
+                         {"category", category},
+                         {"device", device_string(common.device)},
+                         {"infer_seconds", seconds_since(t0)}};
+  writer.commit(prov);
+  return data.test.size();
+}
+
+ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
+  auto t0 = Clock::now();
+  int sources = int(req.detector.has_value()) + int(req.predictions.has_value()) + int(req.run.has_value());
+  if (sources != 1) throw InputError("adbench eval: give exactly one of --detector, --pred or --run");
+  if (req.out) check_can_write(*req.out, req.force);
+  for (double l : req.eval.metrics.aupro_limits)
+    if (!(l > 0.0 && l <= 1.0)) throw InputError("--aupro-limits: each limit must be in (0, 1], got " + std::to_string(l));
+
+  ResultRecord rec;
+  rec.command = common.command_line;
+  rec.dataset = req.dataset;
+  rec.root = fs::absolute(req.root).lexically_normal().string();
+  rec.device = device_string(common.device);
+  rec.device_name = device_description(common.device);
+  rec.threads = at::get_num_threads();
+  rec.seed = common.seed;
+  rec.created_utc = utc_timestamp();
+  rec.options = {{"aupro_limits", req.eval.metrics.aupro_limits},
+                 {"ap_convention", req.eval.metrics.ap_convention == metrics::ApConvention::Step ? "step" : "trapezoid"},
+                 {"aupro_bins", req.eval.metrics.aupro_bins},
+                 {"resize_maps", req.eval.resize},
+                 {"batch_size", common.batch_size}};
+
+  std::optional<LoadedRun> run;
+  if (req.run) run = load_run(*req.run);
+  const auto categories = resolve_categories(req.dataset, req.root, req.category);
+  if (req.pred_out)
+    for (const auto& c : categories) check_can_write(*req.pred_out / c, req.force);
+
+  for (const auto& category : categories) {
+    spdlog::info("category {}", category);
+    auto tc = Clock::now();
+    CategoryData data = load_category(req.dataset, req.root, category);
+    std::unique_ptr<PredictionWriter> writer;
+    if (req.pred_out) writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);
+    CategoryResult r;
+    if (req.detector) {
+      auto det = make_detector(*req.detector, req.overrides);
+      auto tt = Clock::now();
+      fit_checked(*det, data, common);
+      double train_s = seconds_since(tt);
+      rec.source = detector_source(*det);
+      r = evaluate_category(data, detector_predictor(*det, common), req.eval, common, writer.get());
+      r.seconds.train = train_s;
+    } else if (run) {
+      rec.source = detector_source(*run->detector);
+      rec.source["run"] = fs::absolute(*req.run).lexically_normal().string();
+      r = evaluate_category(data, detector_predictor(*run->detector, common), req.eval, common, writer.get());
+      r.counts.train = run->info.value("train_count", 0);
+    } else {
+      rec.source = {{"kind", "predictions"}, {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
+      PredictionReader reader(*req.predictions, category, data.test);
+      auto predict = [&reader](const std::vector<Sample>& batch) {
+        std::vector<Prediction> out;
+        for (const auto& s : batch) out.push_back(reader.read(s));
+        return out;
+      };
+      r = evaluate_category(data, predict, req.eval, common, writer.get());
+      r.counts.train = 0;
+    }
+    if (writer) {
+      nlohmann::json prov = {{"adbench_version", build::kVersion}, {"git_commit", build::kGitCommit},
+                             {"created_utc", utc_timestamp()},   {"command", common.command_line},
+                             {"source", rec.source},             {"dataset", req.dataset},
+                             {"root", rec.root},                 {"category", category},
+                             {"device", rec.device}};
+      writer->commit(prov);
+    }
+    r.seconds.total = seconds_since(tc);
+    rec.categories.push_back(std::move(r));
+  }
+  rec.wall_seconds = seconds_since(t0);
+  rec.peak_rss_bytes = peak_rss_bytes();
+  if (req.out) write_file_atomic(*req.out, rec.to_json().dump(2) + "\n", req.force);
+  if (req.csv) append_csv_atomic(*req.csv, ResultRecord::csv_header(), rec.csv_rows());
+  return rec;
+}
+
+}  // namespace adbench

@@ -1,0 +1,202 @@
+#include "adbench/bench/predictions.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "adbench/core/error.hpp"
+#include "adbench/core/image_io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace adbench {
+
+std::string prediction_key(const Sample& s) { return s.defect + "/" + s.stem; }
+
+fs::path prediction_map_path(const fs::path& pred_root, const Sample& s, const std::string& ext) {
+  return pred_root / s.category / "test" / s.defect / (s.stem + ext);
+}
+
+namespace {
+
+std::string format_score(double v) {
+  std::ostringstream ss;
+  ss.precision(17);
+  ss << v;
+  return ss.str();
+}
+
+// Image | overlay side by side; ground-truth outline in white when a mask exists.
+void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, double lo, double hi, double score) {
+  cv::Mat rgb = read_image_rgb(s.image);
+  cv::Mat m = tensor_to_mat(map);
+  if (m.size() != rgb.size()) cv::resize(m, m, rgb.size(), 0, 0, cv::INTER_LINEAR);
+  cv::Mat norm;
+  double scale = hi > lo ? 255.0 / (hi - lo) : 0.0;
+  m.convertTo(norm, CV_8U, scale, -lo * scale);
+  cv::Mat color;
+  cv::applyColorMap(norm, color, cv::COLORMAP_JET);
+  cv::cvtColor(color, color, cv::COLOR_BGR2RGB);
+  cv::Mat overlay;
+  cv::addWeighted(rgb, 0.5, color, 0.5, 0.0, overlay);
+  if (s.mask) {
+    cv::Mat mask = read_mask(*s.mask);
+    if (mask.size() == rgb.size()) {
+      std::vector<std::vector<cv::Point>> contours;
+      cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+      cv::drawContours(overlay, contours, -1, cv::Scalar(255, 255, 255), 1);
+    }
+  }
+  cv::Mat panel;
+  cv::hconcat(rgb, overlay, panel);
+  int target_h = std::clamp(panel.rows, 128, 512);
+  if (panel.rows != target_h) {
+    double f = static_cast<double>(target_h) / panel.rows;
+    cv::resize(panel, panel, cv::Size(), f, f, cv::INTER_AREA);
+  }
+  char text[96];
+  std::snprintf(text, sizeof text, "%s  score %.4g  [%.3g, %.3g]", s.label ? "anomalous" : "normal", score, lo, hi);
+  cv::putText(panel, text, cv::Point(4, 14), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0), 3);
+  cv::putText(panel, text, cv::Point(4, 14), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(255, 255, 255), 1);
+  fs::create_directories(out.parent_path());
+  write_image_rgb(out, panel);
+}
+
+}  // namespace
+
+PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string& category, bool heatmaps, bool force)
+    : staging_(pred_root / category, force), heatmaps_(heatmaps) {}
+
+void PredictionWriter::add(const Sample& sample, const Prediction& p) {
+  fs::path file = staging_.path() / "test" / sample.defect / (sample.stem + ".tiff");
+  fs::create_directories(file.parent_path());
+  write_score_map_tiff(file, p.map);
+  double mn = p.map.min().item<double>(), mx = p.map.max().item<double>();
+  if (!have_range_) {
+    lo_ = mn;
+    hi_ = mx;
+    have_range_ = true;
+  } else {
+    lo_ = std::min(lo_, mn);
+    hi_ = std::max(hi_, mx);
+  }
+  written_.emplace_back(sample, p.score);
+}
+
+void PredictionWriter::commit(const nlohmann::json& provenance) {
+  std::ostringstream csv;
+  csv << "path,score\n";
+  for (const auto& [s, score] : written_) csv << s.rel_path << "," << format_score(score) << "\n";
+  {
+    std::ofstream out(staging_.path() / "scores.csv");
+    out << csv.str();
+    if (!out) throw_file_error(staging_.path() / "scores.csv", "cannot write");
+  }
+  if (heatmaps_) {
+    for (const auto& [s, score] : written_) {
+      at::Tensor map = read_score_map(staging_.path() / "test" / s.defect / (s.stem + ".tiff"));
+      write_heatmap(staging_.path() / "heatmaps" / s.defect / (s.stem + ".png"), s, map, lo_, hi_, score);
+    }
+  }
+  nlohmann::json j = provenance;
+  j["heatmap_range"] = {lo_, hi_};
+  j["count"] = written_.size();
+  {
+    std::ofstream out(staging_.path() / "prediction.json");
+    out << j.dump(2) << "\n";
+  }
+  staging_.commit();
+}
+
+PredictionReader::PredictionReader(const fs::path& pred_root, const std::string& category,
+                                   const std::vector<Sample>& test)
+    : dir_(pred_root / category) {
+  std::error_code ec;
+  if (!fs::is_directory(pred_root, ec)) throw_file_error(pred_root, "no such prediction folder");
+  if (!fs::is_directory(dir_, ec))
+    throw_file_error(dir_, "no predictions for category '" + category + "' (expected " +
+                               (dir_ / "test/<defect>/<stem>.tiff").string() + ")");
+  std::vector<std::string> missing;
+  for (const auto& s : test) {
+    fs::path found;
+    for (const char* ext : {".tiff", ".tif", ".npy"}) {
+      fs::path p = prediction_map_path(pred_root, s, ext);
+      if (fs::is_regular_file(p, ec)) {
+        found = p;
+        break;
+      }
+    }
+    if (found.empty()) missing.push_back("test/" + s.defect + "/" + s.stem + ".tiff");
+    else maps_[prediction_key(s)] = found;
+  }
+  if (!missing.empty()) {
+    std::string first;
+    for (size_t i = 0; i < missing.size() && i < 3; ++i) first += (i ? ", " : "") + missing[i];
+    throw_file_error(dir_, std::to_string(missing.size()) + " of " + std::to_string(test.size()) +
+                               " predictions missing (first: " + first + ")");
+  }
+  fs::path csv = dir_ / "scores.csv";
+  if (!fs::exists(csv, ec)) return;
+  std::ifstream in(csv);
+  if (!in) throw_file_error(csv, "cannot read");
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (lineno == 1) {
+      if (line != "path,score") throw_file_error(csv, "line 1: expected the header 'path,score', got '" + line + "'");
+      continue;
+    }
+    auto comma = line.rfind(',');
+    if (comma == std::string::npos) throw_file_error(csv, "line " + std::to_string(lineno) + ": expected 'path,score'");
+    std::string path = line.substr(0, comma), value = line.substr(comma + 1);
+    double score;
+    try {
+      size_t used = 0;
+      score = std::stod(value, &used);
+      if (used != value.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      // stod rejects "nan"/"inf" spellings only sometimes; check both ways below.
+      std::string v = value;
+      for (auto& c : v) c = static_cast<char>(std::tolower(c));
+      if (v == "nan" || v == "inf" || v == "-inf" || v == "+inf" || v == "infinity")
+        throw_file_error(csv, "line " + std::to_string(lineno) + ": score for " + path + " is not finite (" + value + ")");
+      throw_file_error(csv, "line " + std::to_string(lineno) + ": '" + value + "' is not a number");
+    }
+    if (!std::isfinite(score))
+      throw_file_error(csv, "line " + std::to_string(lineno) + ": score for " + path + " is not finite (" + value + ")");
+    fs::path p(path);
+    std::string key = (p.parent_path() / p.stem()).generic_string();
+    scores_[key] = score;
+  }
+  std::vector<std::string> no_score;
+  for (const auto& s : test)
+    if (!scores_.count(prediction_key(s))) no_score.push_back(s.rel_path);
+  if (!scores_.empty() && !no_score.empty()) {
+    std::string first;
+    for (size_t i = 0; i < no_score.size() && i < 3; ++i) first += (i ? ", " : "") + no_score[i];
+    throw_file_error(csv, std::to_string(no_score.size()) + " of " + std::to_string(test.size()) +
+                              " test images have no score (first: " + first + ")");
+  }
+}
+
+Prediction PredictionReader::read(const Sample& sample) const {
+  const fs::path& file = maps_.at(prediction_key(sample));
+  Prediction p;
+  p.origin = file.string();
+  p.map = read_score_map(file);
+  auto it = scores_.find(prediction_key(sample));
+  if (it != scores_.end()) {
+    p.score = it->second;
+  } else {
+    if (p.map.numel() == 0) throw_file_error(file, "map is empty");
+    p.score = p.map.max().item<double>();  // non-finite maps are reported by the evaluation
+  }
+  return p;
+}
+
+}  // namespace adbench

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs adbench's build dependencies from Debian 12 packages (idempotent: installs only what is
+# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--bench]
+#   --bench  also the Python references used by scripts/bench_*.py (scikit-learn, SciPy)
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build git pkg-config
+      libtorch-dev libopencv-dev libeigen3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev catch2
+      libopenblas0-pthread)
+# libopenblas0-pthread matters: without it Debian's LibTorch falls back to reference BLAS (~30x slower).
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(python3-numpy python3-scipy python3-sklearn)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "install_deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

@@ -1,0 +1,347 @@
+// End-to-end tests of the adbench binary on the synthetic dataset: the whole train / infer / eval
+// path, prediction folders, result files, and one test per kind of bad input.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "adbench/core/image_io.hpp"
+#include "adbench/core/npy.hpp"
+#include "cli_fixtures.hpp"
+
+namespace fs = std::filesystem;
+using namespace adbench::test;
+
+namespace {
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// Mann-Whitney AUROC with mid-ranks for ties: independent of adbench's sweep.
+double rank_auroc(const std::vector<double>& s, const std::vector<int>& y) {
+  std::vector<size_t> idx(s.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return s[a] < s[b]; });
+  std::vector<double> rank(s.size());
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && s[idx[j]] == s[idx[i]]) ++j;
+    double r = 0.5 * (double(i + 1) + double(j));
+    for (size_t k = i; k < j; ++k) rank[idx[k]] = r;
+    i = j;
+  }
+  double pos = 0, sum = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (y[i]) {
+      pos++;
+      sum += rank[i];
+    }
+  double neg = double(s.size()) - pos;
+  return (sum - pos * (pos + 1) / 2) / (pos * neg);
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int count_lines(const fs::path& p) {
+  auto t = read_text(p);
+  return static_cast<int>(std::count(t.begin(), t.end(), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("adbench --version and --help", "[cli]") {
+  auto r = run_adbench("--version");
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.rfind("adbench 0.1.0 (commit ", 0) == 0);
+  for (const char* sub : {"train", "infer", "eval", "synth", "list"}) {
+    auto h = run_adbench(std::string(sub) + " --help");
+    INFO(sub);
+    REQUIRE(h.exit_code == 0);
+    REQUIRE(h.out.find("Example") != std::string::npos);
+  }
+  auto bad = run_adbench("frobnicate");
+  REQUIRE(bad.exit_code == 2);
+}
+
+TEST_CASE("adbench list", "[cli]") {
+  auto d = run_adbench("list datasets");
+  REQUIRE(d.exit_code == 0);
+  for (const char* name : {"btad\t", "folder\t", "mpdd\t", "mvtec_ad\t", "visa\t"}) REQUIRE(d.out.find(name) != std::string::npos);
+  auto det = run_adbench("list detectors");
+  REQUIRE(det.out.rfind("variation_model\t", 0) == 0);
+  auto c = run_adbench("list categories --dataset mvtec_ad --root " + q(synth_root()));
+  REQUIRE(c.exit_code == 0);
+  REQUIRE(c.out == "bracket\ncap\nmarble\nweave\n");
+}
+
+TEST_CASE("one-go eval of variation_model finds the synthetic defects", "[cli][e2e]") {
+  TempDir tmp("eval");
+  auto out = tmp / "vm.json";
+  auto csv = tmp / "board.csv";
+  auto r = run_adbench("--quiet eval --detector variation_model --root " + q(synth_root()) +
+                       " --category all --aupro-limits 0.3 0.05 --out " + q(out) + " --csv " + q(csv));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = read_json(out);
+  REQUIRE(j["schema"] == "adbench.result/1");
+  REQUIRE(j["source"]["detector"] == "variation_model");
+  REQUIRE(j["source"]["config"]["image_size"] == 256);
+  REQUIRE(j["device"] == "cpu");
+  REQUIRE(j["categories"].size() == 4);
+  for (const auto& c : j["categories"]) {
+    std::string cat = c["category"];
+    INFO(cat);
+    REQUIRE(c["counts"]["train"] == 20);
+    REQUIRE(c["counts"]["test_normal"] == 6);
+    REQUIRE(metric(j, cat, "image_auroc") >= 0.8);
+    REQUIRE(metric(j, cat, "pixel_auroc") >= 0.8);
+    REQUIRE(metric(j, cat, "aupro_0.3") > 0.0);
+    REQUIRE(metric(j, cat, "aupro_0.05") > 0.0);
+  }
+  // stdout: the table with a mean row; CSV: header + one row per category, header once on append.
+  REQUIRE(r.out.find("I-AUROC") != std::string::npos);
+  REQUIRE(r.out.find("\nmean ") != std::string::npos);
+  REQUIRE(count_lines(csv) == 5);
+  auto r2 = run_adbench("--quiet eval --detector variation_model --root " + q(synth_root()) +
+                        " --category cap --csv " + q(csv));
+  REQUIRE(r2.exit_code == 0);
+  REQUIRE(count_lines(csv) == 6);
+  auto text = read_text(csv);
+  REQUIRE(text.find("created_utc,") == 0);
+  REQUIRE(text.find("created_utc,", 1) == std::string::npos);
+}
+
+TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
+  TempDir tmp("tie");
+  const std::string root = q(synth_root());
+  auto run = tmp / "run";
+  auto pred = tmp / "pred";
+  REQUIRE(run_adbench("--quiet train --detector variation_model --root " + root + " --category weave --out " + q(run)).exit_code == 0);
+  REQUIRE(fs::exists(run / "run.json"));
+  REQUIRE(fs::exists(run / "model.safetensors"));
+  auto info = read_json(run / "run.json");
+  REQUIRE(info["detector"] == "variation_model");
+  REQUIRE(info["train_count"] == 20);
+  REQUIRE(info["config"]["std_floor"] == 0.02);
+  auto inf = run_adbench("--quiet infer --run " + q(run) + " --out " + q(pred) + " --heatmaps");
+  INFO(inf.err);
+  REQUIRE(inf.exit_code == 0);
+  REQUIRE(fs::exists(pred / "weave" / "scores.csv"));
+  REQUIRE(fs::exists(pred / "weave" / "prediction.json"));
+  REQUIRE(fs::exists(pred / "weave" / "test" / "good" / "000.tiff"));
+  REQUIRE(fs::exists(pred / "weave" / "heatmaps" / "hole" / "000.png"));
+  auto staged = run_adbench("--quiet eval --pred " + q(pred) + " --root " + root + " --category weave --out " + q(tmp / "staged.json"));
+  auto onego = run_adbench("--quiet eval --detector variation_model --root " + root + " --category weave --out " + q(tmp / "onego.json"));
+  auto fromrun = run_adbench("--quiet eval --run " + q(run) + " --root " + root + " --category weave --out " + q(tmp / "fromrun.json"));
+  REQUIRE(staged.exit_code == 0);
+  REQUIRE(onego.exit_code == 0);
+  REQUIRE(fromrun.exit_code == 0);
+  auto a = read_json(tmp / "staged.json"), b = read_json(tmp / "onego.json"), c = read_json(tmp / "fromrun.json");
+  REQUIRE(a["categories"][0]["metrics"] == b["categories"][0]["metrics"]);
+  REQUIRE(c["categories"][0]["metrics"] == b["categories"][0]["metrics"]);
+  REQUIRE(a["source"]["kind"] == "predictions");
+  REQUIRE(metric(b, "weave", "image_auroc") >= 0.8);
+  // An existing prediction category is not overwritten without --force.
+  auto again = run_adbench("--quiet infer --run " + q(run) + " --out " + q(pred));
+  REQUIRE(again.exit_code == 2);
+  REQUIRE(again.err == "adbench: error: " + (pred / "weave").string() + ": already exists (use --force to overwrite)\n");
+}
+
+TEST_CASE("perfect and random prediction folders", "[cli][e2e]") {
+  TempDir tmp("pf");
+  auto perfect = tmp / "perfect";
+  write_prediction_folder(perfect, "mvtec_ad", synth_root(), "cap",
+                          [](const adbench::Sample& s, const at::Tensor& gt) { return std::make_pair(gt, double(s.label)); });
+  auto r = run_adbench("--quiet eval --pred " + q(perfect) + " --root " + q(synth_root()) +
+                       " --category cap --aupro-limits 0.3 0.01 --out " + q(tmp / "p.json"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = read_json(tmp / "p.json");
+  for (const char* m : {"image_auroc", "image_ap", "image_f1_max", "pixel_auroc", "pixel_ap", "pixel_f1_max",
+                        "aupro_0.3", "aupro_0.01"})
+    REQUIRE(metric(j, "cap", m) == Approx(1.0).margin(1e-12));
+
+  // Random maps and scores: compare against an independent rank computation.
+  auto random = tmp / "random";
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  std::vector<double> img_scores, px_scores;
+  std::vector<int> img_labels, px_labels;
+  write_prediction_folder(random, "mvtec_ad", synth_root(), "cap", [&](const adbench::Sample& s, const at::Tensor& gt) {
+    at::Tensor m = at::empty_like(gt);
+    auto* p = m.data_ptr<float>();
+    const auto* g = gt.data_ptr<float>();
+    for (int64_t i = 0; i < m.numel(); ++i) {
+      p[i] = u(rng);
+      px_scores.push_back(p[i]);
+      px_labels.push_back(g[i] > 0.5f);
+    }
+    double score = u(rng);
+    img_scores.push_back(score);
+    img_labels.push_back(s.label);
+    return std::make_pair(m, score);
+  });
+  auto rr = run_adbench("--quiet eval --pred " + q(random) + " --root " + q(synth_root()) + " --category cap --out " + q(tmp / "r.json"));
+  INFO(rr.err);
+  REQUIRE(rr.exit_code == 0);
+  auto jr = read_json(tmp / "r.json");
+  REQUIRE(metric(jr, "cap", "image_auroc") == Approx(rank_auroc(img_scores, img_labels)).margin(1e-9));
+  double px = metric(jr, "cap", "pixel_auroc");
+  REQUIRE(px == Approx(rank_auroc(px_scores, px_labels)).margin(1e-9));
+  REQUIRE(std::abs(px - 0.5) < 0.02);
+}
+
+TEST_CASE("maps of another size are resized, or refused with --no-resize; .npy float64 maps read", "[cli][e2e]") {
+  TempDir tmp("rs");
+  auto pred = tmp / "pred";
+  write_prediction_folder(pred, "mvtec_ad", synth_root(), "weave", [](const adbench::Sample& s, const at::Tensor& gt) {
+    at::Tensor small = at::upsample_bilinear2d(gt.unsqueeze(0).unsqueeze(0), {64, 64}, false).squeeze(0).squeeze(0);
+    return std::make_pair(small.to(at::kDouble), double(s.label));
+  }, ".npy");
+  auto ok = run_adbench("--quiet eval --pred " + q(pred) + " --root " + q(synth_root()) + " --category weave --out " + q(tmp / "a.json"));
+  INFO(ok.err);
+  REQUIRE(ok.exit_code == 0);
+  auto j = read_json(tmp / "a.json");
+  REQUIRE(j["categories"][0]["counts"]["resized_maps"] == 12);
+  REQUIRE(metric(j, "weave", "pixel_auroc") > 0.95);
+  auto no = run_adbench("--quiet eval --no-resize --pred " + q(pred) + " --root " + q(synth_root()) +
+                        " --category weave --out " + q(tmp / "b.json"));
+  REQUIRE(no.exit_code == 2);
+  auto first_map = pred / "weave" / "test" / "color" / "000.npy";
+  auto first_mask = synth_root() / "weave" / "ground_truth" / "color" / "000_mask.png";
+  REQUIRE(no.err == "adbench: error: " + first_map.string() + ": map is 64x64 but its mask " + first_mask.string() +
+                        " is 160x160 (--no-resize forbids resizing)\n");
+  REQUIRE_FALSE(fs::exists(tmp / "b.json"));
+}
+
+TEST_CASE("a result is never overwritten without --force", "[cli]") {
+  TempDir tmp("ow");
+  auto out = tmp / "r.json";
+  std::string cmd = "--quiet eval --detector variation_model --root " + q(synth_root()) + " --category cap --out " + q(out);
+  REQUIRE(run_adbench(cmd).exit_code == 0);
+  auto before = read_text(out);
+  auto again = run_adbench(cmd);
+  REQUIRE(again.exit_code == 2);
+  REQUIRE(again.err == "adbench: error: " + out.string() + ": already exists (use --force to overwrite)\n");
+  REQUIRE(read_text(out) == before);
+  REQUIRE(run_adbench(cmd + " --force").exit_code == 0);
+  REQUIRE(count_partial_files(tmp.path()) == 0);
+}
+
+// ---- bad input: one clear line naming the file and the problem, exit code 2, nothing left ----
+
+namespace {
+
+// Runs an eval that must fail with exactly `line`, and checks that nothing was written.
+void expect_eval_error(const TempDir& tmp, const std::string& args, const std::string& line) {
+  auto out = tmp / "result.json";
+  auto r = run_adbench("--quiet eval " + args + " --out " + q(out));
+  INFO(args);
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(r.err == "adbench: error: " + line + "\n");
+  REQUIRE(r.out.empty());
+  REQUIRE_FALSE(fs::exists(out));
+  REQUIRE(count_partial_files(tmp.path()) == 0);
+}
+
+// A copy of one synthetic category under tmp/data, to damage.
+fs::path copy_category(const TempDir& tmp, const std::string& cat) {
+  auto root = tmp / "data";
+  copy_tree(synth_root() / cat, root / cat);
+  return root;
+}
+
+}  // namespace
+
+TEST_CASE("bad input: missing root, unknown dataset, unknown category", "[cli][errors]") {
+  TempDir tmp("err");
+  expect_eval_error(tmp, "--detector variation_model --root /nonexistent/adbench --category all",
+                    "/nonexistent/adbench: no such folder");
+  expect_eval_error(tmp, "--dataset nope --detector variation_model --root " + q(synth_root()),
+                    "unknown dataset 'nope' (valid: btad, folder, mpdd, mvtec_ad, visa)");
+  expect_eval_error(tmp, "--detector variation_model --root " + q(synth_root()) + " --category nope",
+                    synth_root().string() + ": unknown category 'nope' (valid: bracket, cap, marble, weave)");
+  expect_eval_error(tmp, "--detector nope --root " + q(synth_root()) + " --category cap",
+                    "unknown detector 'nope' (valid: variation_model)");
+  expect_eval_error(tmp, "--detector variation_model --set image_size=abc --root " + q(synth_root()) + " --category cap",
+                    "detector variation_model: setting 'image_size' expects a number, got \"abc\"");
+}
+
+TEST_CASE("bad input: empty test set and empty training set", "[cli][errors]") {
+  TempDir tmp("err");
+  auto root = copy_category(tmp, "cap");
+  for (const auto& e : fs::directory_iterator(root / "cap" / "train" / "good")) fs::remove(e.path());
+  expect_eval_error(tmp, "--detector variation_model --root " + q(root) + " --category cap",
+                    (root / "cap" / "train").string() + ": no training images for category 'cap'");
+  fs::remove_all(root / "cap" / "test");
+  fs::create_directories(root / "cap" / "test" / "good");
+  auto r = run_adbench("--quiet eval --detector variation_model --root " + q(root) + " --category cap");
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(r.err == "adbench: error: " + (root / "cap" / "test").string() + ": no test images\n");
+}
+
+TEST_CASE("bad input: corrupt image and a mask whose size differs from its image", "[cli][errors]") {
+  TempDir tmp("err");
+  auto root = copy_category(tmp, "cap");
+  auto img = root / "cap" / "test" / "hole" / "001.png";
+  { std::ofstream(img, std::ios::trunc) << "this is not a PNG"; }
+  expect_eval_error(tmp, "--detector variation_model --root " + q(root) + " --category cap",
+                    img.string() + ": cannot decode image (corrupt or unsupported format)");
+  copy_tree(synth_root() / "cap", root / "cap");  // repair
+  auto mask = root / "cap" / "ground_truth" / "spot" / "002_mask.png";
+  cv::imwrite(mask.string(), cv::Mat(10, 12, CV_8UC1, cv::Scalar(255)));
+  expect_eval_error(tmp, "--detector variation_model --root " + q(root) + " --category cap",
+                    mask.string() + ": mask is 12x10 but its image " + (root / "cap/test/spot/002.png").string() +
+                        " is 224x224");
+}
+
+TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing maps", "[cli][errors]") {
+  TempDir tmp("err");
+  const auto root = synth_root();
+  auto make = [&](const std::string& name, const std::string& ext, bool csv,
+                  std::function<at::Tensor(const adbench::Sample&, const at::Tensor&)> f) {
+    auto pred = tmp / name;
+    write_prediction_folder(pred, "mvtec_ad", root, "cap",
+                            [&](const adbench::Sample& s, const at::Tensor& gt) { return std::make_pair(f(s, gt), double(s.label)); },
+                            ext, csv);
+    return pred;
+  };
+  auto nan_pred = make("nan", ".npy", false, [](const adbench::Sample& s, const at::Tensor& gt) {
+    at::Tensor m = gt.clone();
+    if (s.rel_path == "good/003.png") m[5][7] = std::nanf("");
+    return m;
+  });
+  expect_eval_error(tmp, "--pred " + q(nan_pred) + " --root " + q(root) + " --category cap",
+                    (nan_pred / "cap/test/good/003.npy").string() + ": map has 1 non-finite values (NaN or infinite)");
+
+  auto inf_pred = make("inf", ".tiff", true, [](const adbench::Sample&, const at::Tensor& gt) { return gt; });
+  {  // an infinite score in scores.csv
+    std::ofstream csv(inf_pred / "cap" / "scores.csv", std::ios::app);
+  }
+  auto text = read_text(inf_pred / "cap" / "scores.csv");
+  auto pos = text.find("good/000.png,0");
+  REQUIRE(pos != std::string::npos);
+  text.replace(pos, std::string("good/000.png,0").size(), "good/000.png,inf");
+  { std::ofstream(inf_pred / "cap" / "scores.csv", std::ios::trunc) << text; }
+  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
+  expect_eval_error(tmp, "--pred " + q(inf_pred) + " --root " + q(root) + " --category cap",
+                    (inf_pred / "cap/scores.csv").string() + ": line " + std::to_string(line) +
+                        ": score for good/000.png is not finite (inf)");
+
+  auto cube = make("cube", ".npy", false, [](const adbench::Sample&, const at::Tensor& gt) { return gt.unsqueeze(0); });
+  expect_eval_error(tmp, "--pred " + q(cube) + " --root " + q(root) + " --category cap",
+                    (cube / "cap/test/color/000.npy").string() + ": expected a 2-D map, got 3 dimensions");
+
+  auto holes = make("holes", ".tiff", false, [](const adbench::Sample&, const at::Tensor& gt) { return gt; });
+  fs::remove(holes / "cap/test/hole/001.tiff");
+  fs::remove(holes / "cap/test/spot/002.tiff");
+  expect_eval_error(tmp, "--pred " + q(holes) + " --root " + q(root) + " --category cap",
+                    (holes / "cap").string() +
+                        ": 2 of 21 predictions missing (first: test/hole/001.tiff, test/spot/002.tiff)");
+}
