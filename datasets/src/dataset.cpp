@@ -1,0 +1,70 @@
+#include "adbench/datasets/dataset.hpp"
+
+#include <algorithm>
+
+#include "adapters.hpp"
+
+namespace adbench {
+
+std::string to_string(Modality m) {
+  switch (m) {
+    case Modality::Image: return "image";
+    case Modality::MultiView: return "multi_view";
+    case Modality::Video: return "video";
+    case Modality::PointCloud: return "point_cloud";
+  }
+  return "unknown";
+}
+
+DatasetRegistry& dataset_registry() {
+  static DatasetRegistry registry("dataset");
+  return registry;
+}
+
+void register_builtin_datasets() {
+  using namespace datasets_detail;
+  auto& r = dataset_registry();
+  // The summary is the one-line layout `adbench list datasets` prints.
+  auto add = [&](const std::string& name, const std::string& layout, DatasetRegistry::Factory f) {
+    if (!r.contains(name)) r.add(name, layout, std::move(f));
+  };
+  add("mvtec_ad",
+      "<root>/<category>/{train/good/*, test/<defect>/*, ground_truth/<defect>/<stem>_mask.png}",
+      &make_mvtec_ad_adapter);
+  add("mpdd", "MVTec AD layout: <root>/<category>/{train/good/*, test/<defect>/*, ground_truth/<defect>/<stem>_mask.png}",
+      &make_mpdd_adapter);
+  add("btad",
+      "<root>/{01,02,03}/{train/ok/*, test/{ok,ko}/*, ground_truth/ko/<stem>.png|.bmp}; normal folder 'ok'",
+      &make_btad_adapter);
+  add("visa",
+      "<root>/split_csv/1cls.csv (object,split,label,image,mask; paths relative to <root>); masks hold instance ids",
+      &make_visa_adapter);
+  add("folder",
+      "any MVTec-like tree: <root>/<category>/{train/good/*, test/<defect>/*, "
+      "ground_truth/<defect>/<stem>_mask.<ext> or <stem>.<ext>}; png/jpg/jpeg/bmp/tif/tiff",
+      &make_folder_adapter);
+}
+
+std::string dataset_summary(const std::string& name) {
+  register_builtin_datasets();
+  auto& r = dataset_registry();
+  if (!r.contains(name)) r.create(name);  // throws the InputError listing the valid names
+  return r.summary(name);
+}
+
+std::string dataset_layout_help() {
+  register_builtin_datasets();
+  const auto& r = dataset_registry();
+  size_t width = 0;
+  for (const auto& n : r.names()) width = std::max(width, n.size());
+  std::string out;
+  for (const auto& n : r.names()) out += n + std::string(width - n.size() + 2, ' ') + r.summary(n) + "\n";
+  return out;
+}
+
+std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name) {
+  register_builtin_datasets();
+  return dataset_registry().create(name);
+}
+
+}  // namespace adbench

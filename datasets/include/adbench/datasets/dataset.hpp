@@ -58,8 +58,13 @@ class DatasetAdapter {
   virtual std::vector<std::string> categories(const std::filesystem::path& root) const = 0;
   /// All samples of one category, sorted by (defect, stem). InputErrors:
   ///  - unknown category: "<root>: unknown category 'x' (valid: a, b)"
-  ///  - empty test set: "<dir>: no test images"
+  ///  - empty test set: "<dir>: no test images" (<dir> = <root>/<category>/test; VisA:
+  ///    "<root>/split_csv/1cls.csv: no test images for category 'x'")
   ///  - a missing mask where others exist: "<expected mask path>: missing ground-truth mask for <image path>"
+  ///    (VisA, when the row's mask column is empty: "<csv>: missing ground-truth mask for <image path>")
+  /// An empty or missing train folder is not an error here (training checks it). When no anomalous
+  /// test sample has a mask file, has_masks is false and no sample gets a mask. Normal samples never
+  /// get a mask. The adapters only stat files; they do not decode images or check mask sizes.
   virtual CategoryData load(const std::filesystem::path& root, const std::string& category) const = 0;
 };
 
@@ -68,5 +73,17 @@ using DatasetRegistry = Registry<DatasetAdapter>;
 /// The process-wide registry; filled by register_builtin_datasets() (idempotent).
 DatasetRegistry& dataset_registry();
 void register_builtin_datasets();
+
+/// The one-line folder layout of a registered dataset (the registry's summary), e.g. for
+/// `mvtec_ad`: "<root>/<category>/{train/good, test/<defect>, ground_truth/<defect>/<stem>_mask.png}".
+/// Unknown name: InputError "unknown dataset 'x' (valid: ...)".
+std::string dataset_summary(const std::string& name);
+
+/// Every registered dataset, one line each, names sorted: "<name padded>  <layout summary>\n".
+/// What `adbench list datasets` prints. Registers the built-ins first.
+std::string dataset_layout_help();
+
+/// Builds a registered adapter (register_builtin_datasets() first); unknown name as above.
+std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name);
 
 }  // namespace adbench
