@@ -113,8 +113,6 @@ using Vec3 = std::array<double, 3>;
 
 double clamp01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
 
-double luminance(const cv::Vec3b& p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; }
-
 std::uint8_t to_u8(double v) {
   v = std::floor(v + 0.5);
   return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
@@ -395,13 +393,14 @@ cv::Mat defect_scratch(const Scene& sc, Rng& rng) {
   const int thick = std::max(1, static_cast<int>(std::lround(2 * s)));
   cv::polylines(r, std::vector<std::vector<cv::Point>>{pts}, false, cv::Scalar(255), thick, cv::LINE_8);
   r &= sc.fg;
-  const double delta = rng.uniform(75, 95);
+  // Bright on a dark surface, dark on a bright one.
+  const cv::Vec3d m = mean_color(sc.img, r);
+  const double delta = rng.uniform(75, 95) * (0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2] < 128 ? 1 : -1);
   for (int y = 0; y < r.rows; ++y)
     for (int x = 0; x < r.cols; ++x)
       if (r.at<std::uint8_t>(y, x)) {
         cv::Vec3b& p = out.at<cv::Vec3b>(y, x);
-        double d = luminance(p) < 128 ? delta : -delta;  // bright on dark, dark on bright
-        for (int c = 0; c < 3; ++c) p[c] = to_u8(p[c] + d);
+        for (int c = 0; c < 3; ++c) p[c] = to_u8(p[c] + delta);
       }
   return out;
 }
