@@ -25,12 +25,25 @@ enum class ApConvention {
   Trapezoid,  ///< anomalib / torchmetrics AUPR: trapezoid over the PR curve from (R=0, P=1)
 };
 
+/// Which engine computes pixel metrics. Both implement the same definitions exactly.
+enum class Engine {
+  Auto,   ///< Radix on a CPU accumulator, Torch on any other device
+  Radix,  ///< CPU only: order-preserving integer keys, parallel radix sort, one merge sweep
+  Torch,  ///< LibTorch ops (sort, cumsum, ...) on the accumulator's device; CPU works too (slow)
+};
+
 struct Options {
   std::vector<double> aupro_limits{0.3};  ///< FPR integration limits, each in (0, 1]
   ApConvention ap_convention = ApConvention::Step;
   int aupro_bins = 0;  ///< 0: exact; N > 0: scores quantised to N equal-width bins over [min, max]
+                       ///< of all pixel scores, for the AUPRO (PRO curve) only; see metrics/README.md
   bool keep_curves = false;  ///< keep down-sampled ROC / PR / PRO curves for plotting
+  Engine engine = Engine::Auto;  ///< pixel engine (tests force Torch on CPU to cross-check)
+  int threads = 0;  ///< CPU engine threads; 0: LibTorch's intra-op count (adbench::set_threads)
 };
+
+/// InputError unless every limit is in (0, 1] and aupro_bins >= 0 ("metrics options: ...").
+void validate(const Options& options);
 
 /// A curve down-sampled to at most ~1000 points for plots (x ascending).
 struct Curve {
@@ -43,7 +56,7 @@ struct BinaryMetrics {
   std::optional<double> f1_threshold;  ///< score threshold at which F1 is maximal
   std::int64_t count = 0, positives = 0;
   std::vector<std::string> warnings;
-  std::optional<Curve> roc, pr;  ///< when Options::keep_curves
+  std::optional<Curve> roc, pr;  ///< when Options::keep_curves (ROC: x FPR, y TPR; PR: x recall, y precision)
 };
 
 /// scores: 1-D floating tensor (any device); labels: 1-D bool or integer tensor of 0/1, same
@@ -54,9 +67,10 @@ BinaryMetrics binary_metrics(const at::Tensor& scores, const at::Tensor& labels,
 struct PixelMetrics {
   std::optional<double> auroc, ap, f1_max;
   std::vector<std::pair<double, std::optional<double>>> aupro;  ///< (limit, value), in Options order
+  std::optional<double> f1_threshold;  ///< pixel score threshold at which F1 is maximal
   std::int64_t pixels = 0, positives = 0, regions = 0;
   std::vector<std::string> warnings;
-  std::optional<Curve> roc, pr, pro;
+  std::optional<Curve> roc, pr, pro;  ///< PRO: x FPR, y PRO, from (0, 0) to (1, 1)
 };
 
 /// Accumulates (map, mask) pairs one image at a time so callers can drop the maps as they go;
