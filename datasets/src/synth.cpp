@@ -525,6 +525,12 @@ void write_png(const fs::path& path, const cv::Mat& m) {
   if (!ok) throw_file_error(path, "cannot write PNG");
 }
 
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw_file_error(dir, "cannot create folder (" + ec.message() + ")");
+}
+
 }  // namespace
 
 std::vector<SynthCategoryInfo> synthetic_categories() { return category_table(); }
@@ -607,8 +613,8 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
   auto write_split = [&](const std::string& cat, const std::string& split, const std::string& defect, int count) {
     if (count == 0) return;
     const fs::path dir = out / cat / split / defect;
-    fs::create_directories(dir);
-    if (defect != "good") fs::create_directories(out / cat / "ground_truth" / defect);
+    make_dirs(dir);
+    if (defect != "good") make_dirs(out / cat / "ground_truth" / defect);
     for (int i = 0; i < count; ++i) {
       SynthSample s = render_synthetic_sample(cat, seed, split, defect, i, options.image_size);
       write_png(dir / (file_number(i) + ".png"), s.image);
@@ -622,7 +628,7 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
   for (const auto& cat : cats) {
     const auto& info = find_category(cat);
     write_split(cat, "train", "good", options.train_good);
-    fs::create_directories(out / cat / "train" / "good");  // present even when train_good == 0
+    make_dirs(out / cat / "train" / "good");  // present even when train_good == 0
     write_split(cat, "test", "good", options.test_good);
     for (const auto& d : info.defects) write_split(cat, "test", d, options.per_defect);
     sum.train_images += options.train_good;

@@ -261,6 +261,15 @@ TEST_CASE("synth: options", "[datasets][synth]") {
   CHECK(err(b, tmp / "x") == "unknown synthetic category 'tile' (valid: bracket, cap, marble, weave)");
   CHECK_THROWS_AS(adbench::render_synthetic_sample("weave", 1, "test", "missing", 0), adbench::InputError);
   CHECK_THROWS_AS(adbench::render_synthetic_sample("weave", 1, "train", "hole", 0), adbench::InputError);
+  // Tiny images still get a visible defect with a non-empty mask.
+  for (const auto& info : adbench::synthetic_categories())
+    for (const auto& defect : info.defects)
+      for (int i = 0; i < 3; ++i) {
+        INFO(info.name << " " << defect << " " << i);
+        auto r = adbench::render_synthetic_sample(info.name, 9, "test", defect, i, 32);
+        CHECK(r.image.size() == cv::Size(32, 32));
+        CHECK(cv::countNonZero(r.mask) > 0);
+      }
   fs::create_directories(tmp / "empty");
   CHECK_NOTHROW(adbench::write_synthetic_dataset(tmp / "empty", 1, o));
 }
