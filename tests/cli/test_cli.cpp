@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <random>
 
 #include "adbench/core/image_io.hpp"

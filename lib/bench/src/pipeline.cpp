@@ -1,5 +1,6 @@
 #include "adbench/bench/pipeline.hpp"
 
+#include <ATen/Parallel.h>
 #include <adbench/build_info.hpp>
 
 #include <chrono>
