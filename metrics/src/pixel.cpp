@@ -225,7 +225,10 @@ struct PixelAccumulator::Impl {
       for (std::int64_t i = 0; i < n; ++i)
         r[i] = !mask[i] ? -1 : (local_labels ? static_cast<std::int32_t>(base) + local_labels[i] - 1 : 0);
       if (s.scalar_type() == at::kDouble) ts.any_double = true;
-      ts.scores.push_back(s.to(device).contiguous());
+      at::Tensor d = s.to(device).contiguous();
+      // A view into a larger tensor (e.g. one map of a batch) would keep the whole batch alive.
+      if (d.storage().nbytes() > static_cast<size_t>(d.numel()) * d.element_size()) d = d.clone();
+      ts.scores.push_back(std::move(d));
       ts.regions.push_back(reg.to(device));
     } else {
       at::Tensor s = scores.to(at::kCPU).contiguous();
