@@ -3,6 +3,9 @@
 // bad input -> 2 with one line on stderr, internal errors -> 1.
 #include <adbench/build_info.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -34,8 +37,19 @@ std::string join_args(int argc, char** argv) {
 
 }  // namespace
 
+// LibTorch's CPU threads (libgomp) busy-wait after every parallel region by default. On a small
+// machine that starves OpenCV's TBB workers and the main thread: variation_model on the magnetic
+// tile data took 50 s instead of 5 s on 2 cores. libgomp reads its settings when it is loaded, so
+// unless the user chose a policy, adbench re-executes itself once with OMP_WAIT_POLICY=PASSIVE.
+void ensure_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
+}
+
 int main(int argc, char** argv) {
   using namespace adbench;
+  ensure_passive_openmp(argv);
   register_builtin_datasets();
   register_builtin_detectors();
 

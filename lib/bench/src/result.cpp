@@ -3,6 +3,7 @@
 #include <adbench/build_info.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 
@@ -61,7 +62,9 @@ nlohmann::json ResultRecord::to_json() const {
   j["adbench"] = {{"version", build::kVersion}, {"git_commit", build::kGitCommit}, {"libtorch", build::kTorchVersion}};
   j["created_utc"] = created_utc;
   j["command"] = command;
-  j["machine"] = {{"cpu", cpu_model_name()}, {"cores", cpu_cores()}, {"threads", threads}};
+  const char* omp = std::getenv("OMP_WAIT_POLICY");
+  j["machine"] = {{"cpu", cpu_model_name()}, {"cores", cpu_cores()}, {"threads", threads},
+                  {"omp_wait_policy", omp ? omp : "default"}};
   j["device"] = device;
   j["device_name"] = device_name;
   j["seed"] = seed;
