@@ -162,6 +162,7 @@ def main():
     ap.add_argument("--anomalous", type=int, default=1250)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="adbench threads (0: all cores)")
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="dtype of the saved maps")
     ap.add_argument("--skip-reference", action="store_true")
     ap.add_argument("--md", help="write a markdown report here")
     args = ap.parse_args()
@@ -173,7 +174,7 @@ def main():
           flush=True)
     with tempfile.TemporaryDirectory(prefix="adbench-bench-metrics-") as tmp:
         mp, kp = os.path.join(tmp, "maps.npy"), os.path.join(tmp, "masks.npy")
-        np.save(mp, maps)
+        np.save(mp, maps if args.dtype == "float32" else maps.astype(np.float64))
         np.save(kp, masks)
         runs = []
         for i in range(args.runs):
