@@ -242,7 +242,7 @@ def render_md(args, first, runs, walls, rss, ref, ref_time, keys):
         "",
         f"- Machine: {cpu_model()}, {os.cpu_count()} logical CPUs; "
         f"1-min load average {args.load_before:.2f} at the start and {os.getloadavg()[0]:.2f} at the end "
-        "(other builds share the machine, so every timing here is under some contention); Python {platform.python_version()}, "
+        f"(other builds share the machine, so every timing here is under some contention); Python {platform.python_version()}, "
         f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
         f"- Data: {first['maps']} float32 maps of {args.size}x{args.size} = {first['pixels']:,} pixels, "
         f"{first['positives']:,} anomalous pixels in {first['regions']} 8-connected regions (seed 0); "
