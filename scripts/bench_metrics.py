@@ -244,7 +244,7 @@ def render_md(args, first, runs, walls, rss, ref, ref_time, keys):
         f"1-min load average {args.load_before:.2f} at the start and {os.getloadavg()[0]:.2f} at the end "
         f"(other builds share the machine, so every timing here is under some contention); Python {platform.python_version()}, "
         f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
-        f"- Data: {first['maps']} float32 maps of {args.size}x{args.size} = {first['pixels']:,} pixels, "
+        f"- Data: {first['maps']} {args.dtype} maps of {args.size}x{args.size} = {first['pixels']:,} pixels, "
         f"{first['positives']:,} anomalous pixels in {first['regions']} 8-connected regions (seed 0); "
         "the .npy files were just written, so they are read from the page cache.",
         f"- adbench: `adbench_bench_metrics` in a fresh process per run (start, read both .npy files, add "
