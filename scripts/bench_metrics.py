@@ -3,7 +3,7 @@
 
 Run with Debian's /usr/bin/python3 (numpy, scipy, scikit-learn 1.2):
 
-    /usr/bin/python3 scripts/bench_metrics.py [--bin build-metrics/metrics/adbench_bench_metrics]
+    /usr/bin/python3 scripts/bench_metrics.py [--bin build/metrics/adbench_bench_metrics]
                                               [--maps 1725] [--size 256] [--runs 3] [--md results/bench/metrics.md]
 
 1. Generates deterministically (seed 0) N float32 score maps [N,S,S] and uint8 masks with one
@@ -156,7 +156,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
-    ap.add_argument("--bin", default=os.path.join(root, "build-metrics", "metrics", "adbench_bench_metrics"))
+    ap.add_argument("--bin", default=os.path.join(root, "build", "metrics", "adbench_bench_metrics"))
     ap.add_argument("--maps", type=int, default=1725)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--anomalous", type=int, default=1250)
@@ -234,7 +234,7 @@ def render_md(args, first, runs, walls, rss, ref, ref_time, keys):
     lines = [
         "# Pixel-metrics benchmark",
         "",
-        "Command (from the repository root, after building `adbench_bench_metrics` in `build-metrics`):",
+        "Command (from the repository root, after `scripts/build.sh`; or run `scripts/bench_metrics.sh --md results/bench/metrics.md`, which builds first):",
         "",
         "```",
         "/usr/bin/python3 scripts/bench_metrics.py --md results/bench/metrics.md",
