@@ -38,7 +38,9 @@ class Backbone {
   /// torchvision default of the architecture).
   virtual Normalization normalization() const = 0;
   /// {"backbone", "weights" (file name or "none"), "weights_sha256" (or null), "normalization":
-  ///  {"mean","std","source"}, ...}: written into run folders and results.
+  ///  {"mean","std","source"}, "padding" ("torchvision", "tf_same" or "as scripted"),
+  ///  "weights_format" ("safetensors", "torchscript" or null), ...}: written into run folders
+  ///  and results.
   virtual nlohmann::json provenance() const = 0;
   virtual at::Device device() const = 0;
 };
@@ -51,5 +53,9 @@ std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::stri
 
 /// Sorted names load_backbone accepts.
 std::vector<std::string> backbone_names();
+
+/// Applies `n` to RGB values in [0,1] ([..., 3, H, W], any device): (x - mean) / std, float32.
+/// InputError for another shape.
+at::Tensor normalize(const at::Tensor& rgb01, const Normalization& n);
 
 }  // namespace adbench
