@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -23,7 +24,9 @@ inline std::filesystem::path reference_dir(const std::string& mode, const std::s
                                          mode + "|" + extra);
   const fs::path stamp_file = dir / "stamp.txt";
   if (fs::exists(stamp_file) && read_file(stamp_file) == stamp) return dir;
-  const std::string cmd = std::string("'") + ADBENCH_TORCH_PYTHON + "' '" + script.string() + "' " + mode + " '" +
+  const char* env_python = std::getenv("ADBENCH_TORCH_PYTHON");  // overrides the CMake setting
+  const std::string python = env_python && *env_python ? env_python : ADBENCH_TORCH_PYTHON;
+  const std::string cmd = "'" + python + "' '" + script.string() + "' " + mode + " '" +
                           dir.string() + "' " + stamp + (extra.empty() ? "" : " '" + extra + "'") + " 2>&1";
   std::string output;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -31,9 +34,9 @@ inline std::filesystem::path reference_dir(const std::string& mode, const std::s
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof buf, p)) output.append(buf, n);
   const int rc = ::pclose(p);
-  INFO("reference export failed (needs " ADBENCH_TORCH_PYTHON
-       " with torch and torchvision: scripts/install_deps.sh installs python3-torchvision)\n$ "
-       << cmd << "\n" << output);
+  INFO("reference export failed (needs " << python
+       << " with torch and torchvision: scripts/install_deps.sh installs python3-torchvision)\n$ " << cmd << "\n"
+       << output);
   REQUIRE(rc == 0);
   REQUIRE(fs::exists(stamp_file));
   REQUIRE(read_file(stamp_file) == stamp);

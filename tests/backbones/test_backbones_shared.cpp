@@ -6,8 +6,10 @@
 
 #include <catch2/catch.hpp>
 #include <iostream>
+#include <opencv2/imgproc.hpp>
 
 #include "adbench/backbones/backbone.hpp"
+#include "adbench/core/image_io.hpp"
 #include "adbench/core/safetensors.hpp"
 #include "reference.hpp"
 
@@ -49,4 +51,26 @@ TEST_CASE("shared MobileNetV2: logits equal torchvision's with the README's TF-S
     CHECK(el < 1e-4);
     CHECK(logits.argmax(1).item<int64_t>() == ref.at("logits").argmax(1).item<int64_t>());
   }
+}
+
+// Not the README's grace_hopper.bmp (its four test images are not available offline) but another
+// rendering of the same photograph: matplotlib's 512x600 JPEG sample, when installed. Checked end
+// to end (image -> resize -> normalisation from the metadata -> TF SAME network): torchvision with
+// TF SAME padding puts it in "military uniform" (652) with p = 0.929 after a box resize; with
+// torchvision's padding the top-1 is "mortarboard" (667, 0.34), as the README warns.
+TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg (when present)", "[backbones][shared][image]") {
+  const fs::path img = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+  if (!fs::exists(img)) {
+    WARN("not checked: " << img << " is absent (python3-matplotlib not installed)");
+    return;
+  }
+  auto bb = load_backbone("mobilenet_v2", kWeights.string(), at::kCPU);
+  cv::Mat rgb = read_image_rgb(img), small;
+  cv::resize(rgb, small, cv::Size(224, 224), 0, 0, cv::INTER_AREA);
+  const at::Tensor x = normalize(image_to_tensor(small), bb->normalization()).unsqueeze(0);
+  const at::Tensor p = bb->logits(x).softmax(1)[0];
+  const int64_t top1 = p.argmax().item<int64_t>();
+  std::cout << "grace_hopper.jpg (matplotlib): top-1 " << top1 << " p=" << p[top1].item<float>() << "\n";
+  CHECK(top1 == 652);  // military uniform
+  CHECK(p[652].item<float>() > 0.85f);
 }
