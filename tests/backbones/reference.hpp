@@ -2,7 +2,6 @@
 // The torchvision reference data of the backbone tests (made by make_reference.py on first use,
 // reused while the scripts are unchanged) and the parity measure.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,22 +19,23 @@ inline std::filesystem::path reference_dir(const std::string& mode, const std::s
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(ADBENCH_BACKBONES_REFERENCE_DIR) / mode;
   const fs::path script = source_dir() / "tests/backbones/make_reference.py";
-  const std::string stamp = sha256_bytes(read_file(script) + read_file(source_dir() / "scripts/export_weights.py") +
-                                         mode + "|" + extra);
+  const std::string stamp = sha256_bytes(
+      read_file(script) + read_file(source_dir() / "scripts/export_weights.py") + mode + "|" + extra);
   const fs::path stamp_file = dir / "stamp.txt";
   if (fs::exists(stamp_file) && read_file(stamp_file) == stamp) return dir;
   const char* env_python = std::getenv("ADBENCH_TORCH_PYTHON");  // overrides the CMake setting
   const std::string python = env_python && *env_python ? env_python : ADBENCH_TORCH_PYTHON;
-  const std::string cmd = "'" + python + "' '" + script.string() + "' " + mode + " '" +
-                          dir.string() + "' " + stamp + (extra.empty() ? "" : " '" + extra + "'") + " 2>&1";
+  const std::string cmd = "'" + python + "' '" + script.string() + "' " + mode + " '" + dir.string() + "' " +
+                          stamp + (extra.empty() ? "" : " '" + extra + "'") + " 2>&1";
   std::string output;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof buf, p)) output.append(buf, n);
   const int rc = ::pclose(p);
-  INFO("reference export failed (needs " << python
-       << " with torch and torchvision: scripts/install_deps.sh installs python3-torchvision)\n$ " << cmd << "\n"
+  INFO("reference export failed (needs "
+       << python << " with torch and torchvision: scripts/install_deps.sh installs python3-torchvision)\n$ "
+       << cmd << "\n"
        << output);
   REQUIRE(rc == 0);
   REQUIRE(fs::exists(stamp_file));

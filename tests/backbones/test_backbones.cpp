@@ -52,7 +52,8 @@ double check_parity(Backbone& bb, const fs::path& ref_file, const std::string& l
   INFO(label << " logits");
   CHECK(el < kTol);
   worst = std::max(worst, el);
-  std::cout << "parity " << label << ": worst layer/logit relative error " << worst << " (logits " << el << ")\n";
+  std::cout << "parity " << label << ": worst layer/logit relative error " << worst << " (logits " << el
+            << ")\n";
   return worst;
 }
 
@@ -71,7 +72,8 @@ std::string load_error(const std::string& name, const fs::path& file) {
 }  // namespace
 
 TEST_CASE("backbone names and unknown names", "[backbones]") {
-  CHECK(backbone_names() == std::vector<std::string>{"mobilenet_v2", "resnet18", "torchscript", "wide_resnet50_2"});
+  CHECK(backbone_names() ==
+        std::vector<std::string>{"mobilenet_v2", "resnet18", "torchscript", "wide_resnet50_2"});
   try {
     load_backbone("resnet1000", "none", at::kCPU);
     FAIL("no error");
@@ -112,7 +114,8 @@ TEST_CASE("parity with torchvision on random weights", "[backbones][parity]") {
   }
 }
 
-TEST_CASE("mobilenet_v2 with TF SAME padding matches torchvision with the README's padding", "[backbones][parity]") {
+TEST_CASE("mobilenet_v2 with TF SAME padding matches torchvision with the README's padding",
+          "[backbones][parity]") {
   const fs::path dir = reference_dir("random");
   auto bb = load_backbone("mobilenet_v2", (dir / "mobilenet_v2_tfsame.safetensors").string(), at::kCPU);
   CHECK(bb->provenance()["padding"] == "tf_same");
@@ -125,7 +128,8 @@ TEST_CASE("mobilenet_v2 with TF SAME padding matches torchvision with the README
   // stride-2 layer): the padding really is in effect
   auto plain = load_backbone("mobilenet_v2", (dir / "mobilenet_v2.safetensors").string(), at::kCPU);
   auto ref = tensors_of(dir / "mobilenet_v2_tfsame_ref.safetensors");
-  CHECK(rel_err(plain->features(ref.at("input"), {"features.3"}).at("features.3"), ref.at("layer.features.3")) > 0.1);
+  CHECK(rel_err(plain->features(ref.at("input"), {"features.3"}).at("features.3"),
+                ref.at("layer.features.3")) > 0.1);
 }
 
 TEST_CASE("torchscript backbone and TorchScript weights", "[backbones][torchscript]") {
@@ -154,7 +158,8 @@ TEST_CASE("torchscript backbone and TorchScript weights", "[backbones][torchscri
     CHECK(p["weights_sha256"] == sha256_file(pt));
     CHECK(p["normalization"]["source"] == "metadata (mean/std)");
     // classifier.1 needs the pooling that forward() does: a clear error, not a crash
-    CHECK_THROWS_WITH(bb->features(x, {"classifier.1"}), Contains("layer 'classifier.1' failed") && Contains("cannot be multiplied"));
+    CHECK_THROWS_WITH(bb->features(x, {"classifier.1"}),
+                      Contains("layer 'classifier.1' failed") && Contains("cannot be multiplied"));
   }
   SECTION("a named architecture loads its weights from a TorchScript archive") {
     auto bb = load_backbone("mobilenet_v2", pt.string(), at::kCPU);
@@ -177,21 +182,24 @@ TEST_CASE("strict weight loading", "[backbones][errors]") {
 
   SECTION("missing file says how to get one") {
     const std::string e = load_error("resnet18", tmp / "nope.safetensors");
-    CHECK_THAT(e, Contains("nope.safetensors: ") && Contains("not found") && Contains("scripts/export_weights.py"));
+    CHECK_THAT(
+        e, Contains("nope.safetensors: ") && Contains("not found") && Contains("scripts/export_weights.py"));
   }
   SECTION("missing tensor") {
     auto t = good.tensors;
     t.erase("features.1.conv.1.weight");
     const fs::path f = write("missing.safetensors", t, good.metadata);
-    CHECK_THAT(load_error("mobilenet_v2", f),
-               Contains(f.string() + ": missing tensor 'features.1.conv.1.weight'") && Contains("[16, 32, 1, 1]"));
+    CHECK_THAT(
+        load_error("mobilenet_v2", f),
+        Contains(f.string() + ": missing tensor 'features.1.conv.1.weight'") && Contains("[16, 32, 1, 1]"));
   }
   SECTION("wrong shape") {
     auto t = good.tensors;
     t["classifier.1.weight"] = t["classifier.1.weight"].reshape({500, 2560});
     const fs::path f = write("shape.safetensors", t, good.metadata);
-    CHECK_THAT(load_error("mobilenet_v2", f), Contains(f.string() + ": tensor 'classifier.1.weight' has shape "
-                                                                    "[500, 2560], mobilenet_v2 expects [1000, 1280]"));
+    CHECK_THAT(load_error("mobilenet_v2", f),
+               Contains(f.string() + ": tensor 'classifier.1.weight' has shape "
+                                     "[500, 2560], mobilenet_v2 expects [1000, 1280]"));
   }
   SECTION("unexpected tensor") {
     auto t = good.tensors;
@@ -249,7 +257,8 @@ TEST_CASE("normalisation from metadata", "[backbones][metadata]") {
     CHECK(bb->provenance()["normalization"]["source"] == "metadata (mean/std)");
   }
   SECTION("free-text input_normalization") {
-    auto bb = load_with({{"input_normalization", "x/127.5-1 (RGB); equivalently mean=std=[0.5,0.5,0.5] on [0,1]"}});
+    auto bb =
+        load_with({{"input_normalization", "x/127.5-1 (RGB); equivalently mean=std=[0.5,0.5,0.5] on [0,1]"}});
     CHECK(bb->normalization().mean == std::array<float, 3>{0.5f, 0.5f, 0.5f});
     CHECK(bb->normalization().std == std::array<float, 3>{0.5f, 0.5f, 0.5f});
     CHECK(bb->provenance()["normalization"]["source"] == "metadata (input_normalization)");
@@ -269,7 +278,8 @@ TEST_CASE("normalisation from metadata", "[backbones][metadata]") {
     CHECK_THROWS_WITH(load_with({{"mean", "[0.1,0.2]"}, {"std", "[1,1,1]"}}),
                       Contains("metadata 'mean' must be a JSON array of 3 numbers, found '[0.1,0.2]'"));
     CHECK_THROWS_WITH(load_with({{"mean", "[0.1,0.2,0.3]"}}), Contains("'mean' without 'std'"));
-    CHECK_THROWS_WITH(load_with({{"mean", "[0,0,0]"}, {"std", "[1,0,1]"}}), Contains("standard deviation <= 0"));
+    CHECK_THROWS_WITH(load_with({{"mean", "[0,0,0]"}, {"std", "[1,0,1]"}}),
+                      Contains("standard deviation <= 0"));
     CHECK_THROWS_WITH(load_with({{"input_normalization", "x/255"}}), Contains("gives no mean/std"));
   }
 }

@@ -35,7 +35,8 @@ TEST_CASE("shared MobileNetV2: identity, normalisation and padding from the file
   CHECK(p["weights_license"] == "Apache-2.0");
 }
 
-TEST_CASE("shared MobileNetV2: logits equal torchvision's with the README's TF-SAME padding", "[backbones][shared]") {
+TEST_CASE("shared MobileNetV2: logits equal torchvision's with the README's TF-SAME padding",
+          "[backbones][shared]") {
   const fs::path dir = reference_dir("shared", kWeights.string());
   auto bb = load_backbone("mobilenet_v2", kWeights.string(), at::kCPU);
   for (const std::string name : {"shared_ref_224.safetensors", "shared_ref_90x75.safetensors"}) {
@@ -58,7 +59,8 @@ TEST_CASE("shared MobileNetV2: logits equal torchvision's with the README's TF-S
 // to end (image -> resize -> normalisation from the metadata -> TF SAME network): torchvision with
 // TF SAME padding puts it in "military uniform" (652) with p = 0.929 after a box resize; with
 // torchvision's padding the top-1 is "mortarboard" (667, 0.34), as the README warns.
-TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg (when present)", "[backbones][shared][image]") {
+TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg (when present)",
+          "[backbones][shared][image]") {
   const fs::path img = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
   if (!fs::exists(img)) {
     WARN("not checked: " << img << " is absent (python3-matplotlib not installed)");

@@ -49,8 +49,9 @@ NormInfo normalization_from_metadata(const fs::path& file, const std::map<std::s
   NormInfo info;
   const bool has_mean = md.count("mean"), has_std = md.count("std");
   if (has_mean || has_std) {
-    if (!has_mean || !has_std) throw_file_error(file, "metadata has '" + std::string(has_mean ? "mean" : "std") +
-                                                          "' without '" + (has_mean ? "std" : "mean") + "'");
+    if (!has_mean || !has_std)
+      throw_file_error(file, "metadata has '" + std::string(has_mean ? "mean" : "std") + "' without '" +
+                                 (has_mean ? "std" : "mean") + "'");
     info.norm.mean = parse_triple(file, "mean", md.at("mean"));
     info.norm.std = parse_triple(file, "std", md.at("std"));
     info.source = "metadata (mean/std)";
@@ -83,8 +84,8 @@ nlohmann::json normalization_json(const NormInfo& n) {
 
 // ---- StagedBackbone --------------------------------------------------------------------------
 
-StagedBackbone::StagedBackbone(std::string name, std::vector<Stage> stages, NormInfo norm, nlohmann::json provenance,
-                               at::Device device, std::shared_ptr<void> keep_alive)
+StagedBackbone::StagedBackbone(std::string name, std::vector<Stage> stages, NormInfo norm,
+                               nlohmann::json provenance, at::Device device, std::shared_ptr<void> keep_alive)
     : name_(std::move(name)),
       stages_(std::move(stages)),
       norm_(std::move(norm)),
@@ -101,12 +102,14 @@ std::vector<std::string> StagedBackbone::layers() const {
 at::Tensor StagedBackbone::prepare(const at::Tensor& x) const {
   if (!x.defined() || x.dim() != 4 || x.size(1) != 3 || !x.is_floating_point())
     throw InputError("backbone " + name_ + ": input must be a floating-point [B, 3, H, W] tensor, got " +
-                     (x.defined() ? shape_string(x.sizes()) + " " + std::string(c10::toString(x.scalar_type()))
-                                  : std::string("an undefined tensor")));
+                     (x.defined()
+                          ? shape_string(x.sizes()) + " " + std::string(c10::toString(x.scalar_type()))
+                          : std::string("an undefined tensor")));
   return x.to(device_, at::kFloat);
 }
 
-void StagedBackbone::rethrow_stage_error(const std::string& layer, const at::Tensor& x, const std::exception& e) const {
+void StagedBackbone::rethrow_stage_error(const std::string& layer, const at::Tensor& x,
+                                         const std::exception& e) const {
   // LibTorch errors: the first line without the C++ backtrace; TorchScript interpreter errors
   // end with the Python-style error line after the script traceback.
   std::string what;
@@ -116,13 +119,15 @@ void StagedBackbone::rethrow_stage_error(const std::string& layer, const at::Ten
   } else {
     std::istringstream lines(e.what());
     for (std::string line; std::getline(lines, line);)
-      if (line.find_first_not_of(" \t") != std::string::npos) what = line.substr(line.find_first_not_of(" \t"));
+      if (line.find_first_not_of(" \t") != std::string::npos)
+        what = line.substr(line.find_first_not_of(" \t"));
   }
-  throw InputError("backbone " + name_ + ": layer '" + layer + "' failed on input " + shape_string(x.sizes()) + ": " +
-                   what);
+  throw InputError("backbone " + name_ + ": layer '" + layer + "' failed on input " +
+                   shape_string(x.sizes()) + ": " + what);
 }
 
-std::map<std::string, at::Tensor> StagedBackbone::features(const at::Tensor& x, const std::vector<std::string>& layers) {
+std::map<std::string, at::Tensor> StagedBackbone::features(const at::Tensor& x,
+                                                           const std::vector<std::string>& layers) {
   if (layers.empty()) throw InputError("backbone " + name_ + ": no layers requested");
   std::set<size_t> wanted;
   for (const auto& l : layers) {
@@ -168,8 +173,9 @@ Format sniff_format(const fs::path& file) {
   in.read(head, 9);
   if (in.gcount() >= 2 && head[0] == 'P' && head[1] == 'K') return Format::TorchScript;  // a zip archive
   if (in.gcount() == 9 && head[8] == '{') return Format::Safetensors;
-  throw_file_error(file, "not a weights file adbench reads (expected .safetensors, or a TorchScript archive "
-                         "saved by torch.jit.save); convert it with scripts/export_weights.py");
+  throw_file_error(file,
+                   "not a weights file adbench reads (expected .safetensors, or a TorchScript archive "
+                   "saved by torch.jit.save); convert it with scripts/export_weights.py");
 }
 
 /// Copies `tensors` into the module's parameters and buffers: every one must be present with its
@@ -195,7 +201,8 @@ void load_strict(const fs::path& file, const std::string& arch, torch::nn::Modul
       throw_file_error(file, "tensor '" + key + "' has shape " + shape_string(src.sizes()) + ", " + arch +
                                  " expects " + shape_string(dst.sizes()));
     if (dst.is_floating_point() && !src.is_floating_point())
-      throw_file_error(file, "tensor '" + key + "' has dtype " + std::string(c10::toString(src.scalar_type())) +
+      throw_file_error(file, "tensor '" + key + "' has dtype " +
+                                 std::string(c10::toString(src.scalar_type())) +
                                  ", expected a floating-point type");
     dst.copy_(src);
   }
@@ -244,15 +251,17 @@ std::vector<std::string> backbone_names() {
 
 at::Tensor normalize(const at::Tensor& rgb01, const Normalization& n) {
   if (!rgb01.defined() || rgb01.dim() < 3 || rgb01.size(-3) != 3)
-    throw InputError("normalize: expected a [..., 3, H, W] tensor, got " +
-                     (rgb01.defined() ? detail::shape_string(rgb01.sizes()) : std::string("an undefined tensor")));
+    throw InputError(
+        "normalize: expected a [..., 3, H, W] tensor, got " +
+        (rgb01.defined() ? detail::shape_string(rgb01.sizes()) : std::string("an undefined tensor")));
   auto opts = rgb01.options().dtype(at::kFloat);
   auto mean = at::tensor(at::ArrayRef<float>(n.mean.data(), 3)).to(opts).view({3, 1, 1});
   auto std = at::tensor(at::ArrayRef<float>(n.std.data(), 3)).to(opts).view({3, 1, 1});
   return (rgb01.to(at::kFloat) - mean) / std;
 }
 
-std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::string& weights, at::Device device) {
+std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::string& weights,
+                                        at::Device device) {
   using namespace detail;
   const Arch* arch = nullptr;
   for (const auto& a : kArchs)
@@ -262,11 +271,14 @@ std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::stri
     for (const auto& n : backbone_names()) valid += (valid.empty() ? "" : ", ") + n;
     throw InputError("unknown backbone '" + name + "' (valid: " + valid + ")");
   }
-  if (weights.empty()) throw InputError("backbone " + name + ": no weights given (a file, or 'none' for random weights)");
+  if (weights.empty())
+    throw InputError("backbone " + name + ": no weights given (a file, or 'none' for random weights)");
   const fs::path file(weights);
   if (weights != "none" && !fs::exists(file))
-    throw_file_error(file, "weights file not found; export one with scripts/export_weights.py (torchvision or timm "
-                           "weights -> safetensors, see lib/backbones/README.md), or use 'none' for random weights");
+    throw_file_error(
+        file,
+        "weights file not found; export one with scripts/export_weights.py (torchvision or timm "
+        "weights -> safetensors, see lib/backbones/README.md), or use 'none' for random weights");
 
   if (name == "torchscript") {
     if (weights == "none") throw InputError("backbone torchscript: needs a TorchScript file, not 'none'");
@@ -296,8 +308,9 @@ std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::stri
         static const std::regex tf(R"(tf[ _-]?same)", std::regex::icase);
         tf_same = std::regex_search(it->second, tf);
         if (tf_same && !arch->supports_tf_same)
-          throw_file_error(file, "metadata 'padding' asks for TF SAME padding, which adbench implements only for "
-                                 "mobilenet_v2");
+          throw_file_error(file,
+                           "metadata 'padding' asks for TF SAME padding, which adbench implements only for "
+                           "mobilenet_v2");
       }
       for (const char* key : {"source", "license"})
         if (auto it = md.find(key); it != md.end()) prov[std::string("weights_") + key] = it->second;

@@ -29,7 +29,8 @@ struct NormInfo {
 /// Reads mean/std (explicit JSON-array keys, else the free-text "input_normalization") from a
 /// weights file's metadata; the torchvision ImageNet default when neither is present.
 /// InputError naming `file` when present but unreadable.
-NormInfo normalization_from_metadata(const std::filesystem::path& file, const std::map<std::string, std::string>& md);
+NormInfo normalization_from_metadata(const std::filesystem::path& file,
+                                     const std::map<std::string, std::string>& md);
 nlohmann::json normalization_json(const NormInfo& n);
 
 /// A backbone whose forward pass is a chain of named stages; features() stops at the deepest
@@ -40,7 +41,8 @@ class StagedBackbone : public Backbone {
                  at::Device device, std::shared_ptr<void> keep_alive);
   std::string name() const override { return name_; }
   std::vector<std::string> layers() const override;
-  std::map<std::string, at::Tensor> features(const at::Tensor& x, const std::vector<std::string>& layers) override;
+  std::map<std::string, at::Tensor> features(const at::Tensor& x,
+                                             const std::vector<std::string>& layers) override;
   at::Tensor logits(const at::Tensor& x) override;
   Normalization normalization() const override { return norm_.norm; }
   nlohmann::json provenance() const override { return provenance_; }
@@ -50,7 +52,8 @@ class StagedBackbone : public Backbone {
   /// x checked ([B,3,H,W], floating) and moved to the device.
   at::Tensor prepare(const at::Tensor& x) const;
   /// Wraps a LibTorch error inside a stage as an InputError naming the backbone and layer.
-  [[noreturn]] void rethrow_stage_error(const std::string& layer, const at::Tensor& x, const std::exception& e) const;
+  [[noreturn]] void rethrow_stage_error(const std::string& layer, const at::Tensor& x,
+                                        const std::exception& e) const;
 
   std::string name_;
   std::vector<Stage> stages_;

@@ -4,13 +4,13 @@
 // tappable layers). Included only by the module's .cpp files (torch/nn.h compiles slowly).
 #include <torch/nn.h>
 
-#include "internal.hpp"
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "internal.hpp"
 
 namespace adbench::detail {
 

@@ -56,7 +56,8 @@ class TorchScriptBackbone : public StagedBackbone {
     at::Tensor in = prepare(x);
     try {
       auto out = module_->forward({in});
-      if (!out.isTensor()) throw InputError("backbone torchscript: the model's forward() does not return a tensor");
+      if (!out.isTensor())
+        throw InputError("backbone torchscript: the model's forward() does not return a tensor");
       return out.toTensor();
     } catch (const InputError&) {
       throw;

@@ -35,8 +35,9 @@ struct BasicBlockImpl : nn::Module {
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
     bn2 = register_module("bn2", nn::BatchNorm2d(planes));
     if (stride != 1 || inplanes != planes * kExpansion)
-      downsample = register_module(
-          "downsample", nn::Sequential(conv(inplanes, planes * kExpansion, 1, stride, 0), nn::BatchNorm2d(planes * kExpansion)));
+      downsample =
+          register_module("downsample", nn::Sequential(conv(inplanes, planes * kExpansion, 1, stride, 0),
+                                                       nn::BatchNorm2d(planes * kExpansion)));
   }
   at::Tensor forward(const at::Tensor& x) {
     auto out = bn1->forward(conv1->forward(x)).relu_();
@@ -62,8 +63,9 @@ struct BottleneckImpl : nn::Module {
     conv3 = register_module("conv3", conv(width, planes * kExpansion, 1, 1, 0));
     bn3 = register_module("bn3", nn::BatchNorm2d(planes * kExpansion));
     if (stride != 1 || inplanes != planes * kExpansion)
-      downsample = register_module(
-          "downsample", nn::Sequential(conv(inplanes, planes * kExpansion, 1, stride, 0), nn::BatchNorm2d(planes * kExpansion)));
+      downsample =
+          register_module("downsample", nn::Sequential(conv(inplanes, planes * kExpansion, 1, stride, 0),
+                                                       nn::BatchNorm2d(planes * kExpansion)));
   }
   at::Tensor forward(const at::Tensor& x) {
     auto out = bn1->forward(conv1->forward(x)).relu_();
@@ -107,10 +109,14 @@ Net make_resnet(const std::array<int64_t, 4>& blocks, int64_t base_width) {
       {"conv1", [r](const at::Tensor& x) { return r->conv1->forward(x); }},
       {"bn1", [r](const at::Tensor& x) { return r->bn1->forward(x); }},
       {"relu", [](const at::Tensor& x) { return x.relu(); }},
-      {"maxpool", [](const at::Tensor& x) { return at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1}); }},
+      {"maxpool",
+       [](const at::Tensor& x) {
+         return at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
+       }},
   };
   for (int i = 0; i < 4; ++i)
-    net.stages.push_back({"layer" + std::to_string(i + 1), [r, i](const at::Tensor& x) { return r->layers[i]->forward(x); }});
+    net.stages.push_back(
+        {"layer" + std::to_string(i + 1), [r, i](const at::Tensor& x) { return r->layers[i]->forward(x); }});
   net.stages.push_back({"avgpool", [](const at::Tensor& x) { return at::adaptive_avg_pool2d(x, {1, 1}); }});
   net.stages.push_back({"fc", [r](const at::Tensor& x) { return r->fc->forward(x.flatten(1)); }});
   return net;
@@ -182,7 +188,7 @@ Net make_mobilenet_v2(bool tf_same) {
   };
   add(ConvBNReLU(3, 32, 3, 2, 1, tf_same));
   // t (expansion), c (channels), n (repeats), s (stride of the first)
-  const int64_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+  const int64_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                   {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   int64_t in = 32;
   for (const auto& [t, c, n, s] : settings)
