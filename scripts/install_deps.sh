@@ -5,9 +5,10 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build git pkg-config
       libtorch-dev libopencv-dev libeigen3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev catch2
-      libopenblas0-pthread python3-torch python3-torchvision)
+      libopenblas0-pthread python3-torch python3-torchvision python-matplotlib-data)
 # libopenblas0-pthread matters: without it Debian's LibTorch falls back to reference BLAS (~30x slower).
-# python3-torch/python3-torchvision: test_backbones compares the C++ backbones with torchvision
+# python3-torch/python3-torchvision: test_backbones compares the C++ backbones with torchvision;
+# python-matplotlib-data ships grace_hopper.jpg, the real photo the shared MobileNetV2 test classifies
 # (tests/backbones/make_reference.py runs under /usr/bin/python3); a missing one fails that test.
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn)

@@ -55,17 +55,15 @@ TEST_CASE("shared MobileNetV2: logits equal torchvision's with the README's TF-S
 }
 
 // Not the README's grace_hopper.bmp (its four test images are not available offline) but another
-// rendering of the same photograph: matplotlib's 512x600 JPEG sample, when installed. Checked end
+// rendering of the same photograph: matplotlib's 512x600 JPEG sample (Debian's python-matplotlib-data,
+// which scripts/install_deps.sh installs for the tests, so its absence fails). Checked end
 // to end (image -> resize -> normalisation from the metadata -> TF SAME network): torchvision with
 // TF SAME padding puts it in "military uniform" (652) with p = 0.929 after a box resize; with
 // torchvision's padding the top-1 is "mortarboard" (667, 0.34), as the README warns.
-TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg (when present)",
+TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg",
           "[backbones][shared][image]") {
   const fs::path img = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
-  if (!fs::exists(img)) {
-    WARN("not checked: " << img << " is absent (python3-matplotlib not installed)");
-    return;
-  }
+  REQUIRE(fs::exists(img));
   auto bb = load_backbone("mobilenet_v2", kWeights.string(), at::kCPU);
   cv::Mat rgb = read_image_rgb(img), small;
   cv::resize(rgb, small, cv::Size(224, 224), 0, 0, cv::INTER_AREA);
