@@ -2,6 +2,10 @@
 
 #include "adbench/core/error.hpp"
 #include "variation_model/variation_model.hpp"
+#include "fastrecon/fastrecon.hpp"
+#include "padim/padim.hpp"
+#include "patchcore/patchcore.hpp"
+#include "spade/spade.hpp"
 
 namespace adbench {
 
@@ -16,10 +20,24 @@ void register_builtin_detectors() {
   r.add("variation_model",
         "per-pixel Gaussian of aligned normal images; map = max |z| over channels (MVTec AD paper baseline)",
         [](const nlohmann::json& o) { return std::make_unique<VariationModel>(o); });
+  r.add("patchcore",
+        "memory bank of locally aware patch features, greedy coreset, nearest-neighbour distance (Roth et al., CVPR 2022)",
+        [](const nlohmann::json& o) { return std::make_unique<PatchCore>(o); });
+  r.add("padim", "per-position Gaussian of a random channel subset, Mahalanobis distance (Defard et al., ICPR 2020)",
+        [](const nlohmann::json& o) { return std::make_unique<Padim>(o); });
+  r.add("spade", "image kNN on pooled features, then pixel kNN on the nearest images' feature pyramids (Cohen & Hoshen, 2020)",
+        [](const nlohmann::json& o) { return std::make_unique<Spade>(o); });
+  r.add("fastrecon",
+        "few-shot: closed-form distribution-regularised reconstruction from a coreset of K normal images (Fang et al., ICCV 2023)",
+        [](const nlohmann::json& o) { return std::make_unique<FastRecon>(o); });
 }
 
 nlohmann::json detector_default_config(const std::string& name) {
   if (name == "variation_model") return VariationModel::default_config();
+  if (name == "patchcore") return PatchCore::default_config();
+  if (name == "padim") return Padim::default_config();
+  if (name == "spade") return Spade::default_config();
+  if (name == "fastrecon") return FastRecon::default_config();
   // Unknown names: let the registry produce its "valid: ..." message.
   detector_registry().create(name, nlohmann::json::object());
   throw InternalError("detector '" + name + "' has no default config");

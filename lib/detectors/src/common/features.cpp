@@ -1,0 +1,256 @@
+#include "features.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "adbench/core/error.hpp"
+#include "adbench/core/image_io.hpp"
+#include "adbench/core/progress.hpp"
+
+namespace adbench::feat {
+
+namespace {
+bool is_resnet(const std::string& b) { return b == "resnet18" || b == "wide_resnet50_2" || b.rfind("resnet", 0) == 0; }
+}  // namespace
+
+std::vector<std::string> default_layers(const std::string& role, const std::string& backbone) {
+  if (is_resnet(backbone)) {
+    if (role == "mid") return {"layer2", "layer3"};
+    if (role == "pyramid") return {"layer1", "layer2", "layer3"};
+    if (role == "global") return {"layer4"};
+  } else if (backbone == "mobilenet_v2") {
+    // Stage ends: features.3 (stride 4, 24 ch), .6 (stride 8, 32), .13 (stride 16, 96),
+    // .18 (stride 32, 1280: the classifier's input).
+    if (role == "mid") return {"features.6", "features.13"};
+    if (role == "pyramid") return {"features.3", "features.6", "features.13"};
+    if (role == "global") return {"features.18"};
+  }
+  return {};
+}
+
+void resolve_layers(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides,
+                    const std::string& key, const std::string& role) {
+  const bool user_set = overrides.is_object() && overrides.contains(key);
+  if (!user_set) {
+    auto layers = default_layers(role, config["backbone"].get<std::string>());
+    if (layers.empty())
+      throw InputError("detector " + detector + ": backbone '" + config["backbone"].get<std::string>() +
+                       "' has no default layers; give them with --set " + key + "='[\"name\", ...]'");
+    if (config[key].is_string()) config[key] = layers.front();
+    else config[key] = layers;
+  }
+  if (config[key].is_array()) {
+    if (config[key].empty()) throw InputError("detector " + detector + ": setting '" + key + "' is empty");
+    for (const auto& l : config[key])
+      if (!l.is_string()) throw InputError("detector " + detector + ": setting '" + key + "' expects layer names, got " + config[key].dump());
+  }
+}
+
+nlohmann::json backbone_defaults(const std::string& backbone) {
+  return {{"backbone", backbone}, {"backbone_weights", ""}};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+FeatureExtractor::FeatureExtractor(std::string detector, std::string backbone, std::string weights, int image_size)
+    : detector_(std::move(detector)), name_(std::move(backbone)), weights_(std::move(weights)), size_(image_size) {
+  if (size_ < 32 || size_ > 2048)
+    throw InputError("detector " + detector_ + ": image_size must be in [32, 2048], got " + std::to_string(size_));
+}
+
+void FeatureExtractor::load(at::Device device, std::uint64_t seed) const {
+  if (backbone_ && backbone_->device() == device) return;
+  if (weights_.empty())
+    throw InputError("detector " + detector_ + ": no backbone weights for " + name_ +
+                     ": give --backbone-weights FILE (.safetensors or TorchScript; see scripts/export_weights.py) "
+                     "or --backbone-weights none for random initialisation");
+  if (weights_ == "none") at::manual_seed(seed);
+  backbone_ = load_backbone(name_, weights_, device);
+}
+
+at::Device FeatureExtractor::device() const {
+  if (!backbone_) throw InternalError(detector_ + ": backbone used before it was loaded");
+  return backbone_->device();
+}
+
+nlohmann::json FeatureExtractor::provenance(std::uint64_t seed) const {
+  if (!backbone_) load(at::kCPU, seed);
+  return backbone_->provenance();
+}
+
+at::Tensor FeatureExtractor::images(const std::vector<Sample>& batch, std::vector<cv::Size>* sizes) const {
+  if (!backbone_) throw InternalError(detector_ + ": backbone used before it was loaded");
+  std::vector<at::Tensor> xs;
+  xs.reserve(batch.size());
+  for (const auto& s : batch) {
+    cv::Mat rgb = read_image_rgb(s.image);
+    if (sizes) sizes->push_back(rgb.size());
+    cv::Mat resized;
+    bool shrink = rgb.cols > size_ || rgb.rows > size_;
+    cv::resize(rgb, resized, cv::Size(size_, size_), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+    xs.push_back(image_to_tensor(resized));
+  }
+  at::Tensor x = at::stack(xs);
+  Normalization n = backbone_->normalization();
+  at::Tensor mean = at::tensor(std::vector<float>(n.mean.begin(), n.mean.end())).view({1, 3, 1, 1});
+  at::Tensor stdv = at::tensor(std::vector<float>(n.std.begin(), n.std.end())).view({1, 3, 1, 1});
+  return ((x - mean) / stdv).to(backbone_->device());
+}
+
+std::map<std::string, at::Tensor> FeatureExtractor::features(const at::Tensor& x,
+                                                             const std::vector<std::string>& layers) const {
+  if (!backbone_) throw InternalError(detector_ + ": backbone used before it was loaded");
+  return backbone_->features(x, layers);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats, const std::vector<std::string>& layers,
+                         int pool_size) {
+  int64_t h = 0, w = 0;
+  for (const auto& l : layers) {
+    const auto& f = feats.at(l);
+    if (f.size(2) * f.size(3) > h * w) h = f.size(2), w = f.size(3);
+  }
+  std::vector<at::Tensor> parts;
+  for (const auto& l : layers) {
+    at::Tensor f = feats.at(l);
+    if (pool_size > 1) f = at::avg_pool2d(f, {pool_size, pool_size}, {1, 1}, {pool_size / 2, pool_size / 2});
+    if (f.size(2) != h || f.size(3) != w) f = at::upsample_bilinear2d(f, {h, w}, false);
+    parts.push_back(f);
+  }
+  return at::cat(parts, 1);
+}
+
+std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor& bank, int64_t k,
+                                      int64_t block_bytes) {
+  const int64_t m = query.size(0), n = bank.size(0);
+  if (n == 0) throw InternalError("knn: empty bank");
+  k = std::min(k, n);
+  auto opts = query.options();
+  at::Tensor best_d = at::empty({m, k}, opts.dtype(at::kFloat));
+  at::Tensor best_i = at::empty({m, k}, opts.dtype(at::kLong));
+  at::Tensor bank_sq = bank.pow(2).sum(1);  // [N]
+  // Block sizes: a query block of qb rows against a bank block of nb rows needs qb*nb floats.
+  const int64_t cells = std::max<int64_t>(block_bytes / 4, 1 << 16);
+  const int64_t nb = std::min<int64_t>(n, std::max<int64_t>(cells / std::max<int64_t>(std::min<int64_t>(m, 1024), 1), 1024));
+  const int64_t qb = std::max<int64_t>(1, std::min<int64_t>(m, cells / nb));
+  for (int64_t q0 = 0; q0 < m; q0 += qb) {
+    at::Tensor q = query.narrow(0, q0, std::min(qb, m - q0));
+    at::Tensor q_sq = q.pow(2).sum(1, true);  // [qb,1]
+    at::Tensor run_d, run_i;
+    for (int64_t b0 = 0; b0 < n; b0 += nb) {
+      const int64_t len = std::min(nb, n - b0);
+      at::Tensor b = bank.narrow(0, b0, len);
+      at::Tensor d = at::addmm(bank_sq.narrow(0, b0, len).unsqueeze(0), q, b.t(), 1.0, -2.0);  // |b|^2 - 2 q.b
+      d.add_(q_sq);
+      at::Tensor v, i;
+      if (k == 1) std::tie(v, i) = d.min(1, /*keepdim=*/true);
+      else std::tie(v, i) = d.topk(std::min(k, len), 1, /*largest=*/false, /*sorted=*/true);
+      i.add_(b0);
+      if (!run_d.defined()) {
+        run_d = v, run_i = i;
+      } else {
+        at::Tensor cd = at::cat({run_d, v}, 1), ci = at::cat({run_i, i}, 1);
+        at::Tensor v2, j;
+        if (k == 1) std::tie(v2, j) = cd.min(1, true);
+        else std::tie(v2, j) = cd.topk(k, 1, false, true);
+        run_d = v2, run_i = ci.gather(1, j);
+      }
+    }
+    best_d.narrow(0, q0, q.size(0)).copy_(run_d.clamp_min(0).sqrt());
+    best_i.narrow(0, q0, q.size(0)).copy_(run_i);
+  }
+  return {best_d, best_i};
+}
+
+at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, int64_t proj_dim, std::uint64_t seed,
+                          const std::string& label) {
+  const int64_t total = features.size(0);
+  n = std::clamp<int64_t>(n, 1, total);
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  at::Tensor x = features;
+  if (proj_dim > 0 && proj_dim < features.size(1)) {
+    // Johnson-Lindenstrauss projection (PatchCore: a random linear map to 128 dims), in row
+    // chunks so that only the projected copy is allocated.
+    at::Tensor proj = at::randn({features.size(1), proj_dim}, gen, at::TensorOptions().dtype(at::kFloat)) /
+                      std::sqrt(static_cast<double>(proj_dim));
+    proj = proj.to(features.device());
+    x = at::empty({total, proj_dim}, features.options().dtype(at::kFloat));
+    const int64_t chunk = 65536;
+    for (int64_t r = 0; r < total; r += chunk) {
+      int64_t len = std::min(chunk, total - r);
+      at::Tensor dst = x.narrow(0, r, len);
+      at::mm_out(dst, features.narrow(0, r, len).to(at::kFloat), proj);
+    }
+  } else {
+    x = features.to(at::kFloat).contiguous();
+  }
+  at::Tensor sq = x.pow(2).sum(1);                                    // [N]
+  at::Tensor min_d = at::full({total}, std::numeric_limits<float>::infinity(), x.options());
+  at::Tensor selected = at::empty({n}, at::kLong);
+  auto* sel = selected.data_ptr<int64_t>();
+  int64_t current = at::randint(total, {1}, gen, at::kLong).item<int64_t>();
+  Progress progress(label, n);
+  const int64_t chunk = 1 << 20;  // rows per distance chunk: temporaries stay O(chunk)
+  at::Tensor dist_buf = at::empty({std::min(chunk, total)}, x.options());
+  for (int64_t s = 0; s < n; ++s) {
+    sel[s] = current;
+    at::Tensor c = x[current];
+    const double c_sq = sq[current].item<double>();
+    for (int64_t r = 0; r < total; r += chunk) {
+      int64_t len = std::min(chunk, total - r);
+      at::Tensor d = dist_buf.narrow(0, 0, len);
+      at::mv_out(d, x.narrow(0, r, len), c);           // x.c
+      d.mul_(-2.0).add_(sq.narrow(0, r, len)).add_(c_sq);  // |x|^2 - 2 x.c + |c|^2
+      at::Tensor m = min_d.narrow(0, r, len);
+      at::minimum_out(m, m, d);
+    }
+    current = min_d.argmax().item<int64_t>();
+    progress.tick();
+  }
+  progress.done();
+  return selected;
+}
+
+std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, double sigma,
+                                      const std::vector<cv::Size>& sizes) {
+  at::Tensor up = at::upsample_bilinear2d(small.unsqueeze(1).to(at::kFloat), {image_size, image_size}, false)
+                      .squeeze(1)
+                      .to(at::kCPU)
+                      .contiguous();
+  std::vector<at::Tensor> out;
+  const int radius = static_cast<int>(std::lround(4.0 * sigma));
+  for (int64_t b = 0; b < up.size(0); ++b) {
+    cv::Mat m(image_size, image_size, CV_32FC1, up[b].data_ptr<float>());
+    cv::Mat smooth;
+    if (sigma > 0) cv::GaussianBlur(m, smooth, cv::Size(2 * radius + 1, 2 * radius + 1), sigma, sigma, cv::BORDER_REFLECT);
+    else smooth = m;
+    cv::Mat full;
+    const cv::Size& sz = sizes.at(static_cast<size_t>(b));
+    if (sz.width == image_size && sz.height == image_size) full = smooth.clone();
+    else cv::resize(smooth, full, sz, 0, 0, cv::INTER_LINEAR);
+    out.push_back(at::from_blob(full.data, {full.rows, full.cols}, at::kFloat).clone());
+  }
+  return out;
+}
+
+at::Tensor state_tensor(const std::string& detector, const std::map<std::string, at::Tensor>& tensors,
+                        const std::string& key, std::vector<int64_t> shape) {
+  auto it = tensors.find(key);
+  if (it == tensors.end()) throw InputError(detector + ": model has no tensor '" + key + "'");
+  const at::Tensor& t = it->second;
+  bool ok = t.dim() == static_cast<int64_t>(shape.size());
+  for (size_t i = 0; ok && i < shape.size(); ++i)
+    if (shape[i] >= 0 && t.size(static_cast<int64_t>(i)) != shape[i]) ok = false;
+  if (!ok) {
+    std::string want = "[";
+    for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + (shape[i] >= 0 ? std::to_string(shape[i]) : std::string("*"));
+    throw InputError(detector + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) + ", expected " + want + "]");
+  }
+  return t;
+}
+
+}  // namespace adbench::feat

@@ -1,0 +1,90 @@
+#pragma once
+// Shared pieces of the feature-based image detectors (patchcore, padim, spade, fastrecon):
+// backbone settings and loading, image batches, nearest-neighbour search and greedy coreset
+// selection in bounded memory, and anomaly-map post-processing (upsample + Gaussian smoothing).
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "adbench/backbones/backbone.hpp"
+#include "adbench/datasets/dataset.hpp"
+#include "adbench/detectors/detector.hpp"
+
+namespace adbench::feat {
+
+/// Which layers a detector taps by default on a backbone: "mid" (PatchCore, FastRecon: ResNet
+/// layer2+layer3), "pyramid" (PaDiM, SPADE pixel level: layer1..layer3), "global" (SPADE image
+/// level: the last stage). MobileNetV2 gets the blocks that end its stride-4/8/16/32 stages.
+std::vector<std::string> default_layers(const std::string& role, const std::string& backbone);
+
+/// Resolves the "layers" setting: the user's list when `overrides` sets it, else the role's
+/// default for the configured backbone. InputError for a backbone without defaults (torchscript).
+void resolve_layers(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides,
+                    const std::string& key, const std::string& role);
+
+/// A backbone loaded from a detector's settings ("backbone", "backbone_weights"), plus image
+/// preprocessing to image_size x image_size with the backbone's normalisation.
+class FeatureExtractor {
+ public:
+  FeatureExtractor(std::string detector, std::string backbone, std::string weights, int image_size);
+  /// Loads (or reloads on another device) the backbone. "" weights: InputError explaining
+  /// --backbone-weights. "none": random initialisation seeded with `seed`.
+  /// Const because it only caches: the backbone is loaded lazily (a loaded run folder's detector
+  /// reads its weights when first used, so weight errors are reported as such).
+  void load(at::Device device, std::uint64_t seed) const;
+  bool loaded() const { return backbone_ != nullptr; }
+  at::Device device() const;
+  /// The backbone's provenance, loading it on the CPU first when needed.
+  nlohmann::json provenance(std::uint64_t seed) const;
+  /// Reads and resizes a batch of images to [B,3,S,S], normalised, on the backbone's device.
+  /// `sizes` (optional) receives each image's original size.
+  at::Tensor images(const std::vector<Sample>& batch, std::vector<cv::Size>* sizes) const;
+  std::map<std::string, at::Tensor> features(const at::Tensor& x, const std::vector<std::string>& layers) const;
+  int image_size() const { return size_; }
+
+ private:
+  std::string detector_, name_, weights_;
+  int size_;
+  mutable std::unique_ptr<Backbone> backbone_;
+};
+
+/// Feature maps of several layers -> one map at the largest resolution: each layer optionally
+/// locally averaged (avg pool pool_size, stride 1, padding pool_size/2), bilinearly upsampled to
+/// the largest map, concatenated along channels. Returns [B,C,H,W].
+at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats, const std::vector<std::string>& layers,
+                         int pool_size);
+
+/// Squared-L2 k nearest neighbours of each row of `query` [M,D] among `bank` [N,D], computed with
+/// matrix products in blocks so that no temporary exceeds ~block_bytes. Returns (distances [M,k],
+/// not squared, ascending; indices [M,k] int64).
+std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor& bank, int64_t k,
+                                      int64_t block_bytes = 256LL << 20);
+
+/// Greedy k-center coreset (Sener & Savarese; PatchCore's sampler): features [N,D] are projected
+/// by a seeded Gaussian random matrix to proj_dim (0: none), the first centre is a seeded random
+/// row, then each step adds the row farthest from the selected set. Memory: the projected
+/// features, their squared norms and one min-distance vector (O(N)); distances to the new centre
+/// are computed in row chunks. Never an N x N matrix. Returns n indices (int64, selection order).
+at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, int64_t proj_dim, std::uint64_t seed,
+                          const std::string& label);
+
+/// Small maps [B,h,w] -> per-image [H_i,W_i] maps: bilinear upsample to S x S, Gaussian smoothing
+/// (sigma in pixels of the S x S map, kernel radius round(4 sigma), reflected borders as scipy's
+/// gaussian_filter; sigma <= 0: none), bilinear resize to each image's original size.
+std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, double sigma,
+                                      const std::vector<cv::Size>& sizes);
+
+/// Checks a named tensor of a loaded state: present, float, with the expected number of dims and
+/// (where given, >= 0) sizes. InputError "<detector>: model has no tensor 'x'" / "... has shape ...".
+at::Tensor state_tensor(const std::string& detector, const std::map<std::string, at::Tensor>& tensors,
+                        const std::string& key, std::vector<int64_t> shape);
+
+/// The common backbone settings every feature detector has.
+nlohmann::json backbone_defaults(const std::string& backbone);
+
+}  // namespace adbench::feat
