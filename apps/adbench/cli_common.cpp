@@ -19,6 +19,20 @@ CommonOptions make_common(const Globals& g, int batch_size) {
   return c;
 }
 
+void DetectorSugar::add_to(CLI::App& app) {
+  app.add_option("--backbone", backbone, "Backbone of a feature detector (setting 'backbone'): resnet18, wide_resnet50_2, mobilenet_v2, torchscript");
+  app.add_option("--backbone-weights", backbone_weights,
+                 "Backbone weights (setting 'backbone_weights'): a .safetensors or TorchScript file, or 'none' for random init");
+  app.add_option("--shots", shots, "Few-shot detectors (fastrecon): number of normal training images used (setting 'shots')")
+      ->check(CLI::PositiveNumber);
+}
+
+void DetectorSugar::apply(nlohmann::json& overrides) const {
+  if (!backbone.empty()) overrides["backbone"] = backbone;
+  if (!backbone_weights.empty()) overrides["backbone_weights"] = backbone_weights;
+  if (shots > 0) overrides["shots"] = shots;
+}
+
 nlohmann::json load_overrides(const std::string& config_file, const std::vector<std::string>& sets,
                               std::string* detector) {
   nlohmann::json o = nlohmann::json::object();

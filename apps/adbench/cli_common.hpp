@@ -30,6 +30,18 @@ CommonOptions make_common(const Globals& g, int batch_size);
 nlohmann::json load_overrides(const std::string& config_file, const std::vector<std::string>& sets,
                               std::string* detector);
 
+/// The detector-setting shortcuts of train and eval: --backbone NAME, --backbone-weights FILE and
+/// --shots K (empty / 0: not given) become the settings backbone, backbone_weights and shots.
+struct DetectorSugar {
+  std::string backbone, backbone_weights;
+  int shots = 0;
+  /// Registers the three options on a subcommand.
+  void add_to(CLI::App& app);
+  bool any() const { return !backbone.empty() || !backbone_weights.empty() || shots > 0; }
+  /// Writes them into the overrides (after --config and --set, which they override).
+  void apply(nlohmann::json& overrides) const;
+};
+
 using Action = std::function<int()>;
 
 Action setup_train(CLI::App& app, const Globals& g);

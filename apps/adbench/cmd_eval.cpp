@@ -9,7 +9,8 @@ namespace adbench::cli {
 Action setup_eval(CLI::App& app, const Globals& g) {
   struct Opts {
     std::string dataset = "mvtec_ad", root, category = "all";
-    std::string detector, pred, run, config, pred_out, out, csv;
+    std::string detector, pred, run, config, pred_out, out, csv, setting;
+    DetectorSugar sugar;
     std::vector<std::string> sets;
     std::vector<double> aupro_limits{0.3};
     std::string ap_convention = "step";
@@ -27,6 +28,11 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   src->add_option("--run", o->run, "An existing run folder (infer, then evaluate)");
   app.add_option("--config", o->config, "JSON file of detector settings (with --detector)");
   app.add_option("--set", o->sets, "Override one detector setting: KEY=VALUE (repeatable)");
+  o->sugar.add_to(app);
+  app.add_option("--setting", o->setting,
+                 "single-class (default: one model per category) | multi-class (one model trained on every category's "
+                 "train images, evaluated per category; with --run: the run's)")
+      ->check(CLI::IsMember({"single-class", "multi-class"}));
   app.add_option("--pred-out", o->pred_out, "Also write the prediction folder here");
   app.add_flag("--heatmaps", o->heatmaps, "With --pred-out: also write PNG overlays");
   app.add_option("--out", o->out, "Result JSON to write (refused if it exists, unless --force)");
@@ -50,18 +56,22 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       "  adbench eval --detector variation_model --root data/synth --category all --out results/vm.json\n"
       "  adbench eval --pred my_method_maps --dataset mvtec_ad --root /data/mvtec --category all \\\n"
       "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
-      "  adbench eval --run runs/vm_carpet --root data/synth --category carpet_like");
+      "  adbench eval --run runs/vm_carpet --root data/synth --category carpet_like\n"
+      "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights mnv2.safetensors \\\n"
+      "               --setting multi-class --root data/synth --category all");
   return [o, &g]() {
     EvalRequest req;
     req.dataset = o->dataset;
     req.root = o->root;
     req.category = o->category;
     std::string detector = o->detector;
-    if (!o->config.empty() || !o->sets.empty()) {
+    if (!o->config.empty() || !o->sets.empty() || o->sugar.any()) {
       if (!o->pred.empty() || !o->run.empty())
-        throw InputError("adbench eval: --config and --set apply to --detector only");
+        throw InputError("adbench eval: --config, --set, --backbone, --backbone-weights and --shots apply to --detector only");
       req.overrides = load_overrides(o->config, o->sets, &detector);
+      o->sugar.apply(req.overrides);
     }
+    if (!o->setting.empty()) req.setting = o->setting;
     if (!detector.empty()) req.detector = detector;
     if (!o->pred.empty()) req.predictions = o->pred;
     if (!o->run.empty()) req.run = o->run;

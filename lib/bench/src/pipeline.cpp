@@ -48,6 +48,19 @@ std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann:
   return detector_registry().create(name, overrides);
 }
 
+/// Multi-class protocol: one CategoryData whose training set is the union of every category's
+/// train images (in category order); its test set is the first category's (unused).
+CategoryData load_union(const std::string& dataset, const fs::path& root) {
+  CategoryData all;
+  for (const auto& c : resolve_categories(dataset, root, "all")) {
+    CategoryData d = load_category(dataset, root, c);
+    if (all.category.empty()) all = d;
+    else all.train.insert(all.train.end(), d.train.begin(), d.train.end());
+  }
+  all.category = "all";
+  return all;
+}
+
 nlohmann::json detector_source(const Detector& det) {
   nlohmann::json cfg = det.config();
   return {{"kind", "detector"},
@@ -58,6 +71,8 @@ nlohmann::json detector_source(const Detector& det) {
 }
 
 void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
+  if (data.train.empty() && data.category == "all")
+    throw_file_error(data.root, "no training images in any category");
   if (data.train.empty())
     throw_file_error(data.root / data.category / "train", "no training images for category '" + data.category + "'");
   RunContext ctx{common.device, common.batch_size, common.seed};
@@ -166,10 +181,21 @@ CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor&
 
 // ---------------------------------------------------------------------------------------------
 
+void check_setting(const std::string& setting) {
+  if (setting != "single-class" && setting != "multi-class")
+    throw InputError("--setting: expected single-class or multi-class, got '" + setting + "'");
+}
+
 nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   auto t0 = Clock::now();
+  check_setting(req.setting);
+  const bool multi = req.setting == "multi-class";
+  if (multi && req.category != "all")
+    throw InputError("adbench train: --setting multi-class trains one model on every category: use --category all");
+  if (!multi && req.category == "all")
+    throw InputError("adbench train: --category all needs --setting multi-class (single-class trains one category per run)");
   StagingDir staging(req.out, req.force);
-  CategoryData data = load_category(req.dataset, req.root, req.category);
+  CategoryData data = multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
   auto det = make_detector(req.detector, req.overrides);
   fit_checked(*det, data, common);
   double train_s = seconds_since(t0);
@@ -185,6 +211,7 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
                          {"dataset", req.dataset},
                          {"root", fs::absolute(req.root).lexically_normal().string()},
                          {"category", req.category},
+                         {"setting", req.setting},
                          {"train_count", data.train.size()},
                          {"seed", common.seed},
                          {"device", device_string(common.device)},
@@ -216,16 +243,27 @@ LoadedRun load_run(const fs::path& run) {
   std::string det_name = info.value("detector", "");
   if (!detector_registry().contains(det_name))
     throw_file_error(info_path, "unknown detector '" + det_name + "'");
-  LoadedRun out;
-  out.detector = make_detector(det_name, info.value("config", nlohmann::json::object()));
+  // The model's own detector name first: a mismatch would otherwise surface as a config error.
   SafeTensors st = read_safetensors(run / "model.safetensors");
   auto meta = st.metadata.find("detector");
   if (meta != st.metadata.end() && meta->second != det_name)
     throw_file_error(run / "model.safetensors", "holds a '" + meta->second + "' model, run.json says '" + det_name + "'");
+  LoadedRun out;
+  out.detector = make_detector(det_name, info.value("config", nlohmann::json::object()));
   try {
     out.detector->load_state(st.tensors);
   } catch (const InputError& e) {
     throw_file_error(run / "model.safetensors", e.what());
+  }
+  // Backbone detectors: the weights must be the ones the run was trained with.
+  const auto& trained = info.contains("provenance") ? info["provenance"] : nlohmann::json();
+  if (trained.is_object() && trained.contains("weights_sha256") && trained["weights_sha256"].is_string()) {
+    nlohmann::json now = out.detector->provenance();
+    std::string sha = now.is_object() ? now.value("weights_sha256", std::string()) : std::string();
+    if (sha != trained["weights_sha256"].get<std::string>())
+      throw_file_error(info_path, "trained with backbone weights " + trained.value("weights", std::string("?")) +
+                                      " (sha256 " + trained["weights_sha256"].get<std::string>() +
+                                      "), but the weights file now has sha256 " + (sha.empty() ? "(none)" : sha));
   }
   out.info = std::move(info);
   return out;
@@ -236,10 +274,14 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   std::string dataset = req.dataset.value_or(run.info.value("dataset", ""));
   fs::path root = req.root.value_or(fs::path(run.info.value("root", "")));
   std::string category = req.category.value_or(run.info.value("category", ""));
-  CategoryData data = load_category(dataset, root, category);
-  PredictionWriter writer(req.out, category, req.heatmaps, req.force);
+  const auto categories = resolve_categories(dataset, root, category);
+  for (const auto& c : categories) check_can_write(req.out / c, req.force);
   auto predict = detector_predictor(*run.detector, common);
-  Progress progress("infer " + category, static_cast<int64_t>(data.test.size()));
+  std::size_t written = 0;
+  for (const auto& cat : categories) {
+  CategoryData data = load_category(dataset, root, cat);
+  PredictionWriter writer(req.out, cat, req.heatmaps, req.force);
+  Progress progress("infer " + cat, static_cast<int64_t>(data.test.size()));
   auto t0 = Clock::now();
   const size_t bs = static_cast<size_t>(std::max(1, common.batch_size));
   for (size_t start = 0; start < data.test.size(); start += bs) {
@@ -262,11 +304,14 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
                          {"provenance", run.info["provenance"]},
                          {"dataset", dataset},
                          {"root", fs::absolute(root).lexically_normal().string()},
-                         {"category", category},
+                         {"category", cat},
+                         {"setting", run.info.value("setting", "single-class")},
                          {"device", device_string(common.device)},
                          {"infer_seconds", seconds_since(t0)}};
   writer.commit(prov);
-  return data.test.size();
+  written += data.test.size();
+  }
+  return written;
 }
 
 ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
@@ -294,9 +339,33 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
 
   std::optional<LoadedRun> run;
   if (req.run) run = load_run(*req.run);
+  rec.setting = req.setting.value_or("single-class");
+  check_setting(rec.setting);
+  if (run) {
+    std::string trained = run->info.value("setting", "single-class");
+    if (req.setting && *req.setting != trained)
+      throw InputError("adbench eval: --setting " + *req.setting + " but the run was trained " + trained);
+    rec.setting = trained;
+  }
+  const bool multi = rec.setting == "multi-class";
   const auto categories = resolve_categories(req.dataset, req.root, req.category);
   if (req.pred_out)
     for (const auto& c : categories) check_can_write(*req.pred_out / c, req.force);
+
+  // Multi-class with --detector: one model on the union of every category's train images.
+  std::unique_ptr<Detector> shared;
+  double shared_train_s = 0;
+  int64_t shared_train_count = 0;
+  if (req.detector && multi) {
+    CategoryData all = load_union(req.dataset, req.root);
+    shared = make_detector(*req.detector, req.overrides);
+    auto tt = Clock::now();
+    fit_checked(*shared, all, common);
+    shared_train_s = seconds_since(tt);
+    shared_train_count = static_cast<int64_t>(all.train.size());
+    spdlog::info("multi-class: trained one {} on {} images of every category in {:.1f} s", shared->name(),
+                 shared_train_count, shared_train_s);
+  }
 
   for (const auto& category : categories) {
     spdlog::info("category {}", category);
@@ -305,7 +374,12 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     std::unique_ptr<PredictionWriter> writer;
     if (req.pred_out) writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);
     CategoryResult r;
-    if (req.detector) {
+    if (shared) {
+      rec.source = detector_source(*shared);
+      r = evaluate_category(data, detector_predictor(*shared, common), req.eval, common, writer.get());
+      r.seconds.train = shared_train_s;  // the one shared model's training time, on every row
+      r.counts.train = shared_train_count;
+    } else if (req.detector) {
       auto det = make_detector(*req.detector, req.overrides);
       auto tt = Clock::now();
       fit_checked(*det, data, common);
@@ -318,6 +392,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       rec.source["run"] = fs::absolute(*req.run).lexically_normal().string();
       r = evaluate_category(data, detector_predictor(*run->detector, common), req.eval, common, writer.get());
       r.counts.train = run->info.value("train_count", 0);
+      if (multi) r.seconds.train = run->info.value("train_seconds", 0.0);
     } else {
       rec.source = {{"kind", "predictions"}, {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
       PredictionReader reader(*req.predictions, category, data.test);
@@ -333,6 +408,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       nlohmann::json prov = {{"adbench_version", build::kVersion}, {"git_commit", build::kGitCommit},
                              {"created_utc", utc_timestamp()},   {"command", common.command_line},
                              {"source", rec.source},             {"dataset", req.dataset},
+                             {"setting", rec.setting},
                              {"root", rec.root},                 {"category", category},
                              {"device", rec.device}};
       writer->commit(prov);

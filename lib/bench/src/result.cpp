@@ -126,8 +126,11 @@ std::string ResultRecord::csv_rows() const {
   std::string config_sha = source.value("config_sha256", "");
   std::string backbone, weights_sha;
   if (source.contains("provenance") && source["provenance"].is_object()) {
-    backbone = source["provenance"].value("backbone", "");
-    weights_sha = source["provenance"].value("weights_sha256", "");
+    // Strings when present; weights_sha256 is null for randomly initialised backbones ("none").
+    const auto& prov = source["provenance"];
+    if (prov.contains("backbone") && prov["backbone"].is_string()) backbone = prov["backbone"];
+    if (prov.contains("weights_sha256") && prov["weights_sha256"].is_string()) weights_sha = prov["weights_sha256"];
+    else if (prov.value("weights", nlohmann::json()).is_string() && prov["weights"] == "none") weights_sha = "none";
   }
   std::string src = kind == "predictions" ? source.value("path", "") : kind;
   for (const auto& c : categories) {

@@ -17,6 +17,11 @@ namespace adbench {
 
 inline constexpr const char* kRunFormat = "adbench.run/1";
 
+/// Training protocols: "single-class" (one model per category, the default) or "multi-class"
+/// (ADer's protocol: one model on the union of every category's training images, evaluated per
+/// category). InputError for anything else.
+void check_setting(const std::string& setting);
+
 /// Settings shared by every command.
 struct CommonOptions {
   at::Device device = at::kCPU;
@@ -49,6 +54,9 @@ struct TrainRequest {
   std::string category;
   std::filesystem::path out;
   bool force = false;
+  /// "multi-class": category must be "all"; the run's category is "all" and its training set the
+  /// union of every category's train images.
+  std::string setting = "single-class";
 };
 
 /// Trains and writes a run folder. Returns run.json's content.
@@ -60,14 +68,15 @@ struct LoadedRun {
 };
 
 /// Loads a run folder. InputErrors: not a run folder, another format or adbench version, unknown
-/// detector, missing or mis-shaped tensors.
+/// detector, missing or mis-shaped tensors, backbone weights whose SHA-256 differs from the one
+/// the run was trained with.
 LoadedRun load_run(const std::filesystem::path& run);
 
 struct InferRequest {
   std::filesystem::path run;
   std::optional<std::string> dataset;        ///< default: the run's
   std::optional<std::filesystem::path> root; ///< default: the run's
-  std::optional<std::string> category;       ///< default: the run's
+  std::optional<std::string> category;       ///< default: the run's ("all" for a multi-class run: every category)
   std::filesystem::path out;
   bool heatmaps = false;
   bool force = false;
@@ -91,6 +100,10 @@ struct EvalRequest {
   std::optional<std::filesystem::path> csv;  ///< leaderboard CSV (appended)
   bool force = false;
   EvalOptions eval;
+  /// With --detector: "multi-class" trains one model on every category's train images, then
+  /// evaluates the requested categories. With --run: taken from the run folder (a different
+  /// explicit value is an error). With --pred: recorded as given.
+  std::optional<std::string> setting;
 };
 
 /// Evaluates every requested category and writes the outputs. Output paths are checked before
