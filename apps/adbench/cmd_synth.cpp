@@ -4,6 +4,7 @@
 #include "adbench/core/fs.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/synth.hpp"
+#include "adbench/datasets/synth_points.hpp"
 #include "cli_common.hpp"
 
 namespace adbench::cli {
@@ -15,15 +16,23 @@ Action setup_synth(CLI::App& app, const Globals& g) {
   };
   auto o = std::make_shared<Opts>();
   app.add_option("--out", o->out, "Folder to write (refused if it exists, unless --force)")->required();
-  app.add_option("--kind", o->kind, "image (MVTec AD layout)")->check(CLI::IsMember({"image"}))->capture_default_str();
+  app.add_option("--kind", o->kind,
+                 "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth) or "
+                 "xyz (MVTec 3D-AD layout: organised xyz TIFFs)")
+      ->check(CLI::IsMember({"image", "pointcloud", "xyz"}))
+      ->capture_default_str();
   app.add_flag("--force", o->force, "Replace an existing folder");
   app.footer(
       "The seed is the global --seed (default 0); the same seed writes the same bytes.\n"
       "Example:\n  adbench synth --out data/synth --seed 0\n"
+      "  adbench synth --kind pointcloud --out data/synth_pc   # then --dataset real3d_ad\n"
+      "  adbench synth --kind xyz --out data/synth_xyz         # then --dataset mvtec_3d\n"
       "  adbench eval --detector variation_model --root data/synth --category all");
   return [o, &g]() {
     StagingDir staging(o->out, o->force);
-    auto summary = write_synthetic_dataset(staging.path(), g.seed);
+    if (o->kind == "pointcloud") write_synthetic_pointcloud_dataset(staging.path(), g.seed);
+    else if (o->kind == "xyz") write_synthetic_xyz_dataset(staging.path(), g.seed);
+    else write_synthetic_dataset(staging.path(), g.seed);
     staging.commit();
     spdlog::info("wrote synthetic dataset to {} (seed {})", o->out, g.seed);
     std::cout << o->out << "\n";

@@ -43,6 +43,17 @@ void register_builtin_datasets() {
       "any MVTec-like tree: <root>/<category>/{train/good/*, test/<defect>/*, "
       "ground_truth/<defect>/<stem>_mask.<ext> or <stem>.<ext>}; png/jpg/jpeg/bmp/tif/tiff",
       &make_folder_adapter);
+  add("mvtec_3d",
+      "<root>/<category>/{train,validation,test}/<defect>/{rgb/*.png, xyz/*.tiff, gt/*.png}; point clouds (organised xyz)",
+      &make_mvtec_3d_adapter);
+  add("real3d_ad", "<root>/<category>/{train/*template*.pcd, test/*.pcd, gt/<stem>.txt}; point clouds; 'good' in a name = normal",
+      &make_real3d_ad_adapter);
+  add("anomaly_shapenet",
+      "<root>/<category>/{train/*template*.pcd, test/*.pcd, GT/<stem>.txt}; point clouds; 'good'/'positive' = normal",
+      &make_anomaly_shapenet_adapter);
+  add("minishift",
+      "<root>/<category>/{train/good/*.txt, test/good/*.txt, test/<defect>/<level>/*.txt, gt/<defect>/<level>/*.txt}; point clouds",
+      &make_minishift_adapter);
 }
 
 std::string dataset_summary(const std::string& name) {

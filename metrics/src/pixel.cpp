@@ -287,6 +287,45 @@ struct PixelAccumulator::Impl {
     add_flat(m, mp, labels, n, npos, sizes, name);
   }
 
+  void add_valid(const at::Tensor& map, const at::Tensor& mask, const at::Tensor& valid, const std::string& name) {
+    check_open();
+    check_input(map.defined() && map.dim() == 2, name + ": map is not 2-D");
+    check_input(mask.defined() && mask.dim() == 2, name + ": mask is not 2-D");
+    check_input(valid.defined() && valid.dim() == 2, name + ": validity mask is not 2-D");
+    const std::int64_t h = map.size(0), w = map.size(1);
+    if (mask.size(0) != h || mask.size(1) != w)
+      throw InputError(name + ": map is " + detail::size_str(h, w) + " but its mask is " +
+                       detail::size_str(mask.size(0), mask.size(1)));
+    if (valid.size(0) != h || valid.size(1) != w)
+      throw InputError(name + ": map is " + detail::size_str(h, w) + " but its validity mask is " +
+                       detail::size_str(valid.size(0), valid.size(1)));
+    at::Tensor vk = mask_u8(valid);
+    at::Tensor mk = mask_u8(mask).to(at::kByte).mul(vk.to(at::kByte)).contiguous();  // mask & valid
+    const auto* vp = static_cast<const std::uint8_t*>(vk.data_ptr());
+    const auto* mp = mk.data_ptr<std::uint8_t>();
+    const std::int64_t n = h * w;
+    std::int64_t npos = 0, nvalid = 0;
+    for (std::int64_t i = 0; i < n; ++i) npos += mp[i] != 0, nvalid += vp[i] != 0;
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int32_t> lab;
+    if (npos > 0) {
+      lab.resize(static_cast<size_t>(n));
+      detail::label8(mp, h, w, lab.data(), sizes);
+    }
+    // Compact to the valid pixels.
+    at::Tensor keep = vk.to(at::kBool).reshape({-1});
+    at::Tensor s = float_map(map, name).reshape({-1}).masked_select(keep.to(map.device()));
+    std::vector<std::uint8_t> cm(static_cast<size_t>(nvalid));
+    std::vector<std::int32_t> cl(npos > 0 ? static_cast<size_t>(nvalid) : 0);
+    for (std::int64_t i = 0, j = 0; i < n; ++i) {
+      if (!vp[i]) continue;
+      cm[static_cast<size_t>(j)] = mp[i] != 0;
+      if (npos > 0) cl[static_cast<size_t>(j)] = lab[static_cast<size_t>(i)];
+      ++j;
+    }
+    add_flat(s, cm.data(), npos > 0 ? cl.data() : nullptr, nvalid, npos, sizes, name);
+  }
+
   void add_points(const at::Tensor& scores, const at::Tensor& labels, const std::string& name) {
     check_open();
     check_input(scores.defined() && scores.dim() == 1, name + ": scores are not 1-D");
@@ -365,6 +404,10 @@ PixelAccumulator& PixelAccumulator::operator=(PixelAccumulator&&) noexcept = def
 
 void PixelAccumulator::add(const at::Tensor& map, const at::Tensor& mask, const std::string& name) {
   impl_->add(map, mask, name);
+}
+void PixelAccumulator::add(const at::Tensor& map, const at::Tensor& mask, const at::Tensor& valid,
+                           const std::string& name) {
+  impl_->add_valid(map, mask, valid, name);
 }
 void PixelAccumulator::add_points(const at::Tensor& scores, const at::Tensor& labels, const std::string& name) {
   impl_->add_points(scores, labels, name);

@@ -1,4 +1,5 @@
 #include "adbench/bench/pipeline.hpp"
+#include "adbench/bench/points.hpp"
 
 #include <ATen/Parallel.h>
 #include <adbench/build_info.hpp>
@@ -90,6 +91,7 @@ BatchPredictor detector_predictor(Detector& det, const CommonOptions& common) {
 
 CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
                                  const CommonOptions& common, PredictionWriter* writer) {
+  if (is_point_cloud_category(data)) return evaluate_point_category(data, predict, eval, common, writer);
   CategoryResult r;
   r.category = data.category;
   auto& n = r.counts;

@@ -2,12 +2,14 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/npy.hpp"
 
 namespace fs = std::filesystem;
 
@@ -70,9 +72,18 @@ PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string&
     : staging_(pred_root / category, force), heatmaps_(heatmaps) {}
 
 void PredictionWriter::add(const Sample& sample, const Prediction& p) {
-  fs::path file = staging_.path() / "test" / sample.defect / (sample.stem + ".tiff");
-  fs::create_directories(file.parent_path());
-  write_score_map_tiff(file, p.map);
+  if (sample.modality == Modality::PointCloud) {
+    // Point clouds: per-point scores as float32 .npy ([N], or [H,W] on an organised grid, which
+    // also gets the usual .tiff map).
+    fs::path npy = staging_.path() / "test" / sample.defect / (sample.stem + ".npy");
+    fs::create_directories(npy.parent_path());
+    write_npy(npy, p.map.to(at::kFloat).contiguous());
+    if (p.map.dim() == 2) write_score_map_tiff(npy.parent_path() / (sample.stem + ".tiff"), p.map);
+  } else {
+    fs::path file = staging_.path() / "test" / sample.defect / (sample.stem + ".tiff");
+    fs::create_directories(file.parent_path());
+    write_score_map_tiff(file, p.map);
+  }
   double mn = p.map.min().item<double>(), mx = p.map.max().item<double>();
   if (!have_range_) {
     lo_ = mn;
@@ -96,6 +107,7 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
   }
   if (heatmaps_) {
     for (const auto& [s, score] : written_) {
+      if (s.modality == Modality::PointCloud) continue;  // no image to overlay
       at::Tensor map = read_score_map(staging_.path() / "test" / s.defect / (s.stem + ".tiff"));
       write_heatmap(staging_.path() / "heatmaps" / s.defect / (s.stem + ".png"), s, map, lo_, hi_, score);
     }
@@ -121,14 +133,16 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
   std::vector<std::string> missing;
   for (const auto& s : test) {
     fs::path found;
-    for (const char* ext : {".tiff", ".tif", ".npy"}) {
+    const bool points = s.modality == Modality::PointCloud;
+    static const std::array<const char*, 3> kImageExt{".tiff", ".tif", ".npy"}, kPointExt{".npy", ".tiff", ".tif"};
+    for (const char* ext : points ? kPointExt : kImageExt) {
       fs::path p = prediction_map_path(pred_root, s, ext);
       if (fs::is_regular_file(p, ec)) {
         found = p;
         break;
       }
     }
-    if (found.empty()) missing.push_back("test/" + s.defect + "/" + s.stem + ".tiff");
+    if (found.empty()) missing.push_back("test/" + s.defect + "/" + s.stem + (points ? ".npy" : ".tiff"));
     else maps_[prediction_key(s)] = found;
   }
   if (!missing.empty()) {
@@ -188,7 +202,15 @@ Prediction PredictionReader::read(const Sample& sample) const {
   const fs::path& file = maps_.at(prediction_key(sample));
   Prediction p;
   p.origin = file.string();
-  p.map = read_score_map(file);
+  if (sample.modality == Modality::PointCloud && file.extension() == ".npy") {
+    at::Tensor t = read_npy(file);
+    if (t.dim() < 1 || t.dim() > 2) throw_file_error(file, "expected per-point scores [N] or an [H,W] map, got " +
+                                                               std::to_string(t.dim()) + " dimensions");
+    if (!t.is_floating_point()) throw_file_error(file, "expected float32 or float64 scores");
+    p.map = t;
+  } else {
+    p.map = read_score_map(file);
+  }
   auto it = scores_.find(prediction_key(sample));
   if (it != scores_.end()) {
     p.score = it->second;

@@ -78,6 +78,7 @@ nlohmann::json ResultRecord::to_json() const {
   for (const auto& c : categories) {
     nlohmann::json cj;
     cj["category"] = c.category;
+    cj["level"] = c.level;
     const auto& n = c.counts;
     cj["counts"] = {{"train", n.train},           {"test", n.test},
                     {"test_normal", n.test_normal}, {"test_anomalous", n.test_anomalous},

@@ -2,6 +2,8 @@
 
 #include "adbench/core/error.hpp"
 #include "variation_model/variation_model.hpp"
+#include "fpfh_patchcore/fpfh_patchcore.hpp"
+#include "simple3d/simple3d.hpp"
 #include "fastrecon/fastrecon.hpp"
 #include "padim/padim.hpp"
 #include "patchcore/patchcore.hpp"
@@ -20,6 +22,12 @@ void register_builtin_detectors() {
   r.add("variation_model",
         "per-pixel Gaussian of aligned normal images; map = max |z| over channels (MVTec AD paper baseline)",
         [](const nlohmann::json& o) { return std::make_unique<VariationModel>(o); });
+  r.add("simple3d",
+        "point clouds: multi-scale FPFH, centre aggregation, nearest-prototype distance per point (Simple3D, AAAI 2026)",
+        [](const nlohmann::json& o) { return std::make_unique<Simple3D>(o); });
+  r.add("fpfh_patchcore",
+        "point clouds: FPFH memory bank with greedy coreset, nearest-neighbour distance (Back to the Feature baseline)",
+        [](const nlohmann::json& o) { return std::make_unique<FpfhPatchCore>(o); });
   r.add("patchcore",
         "memory bank of locally aware patch features, greedy coreset, nearest-neighbour distance (Roth et al., CVPR 2022)",
         [](const nlohmann::json& o) { return std::make_unique<PatchCore>(o); });
@@ -34,6 +42,8 @@ void register_builtin_detectors() {
 
 nlohmann::json detector_default_config(const std::string& name) {
   if (name == "variation_model") return VariationModel::default_config();
+  if (name == "simple3d") return Simple3D::default_config();
+  if (name == "fpfh_patchcore") return FpfhPatchCore::default_config();
   if (name == "patchcore") return PatchCore::default_config();
   if (name == "padim") return Padim::default_config();
   if (name == "spade") return Spade::default_config();

@@ -87,6 +87,10 @@ class PixelAccumulator {
   /// `name` (a file path) appears in errors: InputError "<name>: map has N non-finite values",
   /// "<name>: map is HxW but its mask is hxw", "<name>: map is not 2-D".
   void add(const at::Tensor& map, const at::Tensor& mask, const std::string& name = "map");
+  /// As add(), with only the pixels where `valid` ([H,W] bool/uint8, same size) is non-zero taking
+  /// part: the others (e.g. missing points of an organised MVTec 3D-AD xyz grid) count neither as
+  /// positives nor negatives, and ground-truth regions are the 8-connected components of mask & valid.
+  void add(const at::Tensor& map, const at::Tensor& mask, const at::Tensor& valid, const std::string& name);
   /// Points (3-D) have no regions: adds a flat set of scores and labels; AUPRO stays null.
   void add_points(const at::Tensor& scores, const at::Tensor& labels, const std::string& name = "points");
   PixelMetrics compute();

@@ -33,6 +33,9 @@ struct CategoryResult {
   CategoryCounts counts;
   metrics::BinaryMetrics image;
   std::optional<metrics::PixelMetrics> pixel;  ///< absent when the category has no masks
+  /// What the pixel_* metrics count: "pixel" (image maps; mvtec_3d xyz grid, missing points
+  /// excluded) or "point" (every point of unorganised test clouds). Written to the JSON as "level".
+  std::string level = "pixel";
   StageTimes seconds;
   std::vector<std::string> warnings;
 };

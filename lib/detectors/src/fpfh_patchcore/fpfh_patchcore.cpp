@@ -1,0 +1,89 @@
+#include "fpfh_patchcore.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "adbench/core/error.hpp"
+#include "adbench/core/progress.hpp"
+#include "adbench/pointcloud/features.hpp"
+#include "pointcloud_common/point_detector.hpp"
+
+namespace adbench {
+
+using namespace point_detail;
+namespace pc = pointcloud;
+
+nlohmann::json FpfhPatchCore::default_config() {
+  return {{"feature_points", 16384}, {"normal_k", 30},        {"fpfh_k", 100},
+          {"coreset_ratio", 0.1},    {"projection_dim", 128}, {"interpolation_k", 3}};
+}
+
+FpfhPatchCore::FpfhPatchCore(const nlohmann::json& overrides)
+    : config_(merge_config("fpfh_patchcore", default_config(), overrides)) {
+  const std::string n = "fpfh_patchcore";
+  feature_points_ = config_["feature_points"].get<std::int64_t>();
+  normal_k_ = config_["normal_k"].get<int>();
+  fpfh_k_ = config_["fpfh_k"].get<int>();
+  coreset_ratio_ = config_["coreset_ratio"].get<double>();
+  projection_dim_ = config_["projection_dim"].get<std::int64_t>();
+  interp_k_ = config_["interpolation_k"].get<int>();
+  check_setting(feature_points_ >= 16, n, "feature_points must be >= 16");
+  check_setting(normal_k_ >= 3, n, "normal_k must be >= 3");
+  check_setting(fpfh_k_ >= 2, n, "fpfh_k must be >= 2");
+  check_setting(coreset_ratio_ > 0 && coreset_ratio_ <= 1, n, "coreset_ratio must be in (0, 1]");
+  check_setting(projection_dim_ >= 0, n, "projection_dim must be >= 0");
+  check_setting(interp_k_ >= 1, n, "interpolation_k must be >= 1");
+}
+
+void FpfhPatchCore::describe(const pc::Cloud& cloud, std::uint64_t seed, at::Tensor& pts, at::Tensor& feats) const {
+  pts = cloud.points;
+  if (pts.size(0) > feature_points_) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    at::Tensor idx = std::get<0>(at::randperm(pts.size(0), gen, at::kLong).slice(0, 0, feature_points_).sort());
+    pts = pts.index_select(0, idx).contiguous();
+  }
+  feats = pc::fpfh(pts, normal_k_, {fpfh_k_});
+}
+
+void FpfhPatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx) {
+  if (train.empty()) throw InputError("fpfh_patchcore: no training clouds");
+  std::vector<at::Tensor> feats;
+  Progress progress("fit fpfh_patchcore", static_cast<std::int64_t>(train.size()));
+  std::uint64_t i = 0;
+  for (const auto& s : train) {
+    at::Tensor p, f;
+    describe(load_cloud(s), ctx.seed * 1000003ULL + i++, p, f);
+    feats.push_back(f);
+    progress.tick();
+  }
+  progress.done();
+  at::Tensor bank = at::cat(feats, 0);
+  feats.clear();
+  const auto m = std::max<std::int64_t>(1, static_cast<std::int64_t>(coreset_ratio_ * double(bank.size(0))));
+  bank_ = bank.index_select(0, pc::greedy_coreset(bank, m, ctx.seed, projection_dim_)).contiguous();
+}
+
+std::vector<Prediction> FpfhPatchCore::predict(const std::vector<Sample>& batch, const RunContext& ctx) {
+  if (!bank_.defined()) throw InternalError("fpfh_patchcore: predict before fit or load");
+  std::vector<Prediction> out;
+  out.reserve(batch.size());
+  for (const auto& s : batch) {
+    pc::Cloud cloud = load_cloud(s);
+    at::Tensor p, f;
+    describe(cloud, ctx.seed, p, f);
+    at::Tensor d = pc::nearest_distances(f, bank_);
+    at::Tensor scores = p.size(0) == cloud.size() ? d : pc::interpolate_from_centres(cloud.points, p, d, interp_k_);
+    out.push_back(make_prediction(cloud, scores, scores.max().item<double>()));
+  }
+  return out;
+}
+
+std::map<std::string, at::Tensor> FpfhPatchCore::state() const {
+  if (!bank_.defined()) throw InternalError("fpfh_patchcore: state before fit");
+  return {{"memory_bank", bank_}};
+}
+
+void FpfhPatchCore::load_state(const std::map<std::string, at::Tensor>& tensors) {
+  bank_ = take_tensor(tensors, "memory_bank", 33);
+}
+
+}  // namespace adbench

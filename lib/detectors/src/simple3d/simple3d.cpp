@@ -1,0 +1,128 @@
+#include "simple3d.hpp"
+
+#include "adbench/core/error.hpp"
+#include "adbench/core/progress.hpp"
+#include "adbench/pointcloud/features.hpp"
+#include "adbench/pointcloud/knn.hpp"
+#include "pointcloud_common/point_detector.hpp"
+
+namespace adbench {
+
+using namespace point_detail;
+namespace pc = pointcloud;
+
+nlohmann::json Simple3D::default_config() {
+  return {{"neighbour_counts", {40, 80, 120}},
+          {"normal_k", 10},
+          {"num_centres", 4096},
+          {"group_size", 128},
+          {"coreset_ratio", 0.05},
+          {"projection_dim", 128},
+          {"interpolation_k", 3},
+          {"smooth_centres", 1024},
+          {"smooth_group_size", 12},
+          {"object_top_k", 80}};
+}
+
+Simple3D::Simple3D(const nlohmann::json& overrides) : config_(merge_config("simple3d", default_config(), overrides)) {
+  const std::string n = "simple3d";
+  for (const auto& v : config_["neighbour_counts"]) {
+    check_setting(v.is_number_integer() && v.get<int>() >= 2, n, "neighbour_counts must be integers >= 2");
+    ks_.push_back(v.get<int>());
+  }
+  check_setting(!ks_.empty() && ks_.size() <= 8, n, "neighbour_counts must hold 1 to 8 values");
+  normal_k_ = config_["normal_k"].get<int>();
+  num_centres_ = config_["num_centres"].get<int>();
+  group_size_ = config_["group_size"].get<int>();
+  coreset_ratio_ = config_["coreset_ratio"].get<double>();
+  projection_dim_ = config_["projection_dim"].get<std::int64_t>();
+  interp_k_ = config_["interpolation_k"].get<int>();
+  smooth_centres_ = config_["smooth_centres"].get<int>();
+  smooth_group_ = config_["smooth_group_size"].get<int>();
+  top_k_ = config_["object_top_k"].get<std::int64_t>();
+  check_setting(normal_k_ >= 3, n, "normal_k must be >= 3");
+  check_setting(num_centres_ >= 1, n, "num_centres must be >= 1");
+  check_setting(group_size_ >= 1, n, "group_size must be >= 1");
+  check_setting(coreset_ratio_ > 0 && coreset_ratio_ <= 1, n, "coreset_ratio must be in (0, 1]");
+  check_setting(projection_dim_ >= 0, n, "projection_dim must be >= 0");
+  check_setting(interp_k_ >= 1, n, "interpolation_k must be >= 1");
+  check_setting(smooth_centres_ >= 0 && smooth_group_ >= 0, n, "smooth_centres and smooth_group_size must be >= 0");
+  check_setting(top_k_ >= 1, n, "object_top_k must be >= 1");
+}
+
+void Simple3D::describe(const pc::Cloud& cloud, at::Tensor& centres, at::Tensor& features) const {
+  const at::Tensor& pts = cloud.points;
+  at::Tensor desc = pc::fpfh(pts, normal_k_, ks_);  // MSND: [N, 33 * scales]
+  at::Tensor idx = pc::farthest_point_sample(pts, num_centres_);
+  centres = pts.index_select(0, idx).contiguous();
+  pc::KdTree tree(pts);
+  at::Tensor groups = tree.knn_indices(centres, group_size_);
+  features = pc::group_mean(desc, groups);  // LFSA
+}
+
+void Simple3D::fit_clouds(const std::vector<pc::Cloud>& clouds, std::uint64_t seed) {
+  std::vector<at::Tensor> feats;
+  for (const auto& c : clouds) {
+    at::Tensor centres, f;
+    describe(c, centres, f);
+    feats.push_back(f);
+  }
+  at::Tensor bank = at::cat(feats, 0);
+  const auto m = std::max<std::int64_t>(1, static_cast<std::int64_t>(coreset_ratio_ * double(bank.size(0))));
+  prototypes_ = bank.index_select(0, pc::greedy_coreset(bank, m, seed, projection_dim_)).contiguous();
+}
+
+void Simple3D::fit(const std::vector<Sample>& train, const RunContext& ctx) {
+  if (train.empty()) throw InputError("simple3d: no training clouds");
+  std::vector<at::Tensor> feats;
+  Progress progress("fit simple3d", static_cast<std::int64_t>(train.size()));
+  for (const auto& s : train) {
+    at::Tensor centres, f;
+    describe(load_cloud(s), centres, f);
+    feats.push_back(f);
+    progress.tick();
+  }
+  progress.done();
+  at::Tensor bank = at::cat(feats, 0);
+  feats.clear();
+  const auto m = std::max<std::int64_t>(1, static_cast<std::int64_t>(coreset_ratio_ * double(bank.size(0))));
+  prototypes_ = bank.index_select(0, pc::greedy_coreset(bank, m, ctx.seed, projection_dim_)).contiguous();
+}
+
+at::Tensor Simple3D::score_points(const pc::Cloud& cloud) const {
+  if (!prototypes_.defined()) throw InternalError("simple3d: predict before fit or load");
+  at::Tensor centres, f;
+  describe(cloud, centres, f);
+  at::Tensor centre_scores = pc::nearest_distances(f, prototypes_);
+  at::Tensor scores = pc::interpolate_from_centres(cloud.points, centres, centre_scores, interp_k_);
+  if (smooth_centres_ > 0 && smooth_group_ > 0) {
+    at::Tensor c2 = cloud.points.index_select(0, pc::farthest_point_sample(cloud.points, smooth_centres_)).contiguous();
+    pc::KdTree tree(cloud.points);
+    at::Tensor g2 = tree.knn_indices(c2, smooth_group_);
+    at::Tensor s2 = pc::group_mean(scores.unsqueeze(1), g2).squeeze(1);
+    scores = pc::interpolate_from_centres(cloud.points, c2, s2, interp_k_);
+  }
+  return scores;
+}
+
+std::vector<Prediction> Simple3D::predict(const std::vector<Sample>& batch, const RunContext&) {
+  std::vector<Prediction> out;
+  out.reserve(batch.size());
+  for (const auto& s : batch) {
+    pc::Cloud cloud = load_cloud(s);
+    at::Tensor scores = score_points(cloud);
+    out.push_back(make_prediction(cloud, scores, top_k_mean(scores, top_k_)));
+  }
+  return out;
+}
+
+std::map<std::string, at::Tensor> Simple3D::state() const {
+  if (!prototypes_.defined()) throw InternalError("simple3d: state before fit");
+  return {{"prototypes", prototypes_}};
+}
+
+void Simple3D::load_state(const std::map<std::string, at::Tensor>& tensors) {
+  prototypes_ = take_tensor(tensors, "prototypes", 33 * static_cast<std::int64_t>(ks_.size()));
+}
+
+}  // namespace adbench
