@@ -64,11 +64,18 @@ CategoryData load_union(const std::string& dataset, const fs::path& root) {
 
 nlohmann::json detector_source(const Detector& det) {
   nlohmann::json cfg = det.config();
+  nlohmann::json prov = det.provenance();
+  // The config hash identifies the settings across machines: a weights file counts by its content
+  // (SHA-256), not by the path it happens to have here.
+  nlohmann::json hashed = cfg;
+  if (hashed.contains("backbone_weights") && prov.is_object() && prov.contains("weights_sha256") &&
+      prov["weights_sha256"].is_string())
+    hashed["backbone_weights"] = "sha256:" + prov["weights_sha256"].get<std::string>();
   return {{"kind", "detector"},
           {"detector", det.name()},
           {"config", cfg},
-          {"config_sha256", sha256_bytes(cfg.dump())},
-          {"provenance", det.provenance()}};
+          {"config_sha256", sha256_bytes(hashed.dump())},
+          {"provenance", prov}};
 }
 
 void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
