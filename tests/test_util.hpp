@@ -2,12 +2,33 @@
 // Helpers shared by the test executables.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace adbench::test {
+
+/// Mann-Whitney AUROC with mid-ranks for ties: an independent reference for the metrics engine.
+inline double rank_auroc(const std::vector<double>& s, const std::vector<int>& y) {
+  std::vector<size_t> idx(s.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return s[a] < s[b]; });
+  std::vector<double> rank(s.size());
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && s[idx[j]] == s[idx[i]]) ++j;
+    for (size_t k = i; k < j; ++k) rank[idx[k]] = 0.5 * (double(i + 1) + double(j));
+    i = j;
+  }
+  double pos = 0, sum = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (y[i]) pos++, sum += rank[i];
+  const double neg = double(s.size()) - pos;
+  return (sum - pos * (pos + 1) / 2) / (pos * neg);
+}
 
 /// ../shared next to the checkout (golden values, real data, weights).
 inline std::filesystem::path shared_dir() { return ADBENCH_SHARED_DIR; }

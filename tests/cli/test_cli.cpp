@@ -20,29 +20,6 @@ namespace {
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
-// Mann-Whitney AUROC with mid-ranks for ties: independent of adbench's sweep.
-double rank_auroc(const std::vector<double>& s, const std::vector<int>& y) {
-  std::vector<size_t> idx(s.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return s[a] < s[b]; });
-  std::vector<double> rank(s.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && s[idx[j]] == s[idx[i]]) ++j;
-    double r = 0.5 * (double(i + 1) + double(j));
-    for (size_t k = i; k < j; ++k) rank[idx[k]] = r;
-    i = j;
-  }
-  double pos = 0, sum = 0;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (y[i]) {
-      pos++;
-      sum += rank[i];
-    }
-  double neg = double(s.size()) - pos;
-  return (sum - pos * (pos + 1) / 2) / (pos * neg);
-}
-
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream ss;

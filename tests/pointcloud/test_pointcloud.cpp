@@ -17,6 +17,7 @@
 
 namespace fs = std::filesystem;
 namespace pc = adbench::pointcloud;
+using adbench::test::rank_auroc;
 using adbench::test::TempDir;
 
 namespace {
@@ -41,25 +42,6 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "<no error>";
-}
-
-// Mann-Whitney AUROC with mid-ranks: independent of the metrics engine.
-double rank_auroc(const std::vector<double>& s, const std::vector<int>& y) {
-  std::vector<size_t> idx(s.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return s[a] < s[b]; });
-  std::vector<double> rank(s.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && s[idx[j]] == s[idx[i]]) ++j;
-    for (size_t k = i; k < j; ++k) rank[idx[k]] = 0.5 * (double(i + 1) + double(j));
-    i = j;
-  }
-  double pos = 0, sum = 0;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (y[i]) pos++, sum += rank[i];
-  const double neg = double(s.size()) - pos;
-  return (sum - pos * (pos + 1) / 2) / (pos * neg);
 }
 
 const char* kHeader =
