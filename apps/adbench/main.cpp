@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "adbench: error: " << e.what() << " (run 'adbench --help' or 'adbench <command> --help')\n";
+    std::cerr << "adbench: error: " << one_line(e.what()) << " (run 'adbench --help' or 'adbench <command> --help')\n";
     return kExitBadInput;
   }
   if (show_version) {
@@ -108,13 +108,13 @@ int main(int argc, char** argv) {
     try {
       return action();
     } catch (const InputError& e) {
-      std::cerr << "adbench: error: " << e.what() << "\n";
+      std::cerr << "adbench: error: " << one_line(e.what()) << "\n";
       return kExitBadInput;
     } catch (const nlohmann::json::exception& e) {
-      std::cerr << "adbench: error: " << e.what() << "\n";
+      std::cerr << "adbench: error: " << one_line(e.what()) << "\n";
       return kExitBadInput;
     } catch (const std::exception& e) {
-      std::cerr << "adbench: internal error: " << e.what() << "\n";
+      std::cerr << "adbench: internal error: " << one_line(e.what()) << "\n";
       return kExitInternal;
     }
   }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace adbench {
 
@@ -30,6 +31,15 @@ class InternalError : public Error {
  public:
   using Error::Error;
 };
+
+/// A user-supplied string (a file's bytes, a header field, a CLI value) fit for an error line: at
+/// most `max` characters, control and non-ASCII bytes escaped as \xNN, and a longer one cut to
+/// "<first max chars>... (<N> bytes)". Error lines echo user text only through this.
+std::string excerpt(std::string_view text, std::size_t max = 80);
+
+/// An error message made fit for one stderr line: ANSI escape sequences (colour codes from
+/// libraries' logs) removed, newlines and tabs turned into spaces, trailing space dropped.
+std::string one_line(std::string_view message);
 
 /// "<path>: <problem>" — the canonical shape of an input error about a file.
 [[noreturn]] void throw_file_error(const std::filesystem::path& path, const std::string& problem);
