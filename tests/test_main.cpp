@@ -10,12 +10,13 @@
 
 namespace adbench::test {
 
-CommandResult run_adbench(const std::string& args) {
+CommandResult run_adbench(const std::string& args, const std::filesystem::path& cwd) {
   static int counter = 0;
   auto base = std::filesystem::temp_directory_path() /
               ("adbench-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::string out = base.string() + ".out", err = base.string() + ".err";
   std::string cmd = "'" + adbench_bin() + "' " + args + " >'" + out + "' 2>'" + err + "' </dev/null";
+  if (!cwd.empty()) cmd = "cd '" + cwd.string() + "' && " + cmd;
   int rc = std::system(cmd.c_str());
   auto slurp = [](const std::string& p) {
     std::ifstream in(p);

@@ -68,6 +68,7 @@ struct CommandResult {
 };
 
 /// Runs the adbench binary with `args` (a shell-quoted string), capturing stdout and stderr.
-CommandResult run_adbench(const std::string& args);
+/// With `cwd`, the command runs in that folder.
+CommandResult run_adbench(const std::string& args, const std::filesystem::path& cwd = {});
 
 }  // namespace adbench::test

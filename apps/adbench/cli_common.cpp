@@ -37,6 +37,7 @@ nlohmann::json load_overrides(const std::string& config_file, const std::vector<
                               std::string* detector) {
   nlohmann::json o = nlohmann::json::object();
   if (!config_file.empty()) {
+    protect_input(config_file, "the --config file");
     try {
       o = nlohmann::json::parse(read_file(config_file));
     } catch (const nlohmann::json::exception& e) {

@@ -35,7 +35,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       ->check(CLI::IsMember({"single-class", "multi-class"}));
   app.add_option("--pred-out", o->pred_out, "Also write the prediction folder here");
   app.add_flag("--heatmaps", o->heatmaps, "With --pred-out: also write PNG overlays");
-  app.add_option("--out", o->out, "Result JSON to write (refused if it exists, unless --force)");
+  app.add_option("--out", o->out,
+                 "Result JSON to write (refused if it exists, unless --force; '-': write it to stdout, the table to stderr)");
   app.add_option("--csv", o->csv, "Leaderboard CSV to append one row per category to (header once)");
   app.add_option("--aupro-limits", o->aupro_limits, "FPR limits for AUPRO (default 0.3; e.g. 0.3 0.05 0.01)")
       ->expected(1, -1);
@@ -78,7 +79,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     if (!o->pred_out.empty()) req.pred_out = o->pred_out;
     if (o->heatmaps && o->pred_out.empty()) throw InputError("adbench eval: --heatmaps needs --pred-out");
     req.heatmaps = o->heatmaps;
-    if (!o->out.empty()) req.out = o->out;
+    const bool json_to_stdout = o->out == "-";
+    if (!o->out.empty() && !json_to_stdout) req.out = o->out;
     if (!o->csv.empty()) req.csv = o->csv;
     req.force = o->force;
     req.eval.metrics.aupro_limits = o->aupro_limits;
@@ -88,7 +90,12 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     req.eval.resize = !o->no_resize;
     auto common = make_common(g, o->batch_size);
     ResultRecord rec = eval(req, common);
-    std::cout << rec.table();
+    if (json_to_stdout) {
+      std::cerr << rec.table();
+      std::cout << rec.to_json().dump(2) << "\n";
+    } else {
+      std::cout << rec.table();
+    }
     if (req.out) spdlog::info("wrote {}", req.out->string());
     if (req.csv) spdlog::info("appended {} row(s) to {}", rec.categories.size(), req.csv->string());
     return 0;

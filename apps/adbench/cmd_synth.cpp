@@ -29,7 +29,7 @@ Action setup_synth(CLI::App& app, const Globals& g) {
       "  adbench synth --kind xyz --out data/synth_xyz         # then --dataset mvtec_3d\n"
       "  adbench eval --detector variation_model --root data/synth --category all");
   return [o, &g]() {
-    StagingDir staging(o->out, o->force);
+    StagingDir staging(o->out, OutputKind::DatasetFolder, o->force);
     if (o->kind == "pointcloud") write_synthetic_pointcloud_dataset(staging.path(), g.seed);
     else if (o->kind == "xyz") write_synthetic_xyz_dataset(staging.path(), g.seed);
     else write_synthetic_dataset(staging.path(), g.seed);

@@ -11,6 +11,7 @@
 
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/interrupt.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
@@ -50,6 +51,8 @@ void ensure_passive_openmp(char** argv) {
 int main(int argc, char** argv) {
   using namespace adbench;
   ensure_passive_openmp(argv);
+  // Before any thread starts: SIGINT/SIGTERM then remove unfinished outputs and exit 130/143.
+  install_interrupt_handler();
   register_builtin_datasets();
   register_builtin_detectors();
 

@@ -14,6 +14,7 @@
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/interrupt.hpp"
 
 namespace fs = std::filesystem;
 
@@ -511,6 +512,7 @@ std::string file_number(int i) {
 }
 
 void write_png(const fs::path& path, const cv::Mat& m) {
+  WriteScope scope;  // an interrupt never removes the folder while a file is half-written
   cv::Mat out;
   if (m.channels() == 3) cv::cvtColor(m, out, cv::COLOR_RGB2BGR);
   else out = m;

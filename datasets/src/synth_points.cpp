@@ -10,6 +10,7 @@
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/interrupt.hpp"
 #include "adbench/datasets/synth_points.hpp"
 
 namespace fs = std::filesystem;
@@ -115,6 +116,7 @@ std::string fmt(double v) {
 }
 
 void write_bytes(const fs::path& p, const std::string& bytes) {
+  WriteScope scope;  // an interrupt never removes the folder while a file is half-written
   fs::create_directories(p.parent_path());
   std::ofstream out(p, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

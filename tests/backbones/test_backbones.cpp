@@ -230,7 +230,7 @@ TEST_CASE("strict weight loading", "[backbones][errors]") {
   }
   SECTION("not a weights file") {
     const fs::path f = tmp / "junk.bin";
-    adbench::write_file_atomic(f, "this is not a weights file", true);
+    adbench::write_file_atomic(f, "this is not a weights file");
     CHECK_THAT(load_error("resnet18", f), Contains(f.string() + ": not a weights file"));
   }
   SECTION("TF SAME padding only for mobilenet_v2") {

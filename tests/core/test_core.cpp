@@ -113,29 +113,31 @@ TEST_CASE("image sizes from headers match decoding; masks binarise instance ids"
 TEST_CASE("atomic writes never overwrite without force and leave nothing partial", "[core]") {
   TempDir tmp("fs");
   auto f = tmp / "sub" / "r.json";
-  adbench::write_file_atomic(f, "one", false);
-  REQUIRE(adbench::read_file(f) == "one");
-  REQUIRE_THROWS_WITH(adbench::write_file_atomic(f, "two", false),
+  const std::string own = "{\"schema\": \"adbench.result/1\"}\n";
+  adbench::write_result_file(f, own, false);
+  REQUIRE(adbench::read_file(f) == own);
+  REQUIRE_THROWS_WITH(adbench::write_result_file(f, "two", false),
                       f.string() + ": already exists (use --force to overwrite)");
-  adbench::write_file_atomic(f, "two", true);
+  adbench::write_result_file(f, "two", true);
   REQUIRE(adbench::read_file(f) == "two");
-  adbench::append_csv_atomic(tmp / "a.csv", "x,y", "1,2\n");
-  adbench::append_csv_atomic(tmp / "a.csv", "x,y", "3,4\n");
+  adbench::append_csv_rows(tmp / "a.csv", "x,y", "1,2\n");
+  adbench::append_csv_rows(tmp / "a.csv", "x,y", "3,4\n");
   REQUIRE(adbench::read_file(tmp / "a.csv") == "x,y\n1,2\n3,4\n");
-  REQUIRE_THROWS(adbench::append_csv_atomic(tmp / "a.csv", "x,z", "5,6\n"));
+  REQUIRE_THROWS(adbench::append_csv_rows(tmp / "a.csv", "x,z", "5,6\n"));
   {
-    adbench::StagingDir s(tmp / "out", false);
+    adbench::StagingDir s(tmp / "out", adbench::OutputKind::RunFolder, false);
     std::ofstream(s.path() / "half") << "x";
     // destroyed without commit: nothing left
   }
   REQUIRE_FALSE(fs::exists(tmp / "out"));
   {
-    adbench::StagingDir s(tmp / "out", false);
+    adbench::StagingDir s(tmp / "out", adbench::OutputKind::RunFolder, false);
     std::ofstream(s.path() / "done") << "x";
     s.commit();
   }
   REQUIRE(fs::exists(tmp / "out" / "done"));
-  REQUIRE_THROWS_WITH(adbench::StagingDir(tmp / "out", false),
+  REQUIRE(fs::exists(tmp / "out" / adbench::kMarkerFile));
+  REQUIRE_THROWS_WITH(adbench::StagingDir(tmp / "out", adbench::OutputKind::RunFolder, false),
                       (tmp / "out").string() + ": already exists (use --force to overwrite)");
   for (const auto& e : fs::recursive_directory_iterator(tmp.path()))
     REQUIRE(e.path().filename().string().find(".partial-") == std::string::npos);

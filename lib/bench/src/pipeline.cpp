@@ -12,6 +12,7 @@
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/interrupt.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
 #include "adbench/core/safetensors.hpp"
@@ -76,6 +77,13 @@ nlohmann::json detector_source(const Detector& det) {
           {"config", cfg},
           {"config_sha256", sha256_bytes(hashed.dump())},
           {"provenance", prov}};
+}
+
+/// Backbone weights named by a detector config (a path; "" and "none" name no file).
+void protect_weights(const nlohmann::json& config) {
+  if (!config.is_object() || !config.contains("backbone_weights") || !config["backbone_weights"].is_string()) return;
+  std::string w = config["backbone_weights"].get<std::string>();
+  if (!w.empty() && w != "none") protect_input(w, "the backbone weights file");
 }
 
 void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
@@ -203,7 +211,9 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
     throw InputError("adbench train: --setting multi-class trains one model on every category: use --category all");
   if (!multi && req.category == "all")
     throw InputError("adbench train: --category all needs --setting multi-class (single-class trains one category per run)");
-  StagingDir staging(req.out, req.force);
+  protect_input(req.root, "the dataset root");
+  protect_weights(req.overrides);
+  StagingDir staging(req.out, OutputKind::RunFolder, req.force);
   CategoryData data = multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
   auto det = make_detector(req.detector, req.overrides);
   fit_checked(*det, data, common);
@@ -225,9 +235,10 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
                          {"seed", common.seed},
                          {"device", device_string(common.device)},
                          {"train_seconds", train_s}};
+  WriteScope scope;  // an interrupt waits for these two files, then removes the staging folder
   write_safetensors(staging.path() / "model.safetensors", det->state(),
                     {{"detector", det->name()}, {"adbench_version", build::kVersion}});
-  write_file_atomic(staging.path() / "run.json", info.dump(2) + "\n", true);
+  write_file_atomic(staging.path() / "run.json", info.dump(2) + "\n");
   staging.commit();
   return info;
 }
@@ -279,12 +290,15 @@ LoadedRun load_run(const fs::path& run) {
 }
 
 std::size_t infer(const InferRequest& req, const CommonOptions& common) {
+  protect_input(req.run, "the run folder being read");
   LoadedRun run = load_run(req.run);
+  protect_weights(run.detector->config());
   std::string dataset = req.dataset.value_or(run.info.value("dataset", ""));
   fs::path root = req.root.value_or(fs::path(run.info.value("root", "")));
+  protect_input(root, "the dataset root");
   std::string category = req.category.value_or(run.info.value("category", ""));
   const auto categories = resolve_categories(dataset, root, category);
-  for (const auto& c : categories) check_can_write(req.out / c, req.force);
+  for (const auto& c : categories) check_output(req.out / c, OutputKind::PredictionFolder, req.force);
   auto predict = detector_predictor(*run.detector, common);
   std::size_t written = 0;
   for (const auto& cat : categories) {
@@ -327,7 +341,12 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   auto t0 = Clock::now();
   int sources = int(req.detector.has_value()) + int(req.predictions.has_value()) + int(req.run.has_value());
   if (sources != 1) throw InputError("adbench eval: give exactly one of --detector, --pred or --run");
-  if (req.out) check_can_write(*req.out, req.force);
+  protect_input(req.root, "the dataset root");
+  if (req.predictions) protect_input(*req.predictions, "the prediction folder being read");
+  if (req.run) protect_input(*req.run, "the run folder being read");
+  protect_weights(req.overrides);
+  if (req.out) check_output(*req.out, OutputKind::ResultFile, req.force);
+  if (req.csv) check_csv_output(*req.csv, ResultRecord::csv_header());
   for (double l : req.eval.metrics.aupro_limits)
     if (!(l > 0.0 && l <= 1.0)) throw InputError("--aupro-limits: each limit must be in (0, 1], got " + std::to_string(l));
 
@@ -347,7 +366,10 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
                  {"batch_size", common.batch_size}};
 
   std::optional<LoadedRun> run;
-  if (req.run) run = load_run(*req.run);
+  if (req.run) {
+    run = load_run(*req.run);
+    protect_weights(run->detector->config());
+  }
   rec.setting = req.setting.value_or("single-class");
   check_setting(rec.setting);
   if (run) {
@@ -359,7 +381,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   const bool multi = rec.setting == "multi-class";
   const auto categories = resolve_categories(req.dataset, req.root, req.category);
   if (req.pred_out)
-    for (const auto& c : categories) check_can_write(*req.pred_out / c, req.force);
+    for (const auto& c : categories) check_output(*req.pred_out / c, OutputKind::PredictionFolder, req.force);
 
   // Multi-class with --detector: one model on the union of every category's train images.
   std::unique_ptr<Detector> shared;
@@ -427,8 +449,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   }
   rec.wall_seconds = seconds_since(t0);
   rec.peak_rss_bytes = peak_rss_bytes();
-  if (req.out) write_file_atomic(*req.out, rec.to_json().dump(2) + "\n", req.force);
-  if (req.csv) append_csv_atomic(*req.csv, ResultRecord::csv_header(), rec.csv_rows());
+  if (req.out) write_result_file(*req.out, rec.to_json().dump(2) + "\n", req.force);
+  if (req.csv) append_csv_rows(*req.csv, ResultRecord::csv_header(), rec.csv_rows());
   return rec;
 }
 

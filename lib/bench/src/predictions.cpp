@@ -9,6 +9,7 @@
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/interrupt.hpp"
 #include "adbench/core/npy.hpp"
 
 namespace fs = std::filesystem;
@@ -69,9 +70,10 @@ void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, 
 }  // namespace
 
 PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string& category, bool heatmaps, bool force)
-    : staging_(pred_root / category, force), heatmaps_(heatmaps) {}
+    : staging_(pred_root / category, OutputKind::PredictionFolder, force), heatmaps_(heatmaps) {}
 
 void PredictionWriter::add(const Sample& sample, const Prediction& p) {
+  WriteScope scope;
   if (sample.modality == Modality::PointCloud) {
     // Point clouds: per-point scores as float32 .npy ([N], or [H,W] on an organised grid, which
     // also gets the usual .tiff map).
@@ -101,13 +103,12 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
   csv << "path,score\n";
   for (const auto& [s, score] : written_) csv << s.rel_path << "," << format_score(score) << "\n";
   {
-    std::ofstream out(staging_.path() / "scores.csv");
-    out << csv.str();
-    if (!out) throw_file_error(staging_.path() / "scores.csv", "cannot write");
+    write_file_atomic(staging_.path() / "scores.csv", csv.str());
   }
   if (heatmaps_) {
     for (const auto& [s, score] : written_) {
       if (s.modality == Modality::PointCloud) continue;  // no image to overlay
+      WriteScope scope;
       at::Tensor map = read_score_map(staging_.path() / "test" / s.defect / (s.stem + ".tiff"));
       write_heatmap(staging_.path() / "heatmaps" / s.defect / (s.stem + ".png"), s, map, lo_, hi_, score);
     }
@@ -115,10 +116,7 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
   nlohmann::json j = provenance;
   j["heatmap_range"] = {lo_, hi_};
   j["count"] = written_.size();
-  {
-    std::ofstream out(staging_.path() / "prediction.json");
-    out << j.dump(2) << "\n";
-  }
+  write_file_atomic(staging_.path() / "prediction.json", j.dump(2) + "\n");
   staging_.commit();
 }
 
