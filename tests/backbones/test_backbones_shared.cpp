@@ -1,10 +1,10 @@
 // The real ImageNet MobileNetV2 in ../shared/weights: identity, normalisation and TF SAME padding
 // from its metadata, and logits equal to torchvision's with the weights README's exact TF-SAME
-// reproduction. (The README's four test images are not available offline, so its top-1 table is
-// not checked here; see lib/backbones/README.md.)
+// reproduction, and the README's top-1 table on its four test images.
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <iostream>
 #include <opencv2/imgproc.hpp>
 
@@ -73,4 +73,42 @@ TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg",
   std::cout << "grace_hopper.jpg (matplotlib): top-1 " << top1 << " p=" << p[top1].item<float>() << "\n";
   CHECK(top1 == 652);  // military uniform
   CHECK(p[652].item<float>() > 0.85f);
+}
+
+// The weights README's verification table (TF-SAME column): each of its four test images, resized
+// whole to 224x224 with INTER_AREA, normalised from the file's metadata (x/127.5-1), gets the
+// README's top-1 class with the README's probability.
+TEST_CASE("shared MobileNetV2 classifies the weights README's four test images as the README says",
+          "[backbones][shared][image]") {
+  const fs::path dir = adbench::test::shared_dir() / "weights/test_images";
+  std::vector<std::string> labels;
+  {
+    std::ifstream in(dir / "imagenet_labels.txt");
+    REQUIRE(in.good());
+    for (std::string line; std::getline(in, line);) labels.push_back(line);
+  }
+  REQUIRE(labels.size() == 1001);  // "background" first: torch class i is line i+2
+  struct Case {
+    const char* file;
+    int64_t cls;
+    const char* label;
+    float p;
+  };
+  const Case cases[] = {{"bird.bmp", 19, "chickadee", 0.990f},
+                        {"cat.bmp", 285, "Egyptian cat", 0.782f},
+                        {"grace_hopper.bmp", 652, "military uniform", 0.920f},
+                        {"sunflower.bmp", 985, "daisy", 0.988f}};
+  auto bb = load_backbone("mobilenet_v2", kWeights.string(), at::kCPU);
+  for (const auto& c : cases) {
+    INFO(c.file);
+    cv::Mat rgb = read_image_rgb(dir / c.file), small;
+    cv::resize(rgb, small, cv::Size(224, 224), 0, 0, cv::INTER_AREA);
+    const at::Tensor x = normalize(image_to_tensor(small), bb->normalization()).unsqueeze(0);
+    const at::Tensor p = bb->logits(x).softmax(1)[0];
+    const int64_t top1 = p.argmax().item<int64_t>();
+    std::cout << c.file << ": top-1 " << top1 << " (" << labels[top1 + 1] << ") p=" << p[top1].item<float>() << "\n";
+    CHECK(top1 == c.cls);
+    CHECK(labels[c.cls + 1].rfind(c.label, 0) == 0);
+    CHECK(std::abs(p[c.cls].item<float>() - c.p) < 0.01f);
+  }
 }
