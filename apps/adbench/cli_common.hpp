@@ -3,6 +3,7 @@
 // itself on the CLI11 app through setup_<name>(); main() dispatches and maps errors to exit codes.
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,6 +22,18 @@ struct Globals {
   std::uint64_t seed = 0;
   std::string command_line;
 };
+
+/// Integer option checks with adbench's own messages (CLI11's built-in ones print the type's
+/// limits: 309 digits for a double). A failed check reads "<option>: expected <what>, got <value>",
+/// e.g. "--batch-size: expected an integer >= 1, got 0"; the value is echoed through excerpt().
+/// `what` describes [lo, hi]; when it leaves out hi, a value above hi gets "(at most <hi>)".
+CLI::Validator integer_in(std::int64_t lo, std::int64_t hi, const std::string& what);
+/// An unsigned 64-bit integer (--seed): "-1" is refused, not wrapped to 2^64 - 1.
+CLI::Validator unsigned_64(const std::string& what);
+/// A number in (0, 1] (each --aupro-limits value).
+CLI::Validator fraction_open_closed();
+/// --threads: 0 (all cores) up to 4 x std::thread::hardware_concurrency().
+CLI::Validator threads_limit();
 
 /// Resolves the device, sets threads and seeds; called by every subcommand before work.
 CommonOptions make_common(const Globals& g, int batch_size);

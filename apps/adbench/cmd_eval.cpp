@@ -1,4 +1,5 @@
 #include <iostream>
+#include <limits>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
@@ -38,28 +39,33 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--out", o->out,
                  "Result JSON to write (refused if it exists, unless --force; '-': write it to stdout, the table to stderr)");
   app.add_option("--csv", o->csv, "Leaderboard CSV to append one row per category to (header once)");
-  app.add_option("--aupro-limits", o->aupro_limits, "FPR limits for AUPRO (default 0.3; e.g. 0.3 0.05 0.01)")
-      ->expected(1, -1);
+  app.add_option("--aupro-limits", o->aupro_limits, "FPR limits for AUPRO, each in (0, 1] (default 0.3; e.g. 0.3 0.05 0.01)")
+      ->expected(1, -1)
+      ->check(fraction_open_closed());
   app.add_option("--ap-convention", o->ap_convention,
                  "step (exact, scikit-learn average_precision_score) | trapezoid (anomalib's AUPR)")
       ->check(CLI::IsMember({"step", "trapezoid"}))
       ->capture_default_str();
   app.add_option("--aupro-bins", o->aupro_bins, "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_in(0, std::numeric_limits<int>::max(), "an integer >= 0 (0: exact AUPRO)"))
       ->capture_default_str();
   app.add_flag("--no-resize", o->no_resize, "A map whose size differs from its mask is an error instead of being resized");
-  app.add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", o->batch_size, "Images per batch")
+      ->capture_default_str()
+      ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
   app.add_flag("--force", o->force, "Overwrite an existing --out file or --pred-out category");
   app.footer(
       "Metrics: image AUROC / AP / F1-max and pixel AUROC / AP / F1-max / AUPRO, exact by default.\n"
       "Prints a table on stdout (values in %); logs and warnings go to stderr.\n"
-      "Examples:\n"
+      "Examples (data/synth from 'adbench synth', runs/vm_cap and preds from the train and infer examples):\n"
       "  adbench eval --detector variation_model --root data/synth --category all --out results/vm.json\n"
-      "  adbench eval --pred my_method_maps --dataset mvtec_ad --root /data/mvtec --category all \\\n"
+      "  adbench eval --pred preds --dataset mvtec_ad --root data/synth --category all \\\n"
       "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
-      "  adbench eval --run runs/vm_carpet --root data/synth --category carpet_like\n"
-      "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights mnv2.safetensors \\\n"
-      "               --setting multi-class --root data/synth --category all");
+      "  adbench eval --run runs/vm_cap --root data/synth --category cap\n"
+      "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights mobilenet_v2.safetensors \\\n"
+      "               --setting multi-class --root data/synth --category all\n"
+      "  adbench eval --pred my_method_maps --dataset mvtec_ad --root /data/mvtec --category bottle\n"
+      "With --pred and --category all, categories with no folder in PRED are skipped with a warning.");
   return [o, &g]() {
     EvalRequest req;
     req.dataset = o->dataset;

@@ -1,4 +1,5 @@
 #include <iostream>
+#include <limits>
 
 #include "adbench/core/log.hpp"
 #include "cli_common.hpp"
@@ -18,12 +19,15 @@ Action setup_infer(CLI::App& app, const Globals& g) {
   app.add_option("--dataset", o->dataset, "Dataset adapter (default: the run's)");
   app.add_option("--category", o->category, "Category (default: the run's)");
   app.add_flag("--heatmaps", o->heatmaps, "Also write PNG overlays to PRED/<category>/heatmaps/");
-  app.add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", o->batch_size, "Images per batch")
+      ->capture_default_str()
+      ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
   app.add_flag("--force", o->force, "Replace an existing PRED/<category>");
   app.footer(
       "Writes PRED/<category>/test/<defect>/<stem>.tiff (float32 maps), PRED/<category>/scores.csv\n"
       "(path,score) and PRED/<category>/prediction.json (provenance).\n"
-      "Example:\n  adbench infer --run runs/vm_carpet --out preds --heatmaps");
+      "Example (runs/vm_cap: written by the first example of 'adbench train --help'):\n"
+      "  adbench infer --run runs/vm_cap --out preds --heatmaps");
   return [o, &g]() {
     auto common = make_common(g, o->batch_size);
     InferRequest req;

@@ -24,7 +24,8 @@ Action setup_synth(CLI::App& app, const Globals& g) {
   app.add_flag("--force", o->force, "Replace an existing folder");
   app.footer(
       "The seed is the global --seed (default 0); the same seed writes the same bytes.\n"
-      "Example:\n  adbench synth --out data/synth --seed 0\n"
+      "Categories: bracket, cap, marble, weave (image); plate, wave (pointcloud); disc (xyz).\n"
+      "Examples:\n  adbench synth --out data/synth --seed 0\n"
       "  adbench synth --kind pointcloud --out data/synth_pc   # then --dataset real3d_ad\n"
       "  adbench synth --kind xyz --out data/synth_xyz         # then --dataset mvtec_3d\n"
       "  adbench eval --detector variation_model --root data/synth --category all");

@@ -1,4 +1,5 @@
 #include <iostream>
+#include <limits>
 
 #include "adbench/core/log.hpp"
 #include "cli_common.hpp"
@@ -25,17 +26,21 @@ Action setup_train(CLI::App& app, const Globals& g) {
   app.add_option("--out", o->out, "Run folder to write (refused if it exists, unless --force)")->required();
   app.add_option("--config", o->config, "JSON file of detector settings (configs/<detector>.json)");
   app.add_option("--set", o->sets, "Override one setting: KEY=VALUE (repeatable; VALUE parsed as JSON)");
-  app.add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", o->batch_size, "Images per batch")
+      ->capture_default_str()
+      ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
   app.add_flag("--force", o->force, "Replace an existing run folder");
   o->sugar.add_to(app);
   app.footer(
       "Writes RUN/run.json (effective config, adbench version, dataset, setting, backbone provenance, timings)\n"
       "and RUN/model.safetensors.\n"
-      "Examples:\n  adbench train --detector variation_model --dataset mvtec_ad --root data/synth \\\n"
-      "                --category carpet_like --out runs/vm_carpet\n"
+      "Examples (data/synth: written by 'adbench synth --out data/synth'; categories bracket, cap, marble, weave):\n"
+      "  adbench train --detector variation_model --dataset mvtec_ad --root data/synth \\\n"
+      "                --category cap --out runs/vm_cap\n"
       "  adbench train --detector patchcore --backbone mobilenet_v2 \\\n"
       "                --backbone-weights mobilenet_v2.safetensors --root data/synth --category cap --out runs/pc_cap\n"
-      "  adbench train --detector patchcore --setting multi-class --category all ... --out runs/pc_all");
+      "  adbench train --detector padim --backbone mobilenet_v2 --backbone-weights mobilenet_v2.safetensors \\\n"
+      "                --setting multi-class --root data/synth --category all --out runs/padim_all");
   return [o, &g]() {
     std::string detector = o->detector;
     auto overrides = load_overrides(o->config, o->sets, &detector);

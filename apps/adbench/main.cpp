@@ -75,9 +75,12 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", g.quiet, "Errors only on stderr; no progress bars");
   app.add_option("--device", g.device, "auto | cpu | cuda | cuda:N (auto: CUDA when available)")
       ->capture_default_str();
-  app.add_option("--threads", g.threads, "CPU threads for LibTorch and metrics (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", g.seed, "Random seed for every random step (default 0)")->capture_default_str();
+  app.add_option("--threads", g.threads,
+                 "CPU threads for LibTorch and metrics (default 0: all cores; at most 4 x the hardware threads)")
+      ->check(cli::threads_limit());
+  app.add_option("--seed", g.seed, "Random seed for every random step, an integer from 0 to 2^64-1 (default 0)")
+      ->check(cli::unsigned_64("an integer from 0 to 2^64-1"))
+      ->capture_default_str();
 
   std::map<CLI::App*, cli::Action> actions;
   auto add = [&](const char* name, const char* desc, cli::Action (*setup)(CLI::App&, const cli::Globals&)) {
@@ -96,6 +99,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::ValidationError& e) {
+    // "<option>: expected ..., got ...": the line already says what is accepted.
+    std::cerr << "adbench: error: " << one_line(e.what()) << "\n";
+    return kExitBadInput;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::cerr << "adbench: error: " << one_line(e.what()) << " (run 'adbench --help' or 'adbench <command> --help')\n";

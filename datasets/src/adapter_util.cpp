@@ -38,6 +38,21 @@ void sort_and_check(std::vector<T>& items, Get get) {
                                     " (also " + x.image.string() + ")");
   }
 }
+
+/// InputError unless the symbolic link `link` leads to an existing file: "<link>: symbolic link
+/// loop" (ELOOP) or "<link>: dangling symbolic link (its target '<target>' does not exist)".
+void check_link_target(const fs::path& link) {
+  std::error_code ec;
+  fs::file_status st = fs::status(link, ec);
+  if (ec == std::errc::too_many_symbolic_link_levels) throw_file_error(link, "symbolic link loop");
+  if (!ec && fs::exists(st)) return;
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw_file_error(link, "symbolic link cannot be followed (" + ec.message() + ")");
+  std::error_code ec2;
+  const std::string target = fs::read_symlink(link, ec2).string();
+  throw_file_error(link, "dangling symbolic link (its target '" + excerpt(target, 200) + "' does not exist)");
+}
+
 }  // namespace
 
 bool is_dataset_image(const fs::path& path) {
@@ -54,6 +69,7 @@ std::vector<fs::path> list_files(const fs::path& dir, bool (*accept)(const fs::p
     const auto& p = entry.path();
     if (hidden(p) || !accept(p)) continue;
     std::error_code ec2;
+    if (fs::is_symlink(fs::symlink_status(p, ec2))) check_link_target(p);
     if (fs::is_regular_file(p, ec2)) out.push_back(p);
   }
   if (ec) throw_file_error(dir, "cannot list folder (" + ec.message() + ")");

@@ -25,7 +25,8 @@ std::unique_ptr<DatasetAdapter> make_minishift_adapter();
 bool is_dataset_image(const std::filesystem::path& path);
 
 /// Regular, non-hidden files of `dir` accepted by `accept`, sorted by file name. Empty when `dir`
-/// does not exist.
+/// does not exist. An accepted name that is a dangling or looping symbolic link is an InputError
+/// naming the link (it used to vanish from the counts without a word).
 std::vector<std::filesystem::path> list_files(const std::filesystem::path& dir,
                                               bool (*accept)(const std::filesystem::path&));
 

@@ -2,6 +2,7 @@
 // `folder`. They differ only in the normal folder's name, the accepted image extensions, whether a
 // category needs a train/ folder, and how a mask file is named.
 #include <map>
+#include <set>
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
@@ -72,7 +73,13 @@ class MvtecLayoutAdapter final : public DatasetAdapter {
         test.push_back(std::move(p));
       }
     }
-    return finish_category(spec_.name, category, root, std::move(train), std::move(test), dir / "test");
+    std::set<fs::path> used;  // the masks that anomalous test images use
+    for (const auto& p : test)
+      if (p.sample.label == 1 && p.mask.found) used.insert(*p.mask.found);
+    CategoryData data =
+        finish_category(spec_.name, category, root, std::move(train), std::move(test), dir / "test");
+    unused_mask_warnings(data, dir / "ground_truth", used);
+    return data;
   }
 
  private:
@@ -120,6 +127,26 @@ class MvtecLayoutAdapter final : public DatasetAdapter {
     fs::path dir_;
     std::map<std::string, fs::path> by_stem_;
   };
+
+  /// Masks that no anomalous test image uses are ignored, with a counted warning each kind:
+  /// masks in ground_truth/<normal> (normal images have no defect) and orphans (no test image of
+  /// that name in test/<defect>, or a name that does not follow the layout's mask naming).
+  void unused_mask_warnings(CategoryData& data, const fs::path& gt, const std::set<fs::path>& used) const {
+    std::vector<fs::path> normal, orphan;
+    for (const auto& d : list_subdirs(gt))
+      for (const auto& f : list_files(gt / d, &is_any_image))
+        if (d == spec_.normal) normal.push_back(f);
+        else if (!used.count(f)) orphan.push_back(f);
+    const std::string head = "category " + data.category + ": ";
+    if (!normal.empty())
+      data.warnings.push_back(head + std::to_string(normal.size()) +
+                              " ground-truth mask(s) for normal images, ignored (first: " + normal.front().string() +
+                              ")");
+    if (!orphan.empty())
+      data.warnings.push_back(head + std::to_string(orphan.size()) +
+                              " ground-truth mask(s) that match no anomalous test image, ignored (first: " +
+                              orphan.front().string() + ")");
+  }
 
   Sample make_sample(const std::string& category, const std::string& split, const std::string& defect,
                      const fs::path& file) const {

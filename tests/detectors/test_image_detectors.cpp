@@ -116,9 +116,9 @@ TEST_CASE("image detectors: settings resolve per backbone and are checked", "[de
   REQUIRE(r.create("padim", {{"backbone", "mobilenet_v2"}, {"layers", {"features.3"}}})->config()["layers"] ==
           nlohmann::json({"features.3"}));
   REQUIRE_THROWS_WITH(r.create("patchcore", {{"coreset_ratio", 0}}),
-                      "detector patchcore: coreset_ratio must be in (0, 1], got 0");
+                      "detector patchcore: setting 'coreset_ratio' must be in (0, 1], got 0");
   REQUIRE_THROWS_WITH(r.create("spade", {{"image_metric", "l1"}}),
-                      "detector spade: image_metric must be 'l2' or 'cosine', got 'l1'");
+                      "detector spade: setting 'image_metric' must be one of l2, cosine, got 'l1'");
   REQUIRE_THROWS_WITH(r.create("patchcore", {{"backbone", "torchscript"}}),
                       "detector patchcore: backbone 'torchscript' has no default layers; give them with --set "
                       "layers='[\"name\", ...]'");

@@ -46,8 +46,23 @@ std::vector<std::string> resolve_categories(const std::string& dataset, const fs
   return adapter->categories(root);
 }
 
+/// A relative backbone_weights file made absolute against `base` ("none" and "" unchanged), so
+/// that run.json and results name the file the same from any working directory. The command
+/// line's paths are relative to the working directory; run.json's (written absolute by adbench,
+/// or edited by hand after moving a run with its weights) to the run folder.
+nlohmann::json with_absolute_weights(const nlohmann::json& settings, const fs::path& base) {
+  if (!settings.is_object() || !settings.contains("backbone_weights")) return settings;
+  const auto& w = settings["backbone_weights"];
+  if (!w.is_string()) return settings;  // merge_config reports the type
+  const std::string file = w.get<std::string>();
+  if (file.empty() || file == "none" || fs::path(file).is_absolute()) return settings;
+  nlohmann::json out = settings;
+  out["backbone_weights"] = fs::absolute(base / file).lexically_normal().string();
+  return out;
+}
+
 std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann::json& overrides) {
-  return detector_registry().create(name, overrides);
+  return detector_registry().create(name, with_absolute_weights(overrides, fs::current_path()));
 }
 
 /// Multi-class protocol: one CategoryData whose training set is the union of every category's
@@ -63,19 +78,23 @@ CategoryData load_union(const std::string& dataset, const fs::path& root) {
   return all;
 }
 
+/// The config hash identifies the settings across machines: a weights file counts by its content
+/// (SHA-256), not by the path it happens to have here.
+std::string config_sha256(const nlohmann::json& cfg, const nlohmann::json& prov) {
+  nlohmann::json hashed = cfg;
+  if (hashed.is_object() && hashed.contains("backbone_weights") && prov.is_object() &&
+      prov.contains("weights_sha256") && prov["weights_sha256"].is_string())
+    hashed["backbone_weights"] = "sha256:" + prov["weights_sha256"].get<std::string>();
+  return sha256_bytes(hashed.dump());
+}
+
 nlohmann::json detector_source(const Detector& det) {
   nlohmann::json cfg = det.config();
   nlohmann::json prov = det.provenance();
-  // The config hash identifies the settings across machines: a weights file counts by its content
-  // (SHA-256), not by the path it happens to have here.
-  nlohmann::json hashed = cfg;
-  if (hashed.contains("backbone_weights") && prov.is_object() && prov.contains("weights_sha256") &&
-      prov["weights_sha256"].is_string())
-    hashed["backbone_weights"] = "sha256:" + prov["weights_sha256"].get<std::string>();
   return {{"kind", "detector"},
           {"detector", det.name()},
           {"config", cfg},
-          {"config_sha256", sha256_bytes(hashed.dump())},
+          {"config_sha256", config_sha256(cfg, prov)},
           {"provenance", prov}};
 }
 
@@ -84,6 +103,33 @@ void protect_weights(const nlohmann::json& config) {
   if (!config.is_object() || !config.contains("backbone_weights") || !config["backbone_weights"].is_string()) return;
   std::string w = config["backbone_weights"].get<std::string>();
   if (!w.empty() && w != "none") protect_input(w, "the backbone weights file");
+}
+
+/// What produced PRED/<category> when adbench wrote it: {"detector", "config_sha256",
+/// "provenance"} from its prediction.json (infer writes detector/config/provenance; eval
+/// --pred-out a detector "source"). Null for folders of other tools, or of another prediction
+/// folder; a prediction.json that cannot be read adds a warning and gives null.
+nlohmann::json prediction_origin(const fs::path& category_dir, const std::string& category,
+                                 std::vector<std::string>& warnings) {
+  const fs::path file = category_dir / "prediction.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return nullptr;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception&) {
+    warn(warnings, "category " + category + ": " + file.string() +
+                       " is not valid JSON; the CSV row's detector columns are left empty");
+    return nullptr;
+  }
+  if (!j.is_object()) return nullptr;
+  nlohmann::json src = j.contains("source") ? j["source"] : j;
+  if (!src.is_object() || !src.contains("detector") || !src["detector"].is_string()) return nullptr;
+  nlohmann::json prov = src.contains("provenance") ? src["provenance"] : nlohmann::json();
+  nlohmann::json out = {{"detector", src["detector"]}, {"provenance", prov}};
+  if (src.contains("config_sha256") && src["config_sha256"].is_string()) out["config_sha256"] = src["config_sha256"];
+  else if (src.contains("config")) out["config_sha256"] = config_sha256(src["config"], prov);
+  return out;
 }
 
 void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
@@ -106,9 +152,14 @@ BatchPredictor detector_predictor(Detector& det, const CommonOptions& common) {
 
 CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
                                  const CommonOptions& common, PredictionWriter* writer) {
-  if (is_point_cloud_category(data)) return evaluate_point_category(data, predict, eval, common, writer);
+  if (is_point_cloud_category(data)) {
+    CategoryResult r = evaluate_point_category(data, predict, eval, common, writer);
+    for (const auto& w : data.warnings) warn(r.warnings, w);
+    return r;
+  }
   CategoryResult r;
   r.category = data.category;
+  for (const auto& w : data.warnings) warn(r.warnings, w);
   auto& n = r.counts;
   n.train = static_cast<int64_t>(data.train.size());
   n.test = static_cast<int64_t>(data.test.size());
@@ -225,6 +276,7 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
                          {"created_utc", utc_timestamp()},
                          {"command", common.command_line},
                          {"detector", det->name()},
+                         {"paths", "absolute"},
                          {"config", det->config()},
                          {"provenance", det->provenance()},
                          {"dataset", req.dataset},
@@ -269,7 +321,8 @@ LoadedRun load_run(const fs::path& run) {
   if (meta != st.metadata.end() && meta->second != det_name)
     throw_file_error(run / "model.safetensors", "holds a '" + meta->second + "' model, run.json says '" + det_name + "'");
   LoadedRun out;
-  out.detector = make_detector(det_name, info.value("config", nlohmann::json::object()));
+  out.detector = detector_registry().create(
+      det_name, with_absolute_weights(info.value("config", nlohmann::json::object()), run));
   try {
     out.detector->load_state(st.tensors);
   } catch (const InputError& e) {
@@ -341,6 +394,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   auto t0 = Clock::now();
   int sources = int(req.detector.has_value()) + int(req.predictions.has_value()) + int(req.run.has_value());
   if (sources != 1) throw InputError("adbench eval: give exactly one of --detector, --pred or --run");
+  if (req.setting && *req.setting == "multi-class" && req.category != "all")
+    throw InputError("adbench eval: --setting multi-class evaluates one model on every category: use --category all");
   protect_input(req.root, "the dataset root");
   if (req.predictions) protect_input(*req.predictions, "the prediction folder being read");
   if (req.run) protect_input(*req.run, "the run folder being read");
@@ -379,7 +434,28 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     rec.setting = trained;
   }
   const bool multi = rec.setting == "multi-class";
-  const auto categories = resolve_categories(req.dataset, req.root, req.category);
+  auto categories = resolve_categories(req.dataset, req.root, req.category);
+  if (req.predictions && req.category == "all") {
+    // A prediction folder may hold some of the categories: evaluate those, and say which not.
+    std::error_code ec;
+    if (!fs::is_directory(*req.predictions, ec)) throw_file_error(*req.predictions, "no such prediction folder");
+    std::vector<std::string> present, absent;
+    for (const auto& c : categories) (fs::is_directory(*req.predictions / c, ec) ? present : absent).push_back(c);
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+      return out;
+    };
+    if (present.empty())
+      throw_file_error(*req.predictions, "no predictions for any of the " + std::to_string(categories.size()) +
+                                             " categories of the dataset (" + join(categories) +
+                                             "; expected <category>/test/<defect>/<stem>.tiff)");
+    if (!absent.empty())
+      warn(rec.warnings, "--category all: skipped " + std::to_string(absent.size()) + " of " +
+                             std::to_string(categories.size()) + " categories with no folder in " +
+                             req.predictions->string() + ": " + join(absent));
+    categories = present;
+  }
   if (req.pred_out)
     for (const auto& c : categories) check_output(*req.pred_out / c, OutputKind::PredictionFolder, req.force);
 
@@ -434,6 +510,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       };
       r = evaluate_category(data, predict, req.eval, common, writer.get());
       r.counts.train = 0;
+      r.predicted_by = prediction_origin(*req.predictions / category, category, r.warnings);
     }
     if (writer) {
       nlohmann::json prov = {{"adbench_version", build::kVersion}, {"git_commit", build::kGitCommit},

@@ -1,4 +1,5 @@
 #include "adbench/bench/predictions.hpp"
+#include "adbench/bench/heatmap.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -29,42 +30,6 @@ std::string format_score(double v) {
   ss.precision(17);
   ss << v;
   return ss.str();
-}
-
-// Image | overlay side by side; ground-truth outline in white when a mask exists.
-void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, double lo, double hi, double score) {
-  cv::Mat rgb = read_image_rgb(s.image);
-  cv::Mat m = tensor_to_mat(map);
-  if (m.size() != rgb.size()) cv::resize(m, m, rgb.size(), 0, 0, cv::INTER_LINEAR);
-  cv::Mat norm;
-  double scale = hi > lo ? 255.0 / (hi - lo) : 0.0;
-  m.convertTo(norm, CV_8U, scale, -lo * scale);
-  cv::Mat color;
-  cv::applyColorMap(norm, color, cv::COLORMAP_JET);
-  cv::cvtColor(color, color, cv::COLOR_BGR2RGB);
-  cv::Mat overlay;
-  cv::addWeighted(rgb, 0.5, color, 0.5, 0.0, overlay);
-  if (s.mask) {
-    cv::Mat mask = read_mask(*s.mask);
-    if (mask.size() == rgb.size()) {
-      std::vector<std::vector<cv::Point>> contours;
-      cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
-      cv::drawContours(overlay, contours, -1, cv::Scalar(255, 255, 255), 1);
-    }
-  }
-  cv::Mat panel;
-  cv::hconcat(rgb, overlay, panel);
-  int target_h = std::clamp(panel.rows, 128, 512);
-  if (panel.rows != target_h) {
-    double f = static_cast<double>(target_h) / panel.rows;
-    cv::resize(panel, panel, cv::Size(), f, f, cv::INTER_AREA);
-  }
-  char text[96];
-  std::snprintf(text, sizeof text, "%s  score %.4g  [%.3g, %.3g]", s.label ? "anomalous" : "normal", score, lo, hi);
-  cv::putText(panel, text, cv::Point(4, 14), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0), 3);
-  cv::putText(panel, text, cv::Point(4, 14), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(255, 255, 255), 1);
-  fs::create_directories(out.parent_path());
-  write_image_rgb(out, panel);
 }
 
 }  // namespace

@@ -37,6 +37,13 @@ std::string fmt_value(const std::optional<double>& v, int digits) {
 // Fixed AUPRO columns of the leaderboard CSV (other limits live in the JSON only).
 constexpr double kCsvAuproLimits[] = {0.3, 0.05, 0.01};
 
+/// j[key] when j is an object holding a string there, else "" (hand-edited files may hold anything).
+std::string string_at(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::optional<double> aupro_at(const CategoryResult& r, double limit) {
   if (!r.pixel) return std::nullopt;
   for (const auto& [l, v] : r.pixel->aupro)
@@ -98,6 +105,7 @@ nlohmann::json ResultRecord::to_json() const {
     cj["seconds"] = {{"train", c.seconds.train}, {"infer", c.seconds.infer},
                      {"metrics", c.seconds.metrics}, {"total", c.seconds.total}};
     cj["warnings"] = c.warnings;
+    if (!c.predicted_by.is_null()) cj["predicted_by"] = c.predicted_by;
     cats.push_back(cj);
   }
   j["categories"] = cats;
@@ -109,6 +117,7 @@ nlohmann::json ResultRecord::to_json() const {
   nlohmann::json mean_counts = nlohmann::json::object();
   for (const auto& [k, sv] : sums) mean_counts[k] = sv.second;
   j["mean"] = {{"metrics", mean}, {"categories_counted", mean_counts}};
+  j["warnings"] = warnings;
   j["wall_seconds"] = wall_seconds;
   j["peak_rss_bytes"] = peak_rss_bytes;
   return j;
@@ -123,18 +132,20 @@ std::string ResultRecord::csv_header() {
 std::string ResultRecord::csv_rows() const {
   std::ostringstream out;
   std::string kind = source.value("kind", "");
-  std::string detector = source.value("detector", "");
-  std::string config_sha = source.value("config_sha256", "");
-  std::string backbone, weights_sha;
-  if (source.contains("provenance") && source["provenance"].is_object()) {
-    // Strings when present; weights_sha256 is null for randomly initialised backbones ("none").
-    const auto& prov = source["provenance"];
-    if (prov.contains("backbone") && prov["backbone"].is_string()) backbone = prov["backbone"];
-    if (prov.contains("weights_sha256") && prov["weights_sha256"].is_string()) weights_sha = prov["weights_sha256"];
-    else if (prov.value("weights", nlohmann::json()).is_string() && prov["weights"] == "none") weights_sha = "none";
-  }
   std::string src = kind == "predictions" ? source.value("path", "") : kind;
   for (const auto& c : categories) {
+    // A prediction folder written by adbench names its detector; any other source: the record's.
+    const nlohmann::json& who = c.predicted_by.is_object() ? c.predicted_by : source;
+    std::string detector = string_at(who, "detector");
+    std::string config_sha = string_at(who, "config_sha256");
+    std::string backbone, weights_sha;
+    if (who.contains("provenance") && who["provenance"].is_object()) {
+      // Strings when present; weights_sha256 is null for randomly initialised backbones ("none").
+      const auto& prov = who["provenance"];
+      backbone = string_at(prov, "backbone");
+      weights_sha = string_at(prov, "weights_sha256");
+      if (weights_sha.empty() && string_at(prov, "weights") == "none") weights_sha = "none";
+    }
     std::vector<std::string> f = {created_utc, build::kVersion, build::kGitCommit, dataset, c.category,
                                   setting, src, detector, config_sha, backbone, weights_sha, device,
                                   std::to_string(seed)};

@@ -3,8 +3,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
 
+#include <charconv>
 #include <fstream>
-#include <regex>
 #include <thread>
 
 #include "adbench/core/error.hpp"
@@ -17,16 +17,28 @@ at::Device parse_device(const std::string& spec) {
   if (spec == "auto") {
     return at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   }
-  static const std::regex re("cuda(:([0-9]+))?");
-  std::smatch m;
-  if (!std::regex_match(spec, m, re)) {
-    throw InputError("--device: expected auto, cpu, cuda or cuda:N, got '" + spec + "'");
+  // "cuda" or "cuda:N" with N a device index (c10::DeviceIndex is 8 bits: 0..127). Parsed by hand:
+  // std::regex recursed on long input, and std::stoi threw out_of_range on long digit strings.
+  constexpr int kMaxIndex = 127;
+  int index = 0;
+  bool ok = spec.rfind("cuda", 0) == 0;
+  if (ok && spec.size() > 4) {
+    const char* first = spec.data() + 5;
+    const char* last = spec.data() + spec.size();
+    auto [ptr, ec] = std::from_chars(first, last, index);
+    ok = spec[4] == ':' && first != last && ptr == last && ec == std::errc() && spec[5] != '-' && index <= kMaxIndex;
   }
-  int index = m[2].matched ? std::stoi(m[2].str()) : 0;
+  if (!ok)
+    throw InputError("--device: expected auto, cpu, cuda or cuda:N (N from 0 to " + std::to_string(kMaxIndex) +
+                     "), got '" + excerpt(spec) + "'");
   if (!at::hasCUDA()) {
     throw InputError("--device " + spec +
                      ": this adbench was built against a LibTorch without CUDA or no GPU is visible");
   }
+  const auto count = static_cast<int>(at::getNumGPUs());
+  if (index >= count)
+    throw InputError("--device " + spec + ": only " + std::to_string(count) + " CUDA device(s) visible (cuda:0 to cuda:" +
+                     std::to_string(count - 1) + ")");
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 

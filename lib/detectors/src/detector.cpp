@@ -1,5 +1,8 @@
 #include "adbench/detectors/detector.hpp"
 
+#include <algorithm>
+#include <sstream>
+
 #include "adbench/core/error.hpp"
 #include "variation_model/variation_model.hpp"
 #include "fpfh_patchcore/fpfh_patchcore.hpp"
@@ -40,25 +43,161 @@ void register_builtin_detectors() {
         [](const nlohmann::json& o) { return std::make_unique<FastRecon>(o); });
 }
 
-nlohmann::json detector_default_config(const std::string& name) {
-  if (name == "variation_model") return VariationModel::default_config();
-  if (name == "simple3d") return Simple3D::default_config();
-  if (name == "fpfh_patchcore") return FpfhPatchCore::default_config();
-  if (name == "patchcore") return PatchCore::default_config();
-  if (name == "padim") return Padim::default_config();
-  if (name == "spade") return Spade::default_config();
-  if (name == "fastrecon") return FastRecon::default_config();
+const SettingsTable& detector_settings(const std::string& name) {
+  if (name == "variation_model") return VariationModel::settings();
+  if (name == "simple3d") return Simple3D::settings();
+  if (name == "fpfh_patchcore") return FpfhPatchCore::settings();
+  if (name == "patchcore") return PatchCore::settings();
+  if (name == "padim") return Padim::settings();
+  if (name == "spade") return Spade::settings();
+  if (name == "fastrecon") return FastRecon::settings();
   // Unknown names: let the registry produce its "valid: ..." message.
   detector_registry().create(name, nlohmann::json::object());
-  throw InternalError("detector '" + name + "' has no default config");
+  throw InternalError("detector '" + name + "' has no settings table");
 }
 
+nlohmann::json detector_default_config(const std::string& name) { return defaults_of(detector_settings(name)); }
+
+nlohmann::json defaults_of(const SettingsTable& table) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& s : table) out[s.key] = s.default_value;
+  return out;
+}
+
+// ---- setting ranges ----------------------------------------------------------------------------
+
 namespace {
+
 std::string type_name(const nlohmann::json& j) {
   if (j.is_number()) return "number";
   return j.type_name();
 }
+
+/// A bound as people write it: 64, 0.01, 1e-12.
+std::string num(double v) {
+  std::ostringstream ss;
+  ss.precision(15);
+  ss << v;
+  return ss.str();
+}
+
+bool in_bounds(double v, const SettingRange& r) {
+  if (r.lo_open ? !(v > r.lo) : !(v >= r.lo)) return false;
+  if (r.hi_open ? !(v < r.hi) : !(v <= r.hi)) return false;
+  return true;
+}
+
+/// ">= 0", "> 0", "in [0, 64]", "in (0, 1]" (the bounds of an Integer / Number range).
+std::string bounds_text(const SettingRange& r) {
+  const bool has_lo = std::isfinite(r.lo), has_hi = std::isfinite(r.hi);
+  if (has_lo && has_hi)
+    return "in " + std::string(r.lo_open ? "(" : "[") + num(r.lo) + ", " + num(r.hi) + (r.hi_open ? ")" : "]");
+  if (has_lo) return (r.lo_open ? "> " : ">= ") + num(r.lo);
+  if (has_hi) return (r.hi_open ? "< " : "<= ") + num(r.hi);
+  return "any number";
+}
+
+/// A value for an error line: strings in quotes, anything else as JSON; user text capped.
+std::string shown(const nlohmann::json& v) {
+  if (v.is_string()) return "'" + excerpt(v.get<std::string>()) + "'";
+  return excerpt(v.dump());
+}
+
 }  // namespace
+
+SettingRange SettingRange::integer(std::int64_t lo, std::int64_t hi, bool odd) {
+  SettingRange r;
+  r.kind = Kind::Integer;
+  r.lo = static_cast<double>(lo);
+  r.hi = static_cast<double>(hi);
+  r.odd = odd;
+  return r;
+}
+
+SettingRange SettingRange::number(double lo, bool lo_open, double hi, bool hi_open) {
+  SettingRange r;
+  r.kind = Kind::Number;
+  r.lo = lo;
+  r.lo_open = lo_open;
+  r.hi = hi;
+  r.hi_open = hi_open;
+  return r;
+}
+
+SettingRange SettingRange::choice(std::vector<std::string> choices) {
+  SettingRange r;
+  r.kind = Kind::Choice;
+  r.choices = std::move(choices);
+  return r;
+}
+
+SettingRange SettingRange::text(bool non_empty) {
+  SettingRange r;
+  r.kind = Kind::Text;
+  r.non_empty = non_empty;
+  return r;
+}
+
+SettingRange SettingRange::names() {
+  SettingRange r;
+  r.kind = Kind::Names;
+  return r;
+}
+
+SettingRange SettingRange::integers(std::size_t min_items, std::size_t max_items, std::int64_t lo, std::int64_t hi) {
+  SettingRange r = integer(lo, hi);
+  r.kind = Kind::Integers;
+  r.min_items = min_items;
+  r.max_items = max_items;
+  return r;
+}
+
+bool SettingRange::accepts(const nlohmann::json& v) const {
+  switch (kind) {
+    case Kind::Integer:
+      if (!v.is_number_integer() || !in_bounds(v.get<double>(), *this)) return false;
+      return !odd || (v.get<std::int64_t>() % 2 != 0);
+    case Kind::Number:
+      return v.is_number() && in_bounds(v.get<double>(), *this);
+    case Kind::Choice:
+      return v.is_string() && std::find(choices.begin(), choices.end(), v.get<std::string>()) != choices.end();
+    case Kind::Text:
+      return v.is_string() && (!non_empty || !v.get<std::string>().empty());
+    case Kind::Names:
+      if (!v.is_array() || v.empty()) return false;
+      for (const auto& x : v)
+        if (!x.is_string() || x.get<std::string>().empty()) return false;
+      return true;
+    case Kind::Integers:
+      if (!v.is_array() || v.size() < min_items || v.size() > max_items) return false;
+      for (const auto& x : v)
+        if (!x.is_number_integer() || !in_bounds(x.get<double>(), *this)) return false;
+      return true;
+  }
+  return false;
+}
+
+std::string SettingRange::text_for_error() const {
+  switch (kind) {
+    case Kind::Integer:
+      return odd ? "an odd integer " + bounds_text(*this) : bounds_text(*this);
+    case Kind::Number:
+      return bounds_text(*this);
+    case Kind::Choice: {
+      std::string s;
+      for (const auto& c : choices) s += (s.empty() ? "" : ", ") + c;
+      return "one of " + s;
+    }
+    case Kind::Text:
+      return non_empty ? "a non-empty string" : "any string";
+    case Kind::Names:
+      return "a non-empty list of names";
+    case Kind::Integers:
+      return "a list of " + std::to_string(min_items) + " to " + std::to_string(max_items) + " integers " +
+             bounds_text(*this);
+  }
+  return "";
+}
 
 nlohmann::json merge_config(const std::string& detector, const nlohmann::json& defaults,
                             const nlohmann::json& overrides) {
@@ -66,22 +205,33 @@ nlohmann::json merge_config(const std::string& detector, const nlohmann::json& d
   if (overrides.is_null()) return out;
   if (!overrides.is_object()) throw InputError("detector " + detector + ": settings must be a JSON object");
   for (const auto& [key, value] : overrides.items()) {
-    if (key == "detector" || key == "_comment") continue;
     if (!defaults.contains(key)) {
       std::string valid;
       for (const auto& [k, v] : defaults.items()) valid += (valid.empty() ? "" : ", ") + k;
-      throw InputError("detector " + detector + ": unknown setting '" + key + "' (valid: " + valid + ")");
+      throw InputError("detector " + detector + ": unknown setting '" + excerpt(key) + "' (valid: " + valid + ")");
     }
     const auto& def = defaults[key];
     bool ok = type_name(def) == type_name(value) || (def.is_array() && value.is_array());
     if (!ok) {
       throw InputError("detector " + detector + ": setting '" + key + "' expects a " + type_name(def) +
-                       ", got " + value.dump());
+                       ", got " + excerpt(value.dump()));
     }
     if (def.is_number_integer() && !value.is_number_integer()) {
-      throw InputError("detector " + detector + ": setting '" + key + "' expects an integer, got " + value.dump());
+      throw InputError("detector " + detector + ": setting '" + key + "' expects an integer, got " +
+                       excerpt(value.dump()));
     }
     out[key] = value;
+  }
+  return out;
+}
+
+nlohmann::json merge_config(const std::string& detector, const SettingsTable& table, const nlohmann::json& overrides) {
+  nlohmann::json out = merge_config(detector, defaults_of(table), overrides);
+  for (const auto& spec : table) {
+    const auto& v = out[spec.key];
+    if (!spec.range.accepts(v))
+      throw InputError("detector " + detector + ": setting '" + spec.key + "' must be " + spec.range.text_for_error() +
+                       ", got " + shown(v));
   }
   return out;
 }

@@ -46,6 +46,9 @@ struct CategoryData {
   /// True when at least one anomalous test sample has a mask. When false, the category is
   /// evaluated at image level only (pixel metrics null, with a warning).
   bool has_masks = false;
+  /// Things load() noticed and ignored (e.g. masks that match no anomalous test image), one line
+  /// each, prefixed "category <name>: "; eval records them in the result's warnings.
+  std::vector<std::string> warnings;
 };
 
 class DatasetAdapter {
@@ -62,7 +65,8 @@ class DatasetAdapter {
   ///    "<root>/split_csv/1cls.csv: no test images for category 'x'")
   ///  - a missing mask where others exist: "<expected mask path>: missing ground-truth mask for <image path>"
   ///    (VisA, when the row's mask column is empty: "<csv>: missing ground-truth mask for <image path>")
-  /// An empty or missing train folder is not an error here (training checks it). When no anomalous
+  ///  - a symbolic link among the images whose target is missing or that loops: "<link>: ..."
+/// An empty or missing train folder is not an error here (training checks it). When no anomalous
   /// test sample has a mask file, has_masks is false and no sample gets a mask. Normal samples never
   /// get a mask. The adapters only stat files; they do not decode images or check mask sizes.
   virtual CategoryData load(const std::filesystem::path& root, const std::string& category) const = 0;

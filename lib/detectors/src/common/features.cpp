@@ -48,8 +48,18 @@ void resolve_layers(const std::string& detector, nlohmann::json& config, const n
   }
 }
 
-nlohmann::json backbone_defaults(const std::string& backbone) {
-  return {{"backbone", backbone}, {"backbone_weights", ""}};
+SettingsTable backbone_settings(const std::string& backbone, const std::vector<std::string>& layers) {
+  SettingsTable t;
+  t.push_back({"backbone", backbone, SettingRange::choice(backbone_names()), "the CNN (--backbone)"});
+  t.push_back({"backbone_weights", "", SettingRange::text(),
+               "its weights: a .safetensors or TorchScript file, or 'none' for random init (--backbone-weights; "
+               "required)"});
+  t.push_back({"layers", layers, SettingRange::names(),
+               "tapped layers (left out: the paper's on ResNets, the matching stages on mobilenet_v2)"});
+  t.push_back({"image_size", 224, SettingRange::integer(32, 2048), "images are resized to this square (pixels)"});
+  t.push_back({"sigma", 4.0, SettingRange::number(0, false, 64),
+               "Gaussian smoothing of the map, in pixels at image_size (0: none)"});
+  return t;
 }
 
 // ---------------------------------------------------------------------------------------------

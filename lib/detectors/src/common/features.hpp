@@ -84,7 +84,9 @@ std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, d
 at::Tensor state_tensor(const std::string& detector, const std::map<std::string, at::Tensor>& tensors,
                         const std::string& key, std::vector<int64_t> shape);
 
-/// The common backbone settings every feature detector has.
-nlohmann::json backbone_defaults(const std::string& backbone);
+/// The settings every feature detector has: backbone (default `backbone`), backbone_weights,
+/// layers (default `layers`, the ResNet choice; resolve_layers swaps in the backbone's own when
+/// the user leaves it out), image_size and sigma.
+SettingsTable backbone_settings(const std::string& backbone, const std::vector<std::string>& layers);
 
 }  // namespace adbench::feat

@@ -11,22 +11,26 @@
 
 namespace adbench {
 
-nlohmann::json FastRecon::default_config() {
-  nlohmann::json c = feat::backbone_defaults("wide_resnet50_2");
-  c["layers"] = {"layer2", "layer3"};
-  c["image_size"] = 224;
-  c["shots"] = 4;
-  c["patch_size"] = 3;
-  c["coreset_ratio"] = 0.01;
-  c["projection_dim"] = 128;
-  c["lambda"] = 2.0;
-  c["sigma"] = 4.0;
-  return c;
+const SettingsTable& FastRecon::settings() {
+  static const SettingsTable table = [] {
+    SettingsTable t = feat::backbone_settings("wide_resnet50_2", {"layer2", "layer3"});
+    t.push_back({"shots", 4, SettingRange::integer(1, 100000),
+                 "number of normal training images used, a seeded choice (--shots)"});
+    t.push_back({"patch_size", 3, SettingRange::integer(1, 31, true), "neighbourhood of the local average (3 = 3x3)"});
+    t.push_back({"coreset_ratio", 0.01, SettingRange::number(0, true, 1),
+                 "fraction of the support patches in the coreset S"});
+    t.push_back({"projection_dim", 128, SettingRange::integer(0, 65536),
+                 "random projection used while selecting the coreset (0: none)"});
+    t.push_back({"lambda", 2.0, SettingRange::number(0, false),
+                 "weight of the distribution regulariser ||W S - mu||^2"});
+    return t;
+  }();
+  return table;
 }
 
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
-  nlohmann::json c = merge_config("fastrecon", FastRecon::default_config(), overrides);
+  nlohmann::json c = merge_config("fastrecon", FastRecon::settings(), overrides);
   feat::resolve_layers("fastrecon", c, overrides, "layers", "mid");
   return c;
 }
@@ -42,13 +46,6 @@ FastRecon::FastRecon(const nlohmann::json& overrides)
   proj_dim_ = config_["projection_dim"].get<int64_t>();
   lambda_ = config_["lambda"].get<double>();
   sigma_ = config_["sigma"].get<double>();
-  if (shots_ < 1) throw InputError("detector fastrecon: shots must be >= 1, got " + std::to_string(shots_));
-  if (pool_size_ < 1 || pool_size_ % 2 == 0)
-    throw InputError("detector fastrecon: patch_size must be an odd number >= 1, got " + std::to_string(pool_size_));
-  if (!(ratio_ > 0.0 && ratio_ <= 1.0))
-    throw InputError("detector fastrecon: coreset_ratio must be in (0, 1], got " + config_["coreset_ratio"].dump());
-  if (!(lambda_ >= 0.0)) throw InputError("detector fastrecon: lambda must be >= 0");
-  if (proj_dim_ < 0) throw InputError("detector fastrecon: projection_dim must be >= 0 (0: no projection)");
 }
 
 at::Tensor FastRecon::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {

@@ -17,7 +17,9 @@ namespace adbench {
 class FastRecon final : public Detector {
  public:
   explicit FastRecon(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "fastrecon"; }
   nlohmann::json config() const override { return config_; }

@@ -12,26 +12,28 @@ namespace adbench {
 using namespace point_detail;
 namespace pc = pointcloud;
 
-nlohmann::json FpfhPatchCore::default_config() {
-  return {{"feature_points", 16384}, {"normal_k", 30},        {"fpfh_k", 100},
-          {"coreset_ratio", 0.1},    {"projection_dim", 128}, {"interpolation_k", 3}};
+const SettingsTable& FpfhPatchCore::settings() {
+  static const SettingsTable table = {
+      {"feature_points", 16384, SettingRange::integer(16, 100000000),
+       "points per cloud that get a descriptor (a seeded random subset; all when fewer)"},
+      {"normal_k", 30, SettingRange::integer(3, 10000), "neighbours for normal estimation"},
+      {"fpfh_k", 100, SettingRange::integer(2, 10000), "neighbours of the FPFH descriptor"},
+      {"coreset_ratio", 0.1, SettingRange::number(0, true, 1),
+       "share of training descriptors kept (greedy k-center)"},
+      {"projection_dim", 128, SettingRange::integer(0, 65536),
+       "random projection used while selecting the coreset (0: none)"},
+      {"interpolation_k", 3, SettingRange::integer(1, 1000), "scored points blended per point"}};
+  return table;
 }
 
 FpfhPatchCore::FpfhPatchCore(const nlohmann::json& overrides)
-    : config_(merge_config("fpfh_patchcore", default_config(), overrides)) {
-  const std::string n = "fpfh_patchcore";
+    : config_(merge_config("fpfh_patchcore", settings(), overrides)) {
   feature_points_ = config_["feature_points"].get<std::int64_t>();
   normal_k_ = config_["normal_k"].get<int>();
   fpfh_k_ = config_["fpfh_k"].get<int>();
   coreset_ratio_ = config_["coreset_ratio"].get<double>();
   projection_dim_ = config_["projection_dim"].get<std::int64_t>();
   interp_k_ = config_["interpolation_k"].get<int>();
-  check_setting(feature_points_ >= 16, n, "feature_points must be >= 16");
-  check_setting(normal_k_ >= 3, n, "normal_k must be >= 3");
-  check_setting(fpfh_k_ >= 2, n, "fpfh_k must be >= 2");
-  check_setting(coreset_ratio_ > 0 && coreset_ratio_ <= 1, n, "coreset_ratio must be in (0, 1]");
-  check_setting(projection_dim_ >= 0, n, "projection_dim must be >= 0");
-  check_setting(interp_k_ >= 1, n, "interpolation_k must be >= 1");
 }
 
 void FpfhPatchCore::describe(const pc::Cloud& cloud, std::uint64_t seed, at::Tensor& pts, at::Tensor& feats) const {

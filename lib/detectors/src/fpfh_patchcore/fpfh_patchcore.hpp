@@ -17,7 +17,9 @@ namespace adbench {
 class FpfhPatchCore final : public Detector {
  public:
   explicit FpfhPatchCore(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "fpfh_patchcore"; }
   Modality modality() const override { return Modality::PointCloud; }

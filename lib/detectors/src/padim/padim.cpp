@@ -8,19 +8,21 @@
 
 namespace adbench {
 
-nlohmann::json Padim::default_config() {
-  nlohmann::json c = feat::backbone_defaults("resnet18");
-  c["layers"] = {"layer1", "layer2", "layer3"};
-  c["image_size"] = 224;
-  c["channels"] = 100;
-  c["covariance_eps"] = 0.01;
-  c["sigma"] = 4.0;
-  return c;
+const SettingsTable& Padim::settings() {
+  static const SettingsTable table = [] {
+    SettingsTable t = feat::backbone_settings("resnet18", {"layer1", "layer2", "layer3"});
+    t.push_back({"channels", 100, SettingRange::integer(1, 65536),
+                 "size of the seeded random channel subset (at most what the layers give)"});
+    t.push_back({"covariance_eps", 0.01, SettingRange::number(0, true),
+                 "regulariser added to every covariance (eps * I)"});
+    return t;
+  }();
+  return table;
 }
 
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
-  nlohmann::json c = merge_config("padim", Padim::default_config(), overrides);
+  nlohmann::json c = merge_config("padim", Padim::settings(), overrides);
   feat::resolve_layers("padim", c, overrides, "layers", "pyramid");
   return c;
 }
@@ -33,8 +35,6 @@ Padim::Padim(const nlohmann::json& overrides)
   channels_ = config_["channels"].get<int64_t>();
   eps_ = config_["covariance_eps"].get<double>();
   sigma_ = config_["sigma"].get<double>();
-  if (channels_ < 1) throw InputError("detector padim: channels must be >= 1");
-  if (!(eps_ > 0.0)) throw InputError("detector padim: covariance_eps must be > 0");
 }
 
 at::Tensor Padim::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {

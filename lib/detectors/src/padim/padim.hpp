@@ -13,7 +13,9 @@ namespace adbench {
 class Padim final : public Detector {
  public:
   explicit Padim(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "padim"; }
   nlohmann::json config() const override { return config_; }

@@ -8,22 +8,25 @@
 
 namespace adbench {
 
-nlohmann::json PatchCore::default_config() {
-  nlohmann::json c = feat::backbone_defaults("wide_resnet50_2");
-  c["layers"] = {"layer2", "layer3"};
-  c["image_size"] = 224;
-  c["patch_size"] = 3;
-  c["target_dim"] = 1024;
-  c["coreset_ratio"] = 0.1;
-  c["projection_dim"] = 128;
-  c["num_neighbors"] = 9;
-  c["sigma"] = 4.0;
-  return c;
+const SettingsTable& PatchCore::settings() {
+  static const SettingsTable table = [] {
+    SettingsTable t = feat::backbone_settings("wide_resnet50_2", {"layer2", "layer3"});
+    t.push_back({"patch_size", 3, SettingRange::integer(1, 31, true), "neighbourhood of the local average (3 = 3x3)"});
+    t.push_back({"target_dim", 1024, SettingRange::integer(1, 65536),
+                 "channels after adaptive average pooling (kept when the features have fewer)"});
+    t.push_back({"coreset_ratio", 0.1, SettingRange::number(0, true, 1),
+                 "fraction of training patches kept by the greedy k-center coreset"});
+    t.push_back({"projection_dim", 128, SettingRange::integer(0, 65536),
+                 "random projection used while selecting the coreset (0: none)"});
+    t.push_back({"num_neighbors", 9, SettingRange::integer(1, 1000), "b of the image-score re-weighting"});
+    return t;
+  }();
+  return table;
 }
 
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
-  nlohmann::json c = merge_config("patchcore", PatchCore::default_config(), overrides);
+  nlohmann::json c = merge_config("patchcore", PatchCore::settings(), overrides);
   feat::resolve_layers("patchcore", c, overrides, "layers", "mid");
   return c;
 }
@@ -39,13 +42,6 @@ PatchCore::PatchCore(const nlohmann::json& overrides)
   proj_dim_ = config_["projection_dim"].get<int64_t>();
   num_neighbors_ = config_["num_neighbors"].get<int>();
   sigma_ = config_["sigma"].get<double>();
-  if (pool_size_ < 1 || pool_size_ % 2 == 0)
-    throw InputError("detector patchcore: patch_size must be an odd number >= 1, got " + std::to_string(pool_size_));
-  if (target_dim_ < 1) throw InputError("detector patchcore: target_dim must be >= 1");
-  if (!(ratio_ > 0.0 && ratio_ <= 1.0))
-    throw InputError("detector patchcore: coreset_ratio must be in (0, 1], got " + config_["coreset_ratio"].dump());
-  if (proj_dim_ < 0) throw InputError("detector patchcore: projection_dim must be >= 0 (0: no projection)");
-  if (num_neighbors_ < 1) throw InputError("detector patchcore: num_neighbors must be >= 1");
 }
 
 at::Tensor PatchCore::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {

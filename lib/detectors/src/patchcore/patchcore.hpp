@@ -15,7 +15,9 @@ namespace adbench {
 class PatchCore final : public Detector {
  public:
   explicit PatchCore(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "patchcore"; }
   nlohmann::json config() const override { return config_; }

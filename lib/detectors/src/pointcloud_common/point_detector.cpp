@@ -32,10 +32,6 @@ double top_k_mean(const at::Tensor& scores, std::int64_t k) {
   return std::get<0>(scores.reshape({-1}).topk(k)).to(at::kDouble).mean().item<double>();
 }
 
-void check_setting(bool cond, const std::string& detector, const std::string& what) {
-  if (!cond) throw InputError("detector " + detector + ": " + what);
-}
-
 at::Tensor take_tensor(const std::map<std::string, at::Tensor>& t, const std::string& key, std::int64_t dim1) {
   auto it = t.find(key);
   if (it == t.end()) throw InputError("missing tensor '" + key + "'");

@@ -19,9 +19,6 @@ Prediction make_prediction(const pointcloud::Cloud& cloud, const at::Tensor& poi
 /// Mean of the k largest values (k <= 0 or k >= N: k = 1 means the maximum; k >= N the mean).
 double top_k_mean(const at::Tensor& scores, std::int64_t k);
 
-/// InputError "detector <name>: <what>" unless cond.
-void check_setting(bool cond, const std::string& detector, const std::string& what);
-
 /// Throws InputError naming the missing or mis-shaped tensor.
 at::Tensor take_tensor(const std::map<std::string, at::Tensor>& t, const std::string& key, std::int64_t dim1);
 

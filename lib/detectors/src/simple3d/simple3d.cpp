@@ -11,26 +11,26 @@ namespace adbench {
 using namespace point_detail;
 namespace pc = pointcloud;
 
-nlohmann::json Simple3D::default_config() {
-  return {{"neighbour_counts", {40, 80, 120}},
-          {"normal_k", 10},
-          {"num_centres", 4096},
-          {"group_size", 128},
-          {"coreset_ratio", 0.05},
-          {"projection_dim", 128},
-          {"interpolation_k", 3},
-          {"smooth_centres", 1024},
-          {"smooth_group_size", 12},
-          {"object_top_k", 80}};
+const SettingsTable& Simple3D::settings() {
+  static const SettingsTable table = {
+      {"neighbour_counts", {40, 80, 120}, SettingRange::integers(1, 8, 2, 10000),
+       "kNN sizes of the multi-scale FPFH descriptors (concatenated)"},
+      {"normal_k", 10, SettingRange::integer(3, 10000), "neighbours for normal estimation"},
+      {"num_centres", 4096, SettingRange::integer(1, 100000000), "LFSA farthest-point centres"},
+      {"group_size", 128, SettingRange::integer(1, 10000), "points averaged around each centre"},
+      {"coreset_ratio", 0.05, SettingRange::number(0, true, 1),
+       "share of training centre features kept as prototypes (greedy k-center)"},
+      {"projection_dim", 128, SettingRange::integer(0, 65536),
+       "random projection used while selecting the prototypes (0: none)"},
+      {"interpolation_k", 3, SettingRange::integer(1, 1000), "centres blended per point"},
+      {"smooth_centres", 1024, SettingRange::integer(0, 100000000), "centres of the second score aggregation (0: off)"},
+      {"smooth_group_size", 12, SettingRange::integer(0, 10000), "points per centre of the second aggregation (0: off)"},
+      {"object_top_k", 80, SettingRange::integer(1, 1000000000), "object score = mean of the top-k point scores"}};
+  return table;
 }
 
-Simple3D::Simple3D(const nlohmann::json& overrides) : config_(merge_config("simple3d", default_config(), overrides)) {
-  const std::string n = "simple3d";
-  for (const auto& v : config_["neighbour_counts"]) {
-    check_setting(v.is_number_integer() && v.get<int>() >= 2, n, "neighbour_counts must be integers >= 2");
-    ks_.push_back(v.get<int>());
-  }
-  check_setting(!ks_.empty() && ks_.size() <= 8, n, "neighbour_counts must hold 1 to 8 values");
+Simple3D::Simple3D(const nlohmann::json& overrides) : config_(merge_config("simple3d", settings(), overrides)) {
+  for (const auto& v : config_["neighbour_counts"]) ks_.push_back(v.get<int>());
   normal_k_ = config_["normal_k"].get<int>();
   num_centres_ = config_["num_centres"].get<int>();
   group_size_ = config_["group_size"].get<int>();
@@ -40,14 +40,6 @@ Simple3D::Simple3D(const nlohmann::json& overrides) : config_(merge_config("simp
   smooth_centres_ = config_["smooth_centres"].get<int>();
   smooth_group_ = config_["smooth_group_size"].get<int>();
   top_k_ = config_["object_top_k"].get<std::int64_t>();
-  check_setting(normal_k_ >= 3, n, "normal_k must be >= 3");
-  check_setting(num_centres_ >= 1, n, "num_centres must be >= 1");
-  check_setting(group_size_ >= 1, n, "group_size must be >= 1");
-  check_setting(coreset_ratio_ > 0 && coreset_ratio_ <= 1, n, "coreset_ratio must be in (0, 1]");
-  check_setting(projection_dim_ >= 0, n, "projection_dim must be >= 0");
-  check_setting(interp_k_ >= 1, n, "interpolation_k must be >= 1");
-  check_setting(smooth_centres_ >= 0 && smooth_group_ >= 0, n, "smooth_centres and smooth_group_size must be >= 0");
-  check_setting(top_k_ >= 1, n, "object_top_k must be >= 1");
 }
 
 void Simple3D::describe(const pc::Cloud& cloud, at::Tensor& centres, at::Tensor& features) const {

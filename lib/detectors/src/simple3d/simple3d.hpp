@@ -22,7 +22,9 @@ namespace adbench {
 class Simple3D final : public Detector {
  public:
   explicit Simple3D(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "simple3d"; }
   Modality modality() const override { return Modality::PointCloud; }

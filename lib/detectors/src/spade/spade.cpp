@@ -6,21 +6,22 @@
 
 namespace adbench {
 
-nlohmann::json Spade::default_config() {
-  nlohmann::json c = feat::backbone_defaults("wide_resnet50_2");
-  c["layers"] = {"layer1", "layer2", "layer3"};
-  c["image_layer"] = "layer4";
-  c["image_size"] = 224;
-  c["top_k"] = 50;
-  c["image_metric"] = "l2";
-  c["pixel_k"] = 1;
-  c["sigma"] = 4.0;
-  return c;
+const SettingsTable& Spade::settings() {
+  static const SettingsTable table = [] {
+    SettingsTable t = feat::backbone_settings("wide_resnet50_2", {"layer1", "layer2", "layer3"});
+    t.push_back({"image_layer", "layer4", SettingRange::text(true),
+                 "layer pooled for the image kNN (left out: layer4 on ResNets, features.18 on mobilenet_v2)"});
+    t.push_back({"top_k", 50, SettingRange::integer(1, 100000), "nearest training images (K)"});
+    t.push_back({"image_metric", "l2", SettingRange::choice({"l2", "cosine"}), "distance of the image kNN"});
+    t.push_back({"pixel_k", 1, SettingRange::integer(1, 1000), "nearest gallery positions averaged per pixel (kappa)"});
+    return t;
+  }();
+  return table;
 }
 
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
-  nlohmann::json c = merge_config("spade", Spade::default_config(), overrides);
+  nlohmann::json c = merge_config("spade", Spade::settings(), overrides);
   feat::resolve_layers("spade", c, overrides, "layers", "pyramid");
   feat::resolve_layers("spade", c, overrides, "image_layer", "global");
   return c;
@@ -35,11 +36,7 @@ Spade::Spade(const nlohmann::json& overrides)
   top_k_ = config_["top_k"].get<int64_t>();
   pixel_k_ = config_["pixel_k"].get<int64_t>();
   sigma_ = config_["sigma"].get<double>();
-  std::string metric = config_["image_metric"];
-  if (metric != "l2" && metric != "cosine")
-    throw InputError("detector spade: image_metric must be 'l2' or 'cosine', got '" + metric + "'");
-  cosine_ = metric == "cosine";
-  if (top_k_ < 1 || pixel_k_ < 1) throw InputError("detector spade: top_k and pixel_k must be >= 1");
+  cosine_ = config_["image_metric"] == "cosine";
 }
 
 std::pair<at::Tensor, at::Tensor> Spade::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {

@@ -14,7 +14,9 @@ namespace adbench {
 class Spade final : public Detector {
  public:
   explicit Spade(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "spade"; }
   nlohmann::json config() const override { return config_; }

@@ -8,17 +8,18 @@
 
 namespace adbench {
 
-nlohmann::json VariationModel::default_config() {
-  return {{"image_size", 256}, {"std_floor", 0.02}};
+const SettingsTable& VariationModel::settings() {
+  static const SettingsTable table = {
+      {"image_size", 256, SettingRange::integer(8, 4096), "side of the square every image is resized to (INTER_AREA)"},
+      {"std_floor", 0.02, SettingRange::number(0, true),
+       "lower bound of the per-pixel standard deviation on the [0,1] intensity scale"}};
+  return table;
 }
 
 VariationModel::VariationModel(const nlohmann::json& overrides)
-    : config_(merge_config("variation_model", default_config(), overrides)) {
+    : config_(merge_config("variation_model", settings(), overrides)) {
   size_ = config_["image_size"].get<int>();
   std_floor_ = config_["std_floor"].get<double>();
-  if (size_ < 8 || size_ > 4096)
-    throw InputError("detector variation_model: image_size must be in [8, 4096], got " + std::to_string(size_));
-  if (!(std_floor_ > 0.0)) throw InputError("detector variation_model: std_floor must be > 0");
 }
 
 at::Tensor VariationModel::load_resized(const Sample& s, int* height, int* width) const {

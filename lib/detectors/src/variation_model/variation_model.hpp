@@ -11,7 +11,9 @@ namespace adbench {
 class VariationModel final : public Detector {
  public:
   explicit VariationModel(const nlohmann::json& overrides);
-  static nlohmann::json default_config();
+  /// Every setting with its default, range and meaning.
+  static const SettingsTable& settings();
+  static nlohmann::json default_config() { return defaults_of(settings()); }
 
   std::string name() const override { return "variation_model"; }
   nlohmann::json config() const override { return config_; }

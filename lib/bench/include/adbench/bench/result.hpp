@@ -38,6 +38,11 @@ struct CategoryResult {
   std::string level = "pixel";
   StageTimes seconds;
   std::vector<std::string> warnings;
+  /// `eval --pred` on a folder adbench wrote: what produced this category's maps, from its
+  /// PRED/<category>/prediction.json ({"detector", "config_sha256", "provenance"}); null when the
+  /// folder has none. The CSV row's detector, config_sha256, backbone and weights_sha256 come
+  /// from it. Written to the JSON as "predicted_by" when present.
+  nlohmann::json predicted_by;
 };
 
 struct ResultRecord {
@@ -54,6 +59,9 @@ struct ResultRecord {
   double wall_seconds = 0;
   std::int64_t peak_rss_bytes = 0;
   std::string created_utc;
+  /// Warnings about the evaluation as a whole (e.g. categories skipped by `eval --pred ... --category
+  /// all`); per-category warnings live in the categories. Written to the JSON as "warnings".
+  std::vector<std::string> warnings;
 
   /// The full result document (schema in README "Result JSON").
   nlohmann::json to_json() const;

@@ -4,6 +4,7 @@
 // detectors an [N] per-point score vector, video detectors one map per frame (later issues).
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,6 +50,56 @@ class Detector {
   virtual nlohmann::json provenance() const { return nullptr; }
 };
 
+/// The values one detector setting accepts. Bounds are exact: `lo_open` / `hi_open` make a bound
+/// exclusive, an infinite bound is absent. Integer settings are also bounded above (a JSON integer
+/// beyond what the detector stores would otherwise wrap around).
+struct SettingRange {
+  enum class Kind {
+    Integer,   ///< a JSON integer in [lo, hi] (odd: odd values only)
+    Number,    ///< a JSON number between lo and hi
+    Choice,    ///< one of `choices`
+    Text,      ///< any string (non_empty: not "")
+    Names,     ///< a non-empty list of strings (layer names)
+    Integers,  ///< a list of min_items..max_items integers, each in [lo, hi]
+  };
+  Kind kind = Kind::Text;
+  double lo = -HUGE_VAL, hi = HUGE_VAL;
+  bool lo_open = false, hi_open = false, odd = false, non_empty = false;
+  std::vector<std::string> choices;
+  std::size_t min_items = 1, max_items = 1;
+
+  static SettingRange integer(std::int64_t lo, std::int64_t hi, bool odd = false);
+  /// A number; `lo_open` / `hi_open`: exclusive bound; HUGE_VAL: no upper bound.
+  static SettingRange number(double lo, bool lo_open, double hi = HUGE_VAL, bool hi_open = false);
+  static SettingRange choice(std::vector<std::string> choices);
+  static SettingRange text(bool non_empty = false);
+  static SettingRange names();
+  static SettingRange integers(std::size_t min_items, std::size_t max_items, std::int64_t lo, std::int64_t hi);
+
+  /// Whether `value` (already of the setting's JSON type) is accepted.
+  bool accepts(const nlohmann::json& value) const;
+  /// What is accepted, the way an error line says it: ">= 0", "in (0, 1]", "an odd integer in
+  /// [1, 31]", "one of l2, cosine", "a list of 1 to 8 integers in [2, 1000]", "any string".
+  std::string text_for_error() const;
+};
+
+/// One detector setting: its key, default, accepted values and a one-line description. Each
+/// detector holds a table of these; its default configuration derives from the table, so a range
+/// lives beside its default (and `adbench list detectors --verbose` prints the table).
+struct SettingSpec {
+  std::string key;
+  nlohmann::json default_value;
+  SettingRange range;
+  std::string doc;
+};
+using SettingsTable = std::vector<SettingSpec>;
+
+/// {key: default} of a table.
+nlohmann::json defaults_of(const SettingsTable& table);
+
+/// The settings table of a registered detector; unknown name: the registry's InputError.
+const SettingsTable& detector_settings(const std::string& name);
+
 /// Factories take the user's overrides (a JSON object) and merge them into their defaults.
 using DetectorRegistry = Registry<Detector, const nlohmann::json&>;
 
@@ -63,5 +114,10 @@ nlohmann::json detector_default_config(const std::string& name);
 /// or "detector <name>: setting 'k' expects a <type>, got <value>".
 nlohmann::json merge_config(const std::string& detector, const nlohmann::json& defaults,
                             const nlohmann::json& overrides);
+
+/// merge_config on the table's defaults, then every value (given or default) checked against its
+/// range: InputError "detector <name>: setting 'k' must be <range>, got <value>", e.g.
+/// "detector patchcore: setting 'sigma' must be in [0, 64], got -1".
+nlohmann::json merge_config(const std::string& detector, const SettingsTable& table, const nlohmann::json& overrides);
 
 }  // namespace adbench
