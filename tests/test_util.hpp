@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -53,6 +55,31 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+/// A path quoted for the shell command lines of run_adbench.
+inline std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+/// A whole file as text ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Changes the test process's working directory for a scope.
+class WorkingDir {
+ public:
+  explicit WorkingDir(const std::filesystem::path& p) : old_(std::filesystem::current_path()) {
+    std::filesystem::current_path(p);
+  }
+  ~WorkingDir() { std::filesystem::current_path(old_); }
+  WorkingDir(const WorkingDir&) = delete;
+  WorkingDir& operator=(const WorkingDir&) = delete;
+
+ private:
+  std::filesystem::path old_;
 };
 
 /// Path of the adbench binary (set by ctest), for end-to-end CLI tests.

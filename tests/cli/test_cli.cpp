@@ -18,15 +18,6 @@ using namespace adbench::test;
 
 namespace {
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // "a, b, c": the registered detectors, as the registry lists them in its errors.
 std::string registered_detectors() {
   adbench::register_builtin_detectors();

@@ -8,7 +8,6 @@ namespace fs = std::filesystem;
 using namespace adbench::test;
 
 namespace {
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 const fs::path kTile = shared_dir() / "data" / "magnetic_tile";
 }  // namespace
 

@@ -24,8 +24,6 @@ using namespace adbench::test;
 
 namespace {
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> m;
   for (const auto& e : fs::recursive_directory_iterator(dir))
@@ -61,13 +59,6 @@ const fs::path& cap_pred() {
     return p;
   }();
   return pred;
-}
-
-int count_partials(const fs::path& dir) {
-  int n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().filename().string().find(".partial-") != std::string::npos) ++n;
-  return n;
 }
 
 }  // namespace
@@ -186,7 +177,7 @@ TEST_CASE("--force replaces only adbench's own outputs", "[cli][safety]") {
                          " --category cap --out " + q(out);
   REQUIRE(run_adbench(ev).exit_code == 0);
   REQUIRE(run_adbench(ev + " --force").exit_code == 0);
-  REQUIRE(count_partials(tmp.path()) == 0);
+  REQUIRE(count_partial_files(tmp.path()) == 0);
 }
 
 TEST_CASE("--csv appends only to adbench's own CSV and never blocks on a non-regular file", "[cli][safety][csv]") {
@@ -288,7 +279,7 @@ TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing be
     REQUIRE(WEXITSTATUS(status) == 128 + sig);
     REQUIRE(e.rfind(std::string("adbench: interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": removed ",
                     0) == 0);
-    REQUIRE(count_partials(tmp.path()) == 0);
+    REQUIRE(count_partial_files(tmp.path()) == 0);
     // What is there is whole: every category folder carries its marker and its scores.
     for (const auto& c : fs::directory_iterator(pred)) {
       REQUIRE(fs::exists(c.path() / adbench::kMarkerFile));
@@ -312,7 +303,7 @@ TEST_CASE("stale staging folders of dead processes are swept when the output is 
   REQUIRE(r.exit_code == 0);
   REQUIRE_FALSE(fs::exists(stale));
   REQUIRE(fs::exists(pred / "cap" / "scores.csv"));
-  REQUIRE(count_partials(tmp.path()) == 0);
+  REQUIRE(count_partial_files(tmp.path()) == 0);
 }
 
 TEST_CASE("eval --out - writes the result JSON to stdout and the table to stderr", "[cli][safety]") {

@@ -25,15 +25,6 @@ using namespace adbench::test;
 
 namespace {
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 /// Runs adbench (with --quiet) and requires exit 2 with exactly the one line `line`.
 void expect_error(const std::string& args, const std::string& line) {
   auto r = run_adbench("--quiet " + args);
@@ -80,16 +71,6 @@ std::vector<std::vector<std::string>> csv_rows(const fs::path& p) {
   }
   return rows;
 }
-
-/// Changes the working directory for a scope.
-class WorkingDir {
- public:
-  explicit WorkingDir(const fs::path& p) : old_(fs::current_path()) { fs::current_path(p); }
-  ~WorkingDir() { fs::current_path(old_); }
-
- private:
-  fs::path old_;
-};
 
 }  // namespace
 

@@ -11,22 +11,6 @@
 namespace fs = std::filesystem;
 using namespace adbench::test;
 
-namespace {
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-/// Changes the working directory for a scope.
-class WorkingDir {
- public:
-  explicit WorkingDir(const fs::path& p) : old_(fs::current_path()) { fs::current_path(p); }
-  ~WorkingDir() { fs::current_path(old_); }
-
- private:
-  fs::path old_;
-};
-
-}  // namespace
-
 TEST_CASE("a run trained with relative weights is evaluated from another working directory", "[cli][usability][shared]") {
   TempDir tmp("relw");
   const fs::path weights = shared_dir() / "weights" / "mobilenet_v2_imagenet_coral.safetensors";

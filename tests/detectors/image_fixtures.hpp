@@ -25,7 +25,7 @@ inline const std::filesystem::path& tiny_synth_root() {
   return root;
 }
 
-inline std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+inline std::string quote(const std::filesystem::path& p) { return q(p); }
 
 /// Settings that keep a detector small and fast on the tiny dataset (mobilenet_v2, 128 px).
 inline std::string fast_settings(const std::string& detector) {

@@ -34,8 +34,6 @@ adbench::CategoryData cap() {
   return adbench::dataset_registry().create("mvtec_ad")->load(tiny_synth_root(), "cap");
 }
 
-std::string read_text(const fs::path& p) { return adbench::read_file(p); }
-
 }  // namespace
 
 TEST_CASE("knn: blocked matmul search equals brute force", "[detectors][image]") {

@@ -19,8 +19,6 @@ using namespace adbench::test;
 
 namespace {
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
 /// The synthetic Real3D-AD-layout dataset, written once per process.
 const fs::path& pc_root() {
   static TempDir dir("pcsynth");
