@@ -11,6 +11,7 @@
 
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/image_io.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
@@ -74,6 +75,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", g.threads, "CPU threads for LibTorch and metrics (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  std::uint64_t max_pixels = kDefaultMaxImagePixels;
+  app.add_option("--max-image-pixels", max_pixels,
+                 "Refuse images larger than this many pixels (width x height, read from the file header "
+                 "before decoding)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 40));
   app.add_option("--seed", g.seed, "Random seed for every random step (default 0)")->capture_default_str();
 
   std::map<CLI::App*, cli::Action> actions;
@@ -102,6 +109,7 @@ int main(int argc, char** argv) {
     std::cout << version_string() << "\n";
     return kExitOk;
   }
+  set_max_image_pixels(max_pixels);
   init_logging(g.quiet ? Verbosity::Quiet : g.verbose ? Verbosity::Verbose : Verbosity::Normal);
   for (auto& [sub, action] : actions) {
     if (!sub->parsed()) continue;

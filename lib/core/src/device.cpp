@@ -3,8 +3,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
 
+#include <algorithm>
 #include <fstream>
-#include <regex>
 #include <thread>
 
 #include "adbench/core/error.hpp"
@@ -17,14 +17,16 @@ at::Device parse_device(const std::string& spec) {
   if (spec == "auto") {
     return at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   }
-  static const std::regex re("cuda(:([0-9]+))?");
-  std::smatch m;
-  if (!std::regex_match(spec, m, re)) {
-    throw InputError("--device: expected auto, cpu, cuda or cuda:N, got '" + spec + "'");
-  }
-  int index = m[2].matched ? std::stoi(m[2].str()) : 0;
+  // "cuda" or "cuda:N" with N of 1 to 3 digits (a device index is a small number).
+  int index = 0;
+  const bool plain = spec == "cuda";
+  const bool indexed = spec.size() > 5 && spec.size() <= 8 && spec.compare(0, 5, "cuda:") == 0 &&
+                       std::all_of(spec.begin() + 5, spec.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!plain && !indexed)
+    throw InputError("--device: expected auto, cpu, cuda or cuda:N, got '" + excerpt(spec, 40) + "'");
+  if (indexed) index = std::stoi(spec.substr(5));
   if (!at::hasCUDA()) {
-    throw InputError("--device " + spec +
+    throw InputError("--device " + excerpt(spec, 40) +
                      ": this adbench was built against a LibTorch without CUDA or no GPU is visible");
   }
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
