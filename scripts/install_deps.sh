@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs adbench's build dependencies from Debian 12 packages (idempotent: installs only what is
-# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--bench]
+# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--bench] [--fuzz]
 #   --bench  also the Python references used by scripts/bench_*.py (scikit-learn, SciPy)
+#   --fuzz   also clang and libFuzzer, for the fuzz targets (scripts/fuzz.sh, -DADBENCH_FUZZ=ON)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build git pkg-config
       libtorch-dev libopencv-dev libeigen3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev catch2
@@ -13,9 +14,13 @@ pkgs=(build-essential cmake ninja-build git pkg-config
 # python3-torch/python3-torchvision: test_backbones compares the C++ backbones with torchvision;
 # python-matplotlib-data ships grace_hopper.jpg, the real photo the shared MobileNetV2 test classifies
 # (tests/backbones/make_reference.py runs under /usr/bin/python3); a missing one fails that test.
-if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-numpy python3-scipy python3-sklearn)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) pkgs+=(python3-numpy python3-scipy python3-sklearn) ;;
+    --fuzz) pkgs+=(clang libfuzzer-14-dev) ;;
+    *) echo "install_deps: unknown option '$arg' (expected --bench or --fuzz)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

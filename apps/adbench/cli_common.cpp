@@ -1,11 +1,6 @@
 #include "cli_common.hpp"
 
-#include <algorithm>
-#include <charconv>
-#include <limits>
-#include <optional>
-#include <thread>
-
+#include "adbench/formats/json_fields.hpp"
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
@@ -119,17 +114,13 @@ nlohmann::json load_overrides(const std::string& config_file, const std::vector<
   nlohmann::json o = nlohmann::json::object();
   if (!config_file.empty()) {
     protect_input(config_file, "the --config file");
-    try {
-      o = nlohmann::json::parse(read_file(config_file));
-    } catch (const nlohmann::json::exception& e) {
-      throw_file_error(config_file, std::string("not valid JSON: ") + e.what());
-    }
-    if (!o.is_object()) throw_file_error(config_file, "expected a JSON object of settings");
+    // Syntax, an object of settings, "detector" a string: errors name the file and the key.
+    o = formats::parse_config_json(read_file(config_file), config_file);
     if (o.contains("detector")) {
       std::string d = o["detector"].get<std::string>();
       if (detector && detector->empty()) *detector = d;
       else if (detector && *detector != d)
-        throw_file_error(config_file, "is for detector '" + d + "' but --detector is '" + *detector + "'");
+        throw_file_error(config_file, "is for detector '" + excerpt(d) + "' but --detector is '" + *detector + "'");
       o.erase("detector");
     }
     o.erase("_comment");

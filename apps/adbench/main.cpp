@@ -11,7 +11,7 @@
 
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
-#include "adbench/core/interrupt.hpp"
+#include "adbench/core/image_io.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
   app.add_option("--seed", g.seed, "Random seed for every random step, an integer from 0 to 2^64-1 (default 0)")
       ->check(cli::unsigned_64("an integer from 0 to 2^64-1"))
       ->capture_default_str();
+  std::uint64_t max_pixels = kDefaultMaxImagePixels;
+  app.add_option("--max-image-pixels", max_pixels,
+                 "Refuse images larger than this many pixels (width x height, read from the file header "
+                 "before decoding; at most 2^40)")
+      ->capture_default_str()
+      ->check(cli::integer_in(1, std::int64_t(1) << 40, "an integer from 1 to 2^40"));
 
   std::map<CLI::App*, cli::Action> actions;
   auto add = [&](const char* name, const char* desc, cli::Action (*setup)(CLI::App&, const cli::Globals&)) {
@@ -112,6 +118,7 @@ int main(int argc, char** argv) {
     std::cout << version_string() << "\n";
     return kExitOk;
   }
+  set_max_image_pixels(max_pixels);
   init_logging(g.quiet ? Verbosity::Quiet : g.verbose ? Verbosity::Verbose : Verbosity::Normal);
   for (auto& [sub, action] : actions) {
     if (!sub->parsed()) continue;

@@ -1,11 +1,12 @@
-// VisA (Zou et al., ECCV 2022): samples come from <root>/split_csv/1cls.csv, not from folders.
+// VisA (Zou et al., ECCV 2022): samples come from <root>/split_csv/1cls.csv, not from folders. The CSV
+// is parsed by formats::parse_visa_csv (fuzzed in tests/fuzz).
 #include <algorithm>
-#include <fstream>
-#include <map>
 #include <set>
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/fs.hpp"
+#include "adbench/formats/text_formats.hpp"
 
 namespace fs = std::filesystem;
 
@@ -13,41 +14,7 @@ namespace adbench::datasets_detail {
 
 namespace {
 
-struct Row {
-  int line = 0;
-  std::string object, split, label, image, mask;
-};
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return s.substr(b, e - b);
-}
-
-/// Splits one CSV line; fields may be double-quoted ("" inside quotes is a quote).
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') cur += '"', ++i;
-      else if (c == '"') quoted = false;
-      else cur += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(trim(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(trim(cur));
-  return out;
-}
+using Row = formats::VisaRow;
 
 class VisaAdapter final : public DatasetAdapter {
  public:
@@ -85,7 +52,7 @@ class VisaAdapter final : public DatasetAdapter {
       if (!fs::is_regular_file(s.image, ec))
         throw_file_error(s.image, "no such file (listed in " + where + ")");
       if (r.split == "train") {
-        if (s.label == 1) throw InputError(where + ": anomalous image in the train split: " + r.image);
+        if (s.label == 1) throw InputError(where + ": anomalous image in the train split: " + excerpt(r.image));
         train.push_back(std::move(s));
         continue;
       }
@@ -113,45 +80,7 @@ class VisaAdapter final : public DatasetAdapter {
     std::error_code ec;
     if (!fs::is_regular_file(csv, ec))
       throw_file_error(root, "no categories found (expected split_csv/1cls.csv)");
-    std::ifstream in(csv);
-    if (!in) throw_file_error(csv, "cannot read file");
-
-    std::string line;
-    if (!std::getline(in, line)) throw_file_error(csv, "empty file (expected header object,split,label,image,mask)");
-    if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
-    auto header = split_csv_line(line);
-    std::map<std::string, size_t> col;
-    for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
-    for (const char* need : {"object", "split", "label", "image", "mask"})
-      if (!col.count(need))
-        throw_file_error(csv, std::string("header has no '") + need + "' column (expected object,split,label,image,mask)");
-
-    std::vector<Row> rows;
-    int n = 1;
-    while (std::getline(in, line)) {
-      ++n;
-      if (trim(line).empty()) continue;
-      auto f = split_csv_line(line);
-      const std::string where = csv.string() + ":" + std::to_string(n);
-      if (f.size() != header.size())
-        throw InputError(where + ": expected " + std::to_string(header.size()) + " fields, got " +
-                         std::to_string(f.size()));
-      Row r;
-      r.line = n;
-      r.object = f[col["object"]];
-      r.split = f[col["split"]];
-      r.label = f[col["label"]];
-      r.image = f[col["image"]];
-      r.mask = f[col["mask"]];
-      if (r.object.empty()) throw InputError(where + ": empty object name");
-      if (r.split != "train" && r.split != "test")
-        throw InputError(where + ": split '" + r.split + "' (expected train or test)");
-      if (r.label != "normal" && r.label != "anomaly")
-        throw InputError(where + ": label '" + r.label + "' (expected normal or anomaly)");
-      if (r.image.empty()) throw InputError(where + ": empty image path");
-      rows.push_back(std::move(r));
-    }
-    return rows;
+    return formats::parse_visa_csv(read_file(csv), csv.string());
   }
 };
 

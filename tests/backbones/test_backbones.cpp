@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
+
+#include <limits>
 #include <iostream>
 
 #include "adbench/backbones/backbone.hpp"
@@ -212,6 +214,16 @@ TEST_CASE("strict weight loading", "[backbones][errors]") {
     t["features.0.0.weight"] = t["features.0.0.weight"].to(at::kLong);
     const fs::path f = write("int.safetensors", t, good.metadata);
     CHECK_THAT(load_error("mobilenet_v2", f), Contains("'features.0.0.weight' has dtype Long"));
+  }
+  SECTION("NaN or infinite weights are refused at load, naming the tensor") {
+    auto t = good.tensors;
+    at::Tensor w = t["features.1.conv.1.weight"].clone();
+    w.view({-1})[7] = std::numeric_limits<float>::infinity();
+    w.view({-1})[9] = std::numeric_limits<float>::quiet_NaN();
+    t["features.1.conv.1.weight"] = w;
+    const fs::path f = write("nan.safetensors", t, good.metadata);
+    CHECK(load_error("mobilenet_v2", f) ==
+          f.string() + ": tensor 'features.1.conv.1.weight' has 2 NaN or infinite values (first at flat index 7)");
   }
   SECTION("num_batches_tracked may be absent") {
     std::map<std::string, at::Tensor> t;

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
+#include <cctype>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -38,9 +39,54 @@ std::array<float, 3> parse_triple(const fs::path& file, const std::string& key, 
       out[i] = j[i].get<float>();
     }
   } catch (const std::exception&) {
-    throw_file_error(file, "metadata '" + key + "' must be a JSON array of 3 numbers, found '" + text + "'");
+    throw_file_error(file, "metadata '" + key + "' must be a JSON array of 3 numbers, found '" + excerpt(text) + "'");
   }
   return out;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// In `text`, the first "<key1>\s*=\s*<key2>\s*=\s*...[...]" (keys case-insensitive): returns
+/// the bracketed list, brackets included, or nullopt. A linear scan: no regular expression (a
+/// long metadata value made std::regex overflow the stack).
+std::optional<std::string> assigned_list(const std::string& text, const std::vector<std::string>& keys) {
+  const std::string l = lower(text);
+  auto skip_ws = [&](size_t i) {
+    while (i < l.size() && std::isspace(static_cast<unsigned char>(l[i]))) ++i;
+    return i;
+  };
+  for (size_t start = l.find(keys[0]); start != std::string::npos; start = l.find(keys[0], start + 1)) {
+    size_t i = start;
+    bool ok = true;
+    for (size_t k = 0; k < keys.size() && ok; ++k) {
+      if (l.compare(i, keys[k].size(), keys[k]) != 0) {
+        ok = false;
+        break;
+      }
+      i = skip_ws(i + keys[k].size());
+      if (i >= l.size() || l[i] != '=') ok = false;
+      else i = skip_ws(i + 1);
+    }
+    if (!ok || i >= l.size() || l[i] != '[') continue;
+    const size_t close = l.find(']', i);
+    if (close == std::string::npos) continue;
+    return text.substr(i, close - i + 1);
+  }
+  return std::nullopt;
+}
+
+/// "tf same", "tf_same", "tf-same" or "tfsame", any case, anywhere in `text`.
+bool asks_tf_same(const std::string& text) {
+  const std::string l = lower(text);
+  for (size_t p = l.find("tf"); p != std::string::npos; p = l.find("tf", p + 1)) {
+    size_t i = p + 2;
+    if (i < l.size() && (l[i] == ' ' || l[i] == '_' || l[i] == '-')) ++i;
+    if (l.compare(i, 4, "same") == 0) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -57,17 +103,16 @@ NormInfo normalization_from_metadata(const fs::path& file, const std::map<std::s
     info.source = "metadata (mean/std)";
   } else if (auto it = md.find("input_normalization"); it != md.end()) {
     // Free text such as "x/127.5-1 (RGB, [-1,1]); equivalently mean=std=[0.5,0.5,0.5] on [0,1]".
-    static const std::regex both(R"(mean\s*=\s*std\s*=\s*(\[[^\]]*\]))", std::regex::icase);
-    static const std::regex mean(R"(mean\s*=\s*(\[[^\]]*\]))", std::regex::icase);
-    static const std::regex stdv(R"(std\s*=\s*(\[[^\]]*\]))", std::regex::icase);
-    std::smatch m, s;
-    if (std::regex_search(it->second, m, both)) {
-      info.norm.mean = info.norm.std = parse_triple(file, "input_normalization", m[1].str());
-    } else if (std::regex_search(it->second, m, mean) && std::regex_search(it->second, s, stdv)) {
-      info.norm.mean = parse_triple(file, "input_normalization", m[1].str());
-      info.norm.std = parse_triple(file, "input_normalization", s[1].str());
+    const auto both = assigned_list(it->second, {"mean", "std"});
+    const auto mean = assigned_list(it->second, {"mean"});
+    const auto stdv = assigned_list(it->second, {"std"});
+    if (both) {
+      info.norm.mean = info.norm.std = parse_triple(file, "input_normalization", *both);
+    } else if (mean && stdv) {
+      info.norm.mean = parse_triple(file, "input_normalization", *mean);
+      info.norm.std = parse_triple(file, "input_normalization", *stdv);
     } else {
-      throw_file_error(file, "metadata 'input_normalization' ('" + it->second +
+      throw_file_error(file, "metadata 'input_normalization' ('" + excerpt(it->second) +
                                  "') gives no mean/std adbench can read (mean=[r,g,b] std=[r,g,b], or "
                                  "mean=std=[r,g,b]); add 'mean' and 'std' metadata keys");
     }
@@ -204,6 +249,13 @@ void load_strict(const fs::path& file, const std::string& arch, torch::nn::Modul
       throw_file_error(file, "tensor '" + key + "' has dtype " +
                                  std::string(c10::toString(src.scalar_type())) +
                                  ", expected a floating-point type");
+    if (src.is_floating_point() && src.numel() > 0) {
+      const at::Tensor bad = src.isfinite().logical_not().reshape({-1});
+      if (bad.any().item<bool>())
+        throw_file_error(file, "tensor '" + key + "' has " + std::to_string(bad.sum().item<std::int64_t>()) +
+                                   " NaN or infinite values (first at flat index " +
+                                   std::to_string(bad.nonzero()[0][0].item<std::int64_t>()) + ")");
+    }
     dst.copy_(src);
   }
   for (const auto& [key, t] : tensors)
@@ -302,11 +354,10 @@ std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::stri
       if (auto it = md.find("architecture"); it != md.end() && !names_arch(it->second, name))
         for (const auto& other : kArchs)
           if (names_arch(it->second, other.name))
-            throw_file_error(file, "metadata 'architecture' is '" + it->second + "', not " + name);
+            throw_file_error(file, "metadata 'architecture' is '" + excerpt(it->second) + "', not " + name);
       norm = normalization_from_metadata(file, md);
       if (auto it = md.find("padding"); it != md.end()) {
-        static const std::regex tf(R"(tf[ _-]?same)", std::regex::icase);
-        tf_same = std::regex_search(it->second, tf);
+        tf_same = asks_tf_same(it->second);
         if (tf_same && !arch->supports_tf_same)
           throw_file_error(file,
                            "metadata 'padding' asks for TF SAME padding, which adbench implements only for "

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "adbench/formats/json_fields.hpp"
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
@@ -300,21 +301,17 @@ LoadedRun load_run(const fs::path& run) {
   if (!fs::is_directory(run, ec)) throw_file_error(run, "no such run folder");
   fs::path info_path = run / "run.json";
   if (!fs::exists(info_path, ec)) throw_file_error(info_path, "missing: not an adbench run folder");
-  nlohmann::json info;
-  try {
-    info = nlohmann::json::parse(read_file(info_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw_file_error(info_path, std::string("not valid JSON: ") + e.what());
-  }
+  // Syntax and the type of every key read below are checked here: errors name the file and the key.
+  nlohmann::json info = formats::parse_run_json(read_file(info_path), info_path.string());
   if (info.value("format", "") != kRunFormat)
-    throw_file_error(info_path, "run format '" + info.value("format", "") + "' is not " + kRunFormat);
+    throw_file_error(info_path, "run format '" + excerpt(info.value("format", "")) + "' is not " + kRunFormat);
   std::string version = info.value("adbench_version", "");
   if (version != build::kVersion)
-    throw_file_error(info_path, "written by adbench " + version + ", this is adbench " + build::kVersion +
+    throw_file_error(info_path, "written by adbench " + excerpt(version) + ", this is adbench " + build::kVersion +
                                     "; retrain with this version");
   std::string det_name = info.value("detector", "");
   if (!detector_registry().contains(det_name))
-    throw_file_error(info_path, "unknown detector '" + det_name + "'");
+    throw_file_error(info_path, "unknown detector '" + excerpt(det_name) + "'");
   // The model's own detector name first: a mismatch would otherwise surface as a config error.
   SafeTensors st = read_safetensors(run / "model.safetensors");
   auto meta = st.metadata.find("detector");

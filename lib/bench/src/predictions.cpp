@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/fs.hpp"
+#include "adbench/formats/text_formats.hpp"
 #include "adbench/core/image_io.hpp"
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/npy.hpp"
@@ -98,13 +100,23 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
     fs::path found;
     const bool points = s.modality == Modality::PointCloud;
     static const std::array<const char*, 3> kImageExt{".tiff", ".tif", ".npy"}, kPointExt{".npy", ".tiff", ".tif"};
+    std::vector<fs::path> present;
     for (const char* ext : points ? kPointExt : kImageExt) {
       fs::path p = prediction_map_path(pred_root, s, ext);
-      if (fs::is_regular_file(p, ec)) {
-        found = p;
-        break;
-      }
+      if (fs::is_regular_file(p, ec)) present.push_back(p);
     }
+    // adbench writes a point cloud's organised map as .npy with a .tiff copy; any other pair is
+    // ambiguous: which one the user meant is unknown.
+    const bool npy_with_tiff_copy = points && present.size() == 2 && present[0].extension() == ".npy" &&
+                                    present[1].extension() == ".tiff";
+    if (present.size() > 1 && !npy_with_tiff_copy) {
+      std::string names;
+      for (const auto& p : present) names += (names.empty() ? "" : ", ") + p.filename().string();
+      throw_file_error(present[0].parent_path() / s.stem,
+                       "ambiguous prediction: " + std::to_string(present.size()) + " maps (" + names +
+                           "); keep one");
+    }
+    if (!present.empty()) found = present[0];
     if (found.empty()) missing.push_back("test/" + s.defect + "/" + s.stem + (points ? ".npy" : ".tiff"));
     else maps_[prediction_key(s)] = found;
   }
@@ -116,44 +128,12 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
   }
   fs::path csv = dir_ / "scores.csv";
   if (!fs::exists(csv, ec)) return;
-  std::ifstream in(csv);
-  if (!in) throw_file_error(csv, "cannot read");
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (lineno == 1) {
-      if (line != "path,score") throw_file_error(csv, "line 1: expected the header 'path,score', got '" + line + "'");
-      continue;
-    }
-    auto comma = line.rfind(',');
-    if (comma == std::string::npos) throw_file_error(csv, "line " + std::to_string(lineno) + ": expected 'path,score'");
-    std::string path = line.substr(0, comma), value = line.substr(comma + 1);
-    double score;
-    try {
-      size_t used = 0;
-      score = std::stod(value, &used);
-      if (used != value.size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      // stod rejects "nan"/"inf" spellings only sometimes; check both ways below.
-      std::string v = value;
-      for (auto& c : v) c = static_cast<char>(std::tolower(c));
-      if (v == "nan" || v == "inf" || v == "-inf" || v == "+inf" || v == "infinity")
-        throw_file_error(csv, "line " + std::to_string(lineno) + ": score for " + path + " is not finite (" + value + ")");
-      throw_file_error(csv, "line " + std::to_string(lineno) + ": '" + value + "' is not a number");
-    }
-    if (!std::isfinite(score))
-      throw_file_error(csv, "line " + std::to_string(lineno) + ": score for " + path + " is not finite (" + value + ")");
-    fs::path p(path);
-    std::string key = (p.parent_path() / p.stem()).generic_string();
-    scores_[key] = score;
-  }
+  // Empty files, duplicate rows, malformed or non-finite scores: formats::parse_scores_csv.
+  for (const auto& row : formats::parse_scores_csv(read_file(csv), csv.string())) scores_[row.key] = row.score;
   std::vector<std::string> no_score;
   for (const auto& s : test)
     if (!scores_.count(prediction_key(s))) no_score.push_back(s.rel_path);
-  if (!scores_.empty() && !no_score.empty()) {
+  if (!no_score.empty()) {
     std::string first;
     for (size_t i = 0; i < no_score.size() && i < 3; ++i) first += (i ? ", " : "") + no_score[i];
     throw_file_error(csv, std::to_string(no_score.size()) + " of " + std::to_string(test.size()) +
@@ -170,6 +150,7 @@ Prediction PredictionReader::read(const Sample& sample) const {
     if (t.dim() < 1 || t.dim() > 2) throw_file_error(file, "expected per-point scores [N] or an [H,W] map, got " +
                                                                std::to_string(t.dim()) + " dimensions");
     if (!t.is_floating_point()) throw_file_error(file, "expected float32 or float64 scores");
+    if (t.numel() == 0) throw_file_error(file, "per-point scores have no values");
     p.map = t;
   } else {
     p.map = read_score_map(file);

@@ -32,7 +32,7 @@ at::Device parse_device(const std::string& spec) {
     throw InputError("--device: expected auto, cpu, cuda or cuda:N (N from 0 to " + std::to_string(kMaxIndex) +
                      "), got '" + excerpt(spec) + "'");
   if (!at::hasCUDA()) {
-    throw InputError("--device " + spec +
+    throw InputError("--device " + excerpt(spec, 40) +
                      ": this adbench was built against a LibTorch without CUDA or no GPU is visible");
   }
   const auto count = static_cast<int>(at::getNumGPUs());

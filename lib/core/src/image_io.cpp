@@ -4,12 +4,16 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
 #include <cctype>
 #include <cstring>
 #include <fstream>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/fs.hpp"
 #include "adbench/core/npy.hpp"
+#include "adbench/formats/image_header.hpp"
 
 namespace fs = std::filesystem;
 
@@ -22,12 +26,21 @@ std::string lower_ext(const fs::path& p) {
   return e;
 }
 
+std::atomic<std::uint64_t> g_max_image_pixels{kDefaultMaxImagePixels};
+
+/// Reads the file, checks the header's size against --max-image-pixels, then decodes from memory:
+/// a decompression bomb (a small file that decodes to gigabytes) is refused before decoding.
 cv::Mat imread_checked(const fs::path& path, int flags) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw_file_error(path, "no such file");
+  const std::string bytes = read_file(path);
+  const formats::ImageHeaderSize size = formats::image_header_size(bytes);
+  if (!size.known()) throw_file_error(path, "cannot decode image (corrupt or unsupported format)");
+  check_image_pixels(path, size.width, size.height);
   cv::Mat m;
   try {
-    m = cv::imread(path.string(), flags);
+    cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+    m = cv::imdecode(buf, flags);
   } catch (const cv::Exception& e) {
     throw_file_error(path, "cannot decode image (corrupt or unsupported format)");
   }
@@ -46,7 +59,7 @@ cv::Mat read_image_rgb(const fs::path& path) {
   cv::Mat m = imread_checked(path, cv::IMREAD_UNCHANGED);
   if (m.depth() == CV_16U) m.convertTo(m, CV_8U, 1.0 / 257.0);
   else if (m.depth() == CV_32F || m.depth() == CV_64F) m.convertTo(m, CV_8U, 255.0);
-  else if (m.depth() != CV_8U) throw_file_error(path, "unsupported pixel depth");
+  else if (m.depth() != CV_8U) throw_file_error(path, "unsupported pixel depth " + depth_name(m.depth()));
   cv::Mat rgb;
   switch (m.channels()) {
     case 1: cv::cvtColor(m, rgb, cv::COLOR_GRAY2RGB); break;
@@ -57,52 +70,20 @@ cv::Mat read_image_rgb(const fs::path& path) {
   return rgb;
 }
 
-namespace {
-// Reads width and height from PNG, BMP and JPEG headers without decoding the pixels (MVTec-size
-// PNGs take ~20 ms each to decode). Returns an empty size when the header is not understood.
-cv::Size header_size(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  unsigned char h[32] = {};
-  in.read(reinterpret_cast<char*>(h), sizeof h);
-  if (in.gcount() < 26) return {};
-  auto be32 = [](const unsigned char* p) { return (p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; };
-  auto le32 = [](const unsigned char* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (p[3] << 24); };
-  if (std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(h + 12, "IHDR", 4) == 0)
-    return {be32(h + 16), be32(h + 20)};
-  if (h[0] == 'B' && h[1] == 'M' && le32(h + 14) >= 40) return {le32(h + 18), std::abs(le32(h + 22))};
-  if (h[0] == 0xFF && h[1] == 0xD8) {
-    in.clear();
-    in.seekg(2);
-    for (;;) {
-      int c = in.get();
-      if (c != 0xFF) return {};
-      int marker;
-      do marker = in.get(); while (marker == 0xFF);
-      if (marker == EOF) return {};
-      if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) continue;
-      unsigned char len[2];
-      if (!in.read(reinterpret_cast<char*>(len), 2)) return {};
-      int seg = (len[0] << 8) | len[1];
-      bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-      if (sof) {
-        unsigned char f[5];
-        if (!in.read(reinterpret_cast<char*>(f), 5)) return {};
-        return {(f[3] << 8) | f[4], (f[1] << 8) | f[2]};
-      }
-      in.seekg(seg - 2, std::ios::cur);
-      if (!in) return {};
-    }
-  }
-  return {};
-}
-}  // namespace
-
 cv::Size read_image_size(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw_file_error(path, "no such file");
-  cv::Size s = header_size(path);
-  if (s.width > 0 && s.height > 0) return s;
+  // PNG, BMP and JPEG headers give the size without decoding (an MVTec-size PNG takes ~20 ms to
+  // decode); other files are decoded.
+  std::ifstream in(path, std::ios::binary);
+  std::string head(1 << 16, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  const formats::ImageHeaderSize s = formats::image_header_size(head);
+  if (s.known() && s.width <= INT32_MAX && s.height <= INT32_MAX) {
+    check_image_pixels(path, s.width, s.height);
+    return {static_cast<int>(s.width), static_cast<int>(s.height)};
+  }
   return imread_checked(path, cv::IMREAD_UNCHANGED).size();
 }
 
@@ -139,6 +120,40 @@ cv::Mat tensor_to_mat(const at::Tensor& map2d) {
   return m;
 }
 
+std::string depth_name(int depth) {
+  switch (depth) {
+    case CV_8U: return "uint8";
+    case CV_8S: return "int8";
+    case CV_16U: return "uint16";
+    case CV_16S: return "int16";
+    case CV_32S: return "int32";
+    case CV_32F: return "float32";
+    case CV_64F: return "float64";
+    case CV_16F: return "float16";
+    default: return "depth " + std::to_string(depth);
+  }
+}
+
+void set_max_image_pixels(std::uint64_t n) {
+  if (n == 0) throw InputError("--max-image-pixels: must be at least 1");
+  g_max_image_pixels = n;
+}
+
+std::uint64_t max_image_pixels() { return g_max_image_pixels; }
+
+void check_image_pixels(const fs::path& path, std::int64_t width, std::int64_t height) {
+  const std::uint64_t limit = g_max_image_pixels;
+  std::uint64_t pixels = 0;
+  const bool overflow = width < 0 || height < 0 ||
+                        __builtin_mul_overflow(static_cast<std::uint64_t>(width), static_cast<std::uint64_t>(height), &pixels);
+  if (overflow || pixels > limit)
+    throw_file_error(path, "image is " + std::to_string(width) + "x" + std::to_string(height) + " (" +
+                               (overflow ? std::string("too many") : std::to_string(pixels)) +
+                               " pixels), more than --max-image-pixels " + std::to_string(limit));
+}
+
+cv::Mat read_image_unchanged(const fs::path& path) { return imread_checked(path, cv::IMREAD_UNCHANGED); }
+
 at::Tensor read_score_map(const fs::path& path) {
   auto e = lower_ext(path);
   if (e == ".npy") {
@@ -148,6 +163,9 @@ at::Tensor read_score_map(const fs::path& path) {
     if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
       throw_file_error(path, "expected float32 or float64 values, got " +
                                  std::string(c10::toString(t.scalar_type())));
+    if (t.numel() == 0)
+      throw_file_error(path, "score map of shape (" + std::to_string(t.size(0)) + ", " + std::to_string(t.size(1)) +
+                                 ") has no values");
     return t;
   }
   if (e == ".tif" || e == ".tiff") {
@@ -156,7 +174,7 @@ at::Tensor read_score_map(const fs::path& path) {
       throw_file_error(path, "expected a 2-D single-channel map, got " +
                                  std::to_string(m.channels()) + " channels");
     if (m.depth() != CV_32F && m.depth() != CV_64F)
-      throw_file_error(path, "expected float32 values in the TIFF map");
+      throw_file_error(path, "expected float32 values in the TIFF map, got " + depth_name(m.depth()));
     cv::Mat c = m.isContinuous() ? m : m.clone();
     auto dtype = m.depth() == CV_32F ? at::kFloat : at::kDouble;
     return at::from_blob(c.data, {c.rows, c.cols}, dtype).clone();

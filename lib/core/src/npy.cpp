@@ -1,10 +1,11 @@
 #include "adbench/core/npy.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <regex>
 
 #include "adbench/core/error.hpp"
+#include "adbench/formats/npy_format.hpp"
 
 namespace fs = std::filesystem;
 
@@ -22,44 +23,23 @@ constexpr Dtype kDtypes[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"|u1", 
 at::Tensor read_npy(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_file_error(path, "cannot open .npy file");
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    throw_file_error(path, "not a .npy file (bad magic)");
-  std::uint32_t header_len = 0;
-  if (magic[6] == 1) {
-    std::uint16_t h;
-    in.read(reinterpret_cast<char*>(&h), 2);
-    header_len = h;
-  } else if (magic[6] == 2 || magic[6] == 3) {
-    in.read(reinterpret_cast<char*>(&header_len), 4);
-  } else {
-    throw_file_error(path, "unsupported .npy version " + std::to_string(int(magic[6])));
-  }
-  std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len)) throw_file_error(path, "truncated .npy header");
-  std::smatch m;
-  static const std::regex descr_re("'descr'\\s*:\\s*'([^']*)'");
-  static const std::regex fortran_re("'fortran_order'\\s*:\\s*(True|False)");
-  static const std::regex shape_re("'shape'\\s*:\\s*\\(([^)]*)\\)");
-  if (!std::regex_search(header, m, descr_re)) throw_file_error(path, "bad .npy header (no descr)");
-  std::string descr = m[1].str();
-  if (!std::regex_search(header, m, fortran_re)) throw_file_error(path, "bad .npy header");
-  if (m[1].str() == "True") throw_file_error(path, "Fortran-order .npy arrays are not supported");
-  if (!std::regex_search(header, m, shape_re)) throw_file_error(path, "bad .npy header (no shape)");
-  std::vector<int64_t> shape;
-  {
-    std::string s = m[1].str();
-    static const std::regex num_re("[0-9]+");
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), num_re); it != std::sregex_iterator(); ++it)
-      shape.push_back(std::stoll(it->str()));
-  }
+  std::error_code ec;
+  const std::uint64_t file_size = fs::file_size(path, ec);
+  if (ec) throw_file_error(path, "cannot open .npy file");
+  // The header (at most 12 + kNpyMaxHeaderBytes bytes) is parsed and every size checked against
+  // the file before the tensor is allocated.
+  std::string prefix(static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 12 + formats::kNpyMaxHeaderBytes)), '\0');
+  in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+  prefix.resize(static_cast<std::size_t>(in.gcount()));
+  const formats::NpyHeader h = formats::parse_npy_header(prefix, file_size, path.string());
   const Dtype* dt = nullptr;
   for (const auto& d : kDtypes)
-    if (descr == d.descr) dt = &d;
-  if (!dt) throw_file_error(path, "unsupported .npy dtype '" + descr + "'");
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt->type));
-  auto bytes = static_cast<std::streamsize>(t.numel() * t.element_size());
-  if (bytes > 0 && !in.read(static_cast<char*>(t.data_ptr()), bytes))
+    if (h.descr == d.descr) dt = &d;
+  if (!dt) throw InternalError("read_npy: dtype table out of step with parse_npy_header");
+  at::Tensor t = at::empty(h.shape, at::TensorOptions().dtype(dt->type));
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(h.data_offset));
+  if (h.data_bytes > 0 && !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(h.data_bytes)))
     throw_file_error(path, "truncated .npy data");
   return t;
 }

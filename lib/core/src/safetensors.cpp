@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adbench/core/error.hpp"
+#include "adbench/formats/safetensors_format.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,7 +32,10 @@ class MappedFile {
     fd_ = ::open(path.c_str(), O_RDONLY);
     if (fd_ < 0) throw_file_error(path, "cannot open file");
     struct stat st {};
-    ::fstat(fd_, &st);
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      throw_file_error(path, "not a regular file");
+    }
     size_ = static_cast<size_t>(st.st_size);
     if (size_ > 0) {
       data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
@@ -57,40 +61,21 @@ class MappedFile {
 
 SafeTensors read_safetensors(const fs::path& path) {
   MappedFile file(path);
-  if (file.size() < 8) throw_file_error(path, "not a safetensors file (shorter than 8 bytes)");
-  std::uint64_t header_len = 0;
-  std::memcpy(&header_len, file.data(), 8);
-  if (header_len > file.size() - 8) throw_file_error(path, "not a safetensors file (header length past the end)");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(file.data() + 8, file.data() + 8 + header_len);
-  } catch (const nlohmann::json::exception& e) {
-    throw_file_error(path, std::string("bad safetensors header: ") + e.what());
-  }
-  const std::uint8_t* base = file.data() + 8 + header_len;
-  const size_t data_size = file.size() - 8 - header_len;
+  // Header, offsets and sizes are all validated (formats::parse_safetensors) before any tensor is
+  // allocated.
+  const std::string_view bytes(reinterpret_cast<const char*>(file.data()), file.size());
+  const formats::SafetensorsHeader header = formats::parse_safetensors(bytes, path.string());
+  const std::uint8_t* base = file.data() + header.data_offset;
   SafeTensors out;
-  for (auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      for (auto& [k, v] : entry.items()) out.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
-      continue;
-    }
-    std::string dtype = entry.value("dtype", "");
+  out.metadata = header.metadata;
+  for (const auto& e : header.tensors) {
     const DtypeName* dt = nullptr;
     for (const auto& d : kDtypes)
-      if (dtype == d.name) dt = &d;
-    if (!dt) throw_file_error(path, "tensor '" + name + "' has unsupported dtype '" + dtype + "'");
-    std::vector<int64_t> shape = entry.at("shape").get<std::vector<int64_t>>();
-    auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
-    if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
-      throw_file_error(path, "tensor '" + name + "' has data offsets outside the file");
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt->type));
-    size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
-    if (nbytes != offsets[1] - offsets[0])
-      throw_file_error(path, "tensor '" + name + "' has " + std::to_string(offsets[1] - offsets[0]) +
-                                 " bytes of data, its shape needs " + std::to_string(nbytes));
-    if (nbytes) std::memcpy(t.data_ptr(), base + offsets[0], nbytes);
-    out.tensors[name] = t;
+      if (e.dtype == d.name) dt = &d;
+    if (!dt) throw InternalError("read_safetensors: dtype table out of step with parse_safetensors");
+    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(dt->type));
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), base + e.begin, e.end - e.begin);
+    out.tensors[e.name] = t;
   }
   return out;
 }

@@ -1,6 +1,7 @@
-// Point-cloud files -> Cloud. PCD and PLY bodies are decoded by Open3D (the only translation unit
-// besides features.cpp that includes it); PCD headers are parsed here first so that fields Open3D
-// would silently read as zeros (F 8, COUNT > 1, odd sizes) and truncated files are refused by name.
+// Point-cloud files -> Cloud. PCD files are read by adbench's own parser (formats::parse_pcd: every
+// header field checked, ascii rows parsed completely, LZF bounds-checked; fuzzed in tests/fuzz).
+// PLY bodies are decoded by Open3D (the only translation unit besides features.cpp that includes
+// it), with its logging routed away from stdout and stderr.
 #include <open3d/geometry/PointCloud.h>
 #include <open3d/io/PointCloudIO.h>
 #include <open3d/utility/Logging.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -16,6 +18,9 @@
 #include <vector>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/fs.hpp"
+#include "adbench/core/image_io.hpp"
+#include "adbench/formats/pcd_format.hpp"
 #include "adbench/pointcloud/cloud.hpp"
 #include "text_io.hpp"
 
@@ -33,6 +38,8 @@ std::string lower(std::string s) {
 // Open3D reports problems through its logger (printed to stdout by default). Keep stdout clean and
 // remember the last message for our error line.
 thread_local std::string g_last_open3d_message;
+}  // namespace
+
 void quiet_open3d() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -42,6 +49,8 @@ void quiet_open3d() {
   });
 }
 
+namespace {
+
 std::vector<std::string> split_ws(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream ss(line);
@@ -50,128 +59,14 @@ std::vector<std::string> split_ws(const std::string& line) {
   return out;
 }
 
-struct PcdHeader {
-  std::vector<std::string> fields;
-  std::vector<int> sizes, counts;
-  std::vector<char> types;
-  std::int64_t width = -1, height = 1, points = -1;
-  std::string data;
-  std::streamoff body_offset = 0;
-  std::int64_t point_bytes() const {
-    std::int64_t b = 0;
-    for (size_t i = 0; i < fields.size(); ++i) b += std::int64_t(sizes[i]) * counts[i];
-    return b;
-  }
-  std::int64_t elements() const {
-    std::int64_t e = 0;
-    for (int c : counts) e += c;
-    return e;
-  }
-};
-
-PcdHeader read_pcd_header(const fs::path& file, std::ifstream& in) {
-  PcdHeader h;
-  std::string line;
-  bool have_data = false;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto tok = split_ws(line);
-    if (tok.empty() || tok[0][0] == '#') continue;
-    const std::string key = tok[0];
-    std::vector<std::string> vals(tok.begin() + 1, tok.end());
-    auto ints = [&](const std::string& what) {
-      std::vector<int> v;
-      for (const auto& s : vals) {
-        try {
-          v.push_back(std::stoi(s));
-        } catch (const std::exception&) {
-          throw_file_error(file, "PCD " + what + " value '" + s + "' is not an integer");
-        }
-      }
-      return v;
-    };
-    if (key == "FIELDS" || key == "COLUMNS") {
-      h.fields = vals;
-    } else if (key == "SIZE") {
-      h.sizes = ints("SIZE");
-    } else if (key == "TYPE") {
-      for (const auto& s : vals) h.types.push_back(s.empty() ? '?' : static_cast<char>(std::toupper(s[0])));
-    } else if (key == "COUNT") {
-      h.counts = ints("COUNT");
-    } else if (key == "WIDTH") {
-      h.width = ints("WIDTH").at(0);
-    } else if (key == "HEIGHT") {
-      h.height = ints("HEIGHT").at(0);
-    } else if (key == "POINTS") {
-      h.points = ints("POINTS").at(0);
-    } else if (key == "DATA") {
-      h.data = vals.empty() ? "" : lower(vals[0]);
-      have_data = true;
-      break;
-    }
-  }
-  if (!have_data) throw_file_error(file, "PCD header has no DATA line");
-  h.body_offset = in.tellg();
-  if (h.fields.empty()) throw_file_error(file, "PCD header has no FIELDS line");
-  const size_t nf = h.fields.size();
-  if (h.sizes.empty()) h.sizes.assign(nf, 4);
-  if (h.types.empty()) h.types.assign(nf, 'F');
-  if (h.counts.empty()) h.counts.assign(nf, 1);
-  if (h.sizes.size() != nf || h.types.size() != nf || h.counts.size() != nf)
-    throw_file_error(file, "PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths");
-  if (h.points < 0) h.points = h.width * h.height;
-  if (h.points < 0) throw_file_error(file, "PCD header has neither POINTS nor WIDTH");
-  for (const char* axis : {"x", "y", "z"}) {
-    auto it = std::find(h.fields.begin(), h.fields.end(), axis);
-    if (it == h.fields.end()) {
-      std::string all;
-      for (const auto& f : h.fields) all += (all.empty() ? "" : " ") + f;
-      throw_file_error(file, std::string("PCD has no field '") + axis + "' (FIELDS " + all + ")");
-    }
-    const size_t i = static_cast<size_t>(it - h.fields.begin());
-    const char t = h.types[i];
-    const int s = h.sizes[i], c = h.counts[i];
-    const bool ok = c == 1 && ((t == 'F' && s == 4) || ((t == 'I' || t == 'U') && (s == 1 || s == 2 || s == 4)));
-    if (!ok)
-      throw_file_error(file, std::string("PCD field '") + axis + "' has TYPE " + t + " SIZE " + std::to_string(s) +
-                                 " COUNT " + std::to_string(c) +
-                                 ", which cannot be read (x, y and z must be F 4, I 1/2/4 or U 1/2/4 with COUNT 1)");
-  }
-  if (h.data != "ascii" && h.data != "binary" && h.data != "binary_compressed")
-    throw_file_error(file, "PCD DATA '" + h.data + "' is not ascii, binary or binary_compressed");
-  return h;
-}
-
-/// Checks that the body holds `points` records, so Open3D cannot leave trailing points at zero.
-void check_pcd_body(const fs::path& file, std::ifstream& in, const PcdHeader& h) {
-  in.clear();
-  in.seekg(0, std::ios::end);
-  const std::streamoff end = in.tellg();
-  const std::streamoff body = end - h.body_offset;
-  if (h.data == "binary") {
-    if (body < h.points * h.point_bytes())
-      throw_file_error(file, "cannot read point cloud (truncated: " + std::to_string(h.points) + " points of " +
-                                 std::to_string(h.point_bytes()) + " bytes need " +
-                                 std::to_string(h.points * h.point_bytes()) + " bytes, the file has " +
-                                 std::to_string(body) + ")");
-  } else if (h.data == "binary_compressed") {
-    if (body < 8) throw_file_error(file, "cannot read point cloud (truncated)");
-  } else {
-    in.seekg(h.body_offset);
-    std::string line;
-    std::int64_t rows = 0;
-    while (rows < h.points && std::getline(in, line)) {
-      auto n = split_ws(line).size();
-      if (n == 0) continue;
-      if (static_cast<std::int64_t>(n) < h.elements())
-        throw_file_error(file, "PCD row " + std::to_string(rows + 1) + " has " + std::to_string(n) + " values, FIELDS need " +
-                                   std::to_string(h.elements()));
-      ++rows;
-    }
-    if (rows < h.points)
-      throw_file_error(file, "cannot read point cloud (truncated: header says " + std::to_string(h.points) +
-                                 " points, the file has " + std::to_string(rows) + " rows)");
-  }
+/// A PCD file through adbench's own reader (formats::parse_pcd: header, ascii, binary and
+/// binary_compressed), as float32 [N,3].
+at::Tensor read_pcd(const fs::path& file) {
+  const std::string bytes = read_file(file);
+  std::vector<float> xyz = formats::parse_pcd(bytes, file.string());
+  const auto n = static_cast<std::int64_t>(xyz.size() / 3);
+  if (n == 0) throw_file_error(file, "empty point cloud (0 points)");
+  return at::from_blob(xyz.data(), {n, 3}, at::kFloat).clone();
 }
 
 at::Tensor from_open3d(const open3d::geometry::PointCloud& pc) {
@@ -196,9 +91,9 @@ at::Tensor read_with_open3d(const fs::path& file, const std::string& format) {
     ok = false;
   }
   if (!ok) {
-    std::string why = g_last_open3d_message;
-    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
-    throw_file_error(file, "cannot read point cloud (truncated or corrupt" + (why.empty() ? "" : ": " + why) + ")");
+    // Open3D's message may carry ANSI colour codes and newlines: keep its text only, capped.
+    std::string why = one_line(g_last_open3d_message);
+    throw_file_error(file, "cannot read point cloud (truncated or corrupt" + (why.empty() ? "" : ": " + excerpt(why, 120)) + ")");
   }
   return from_open3d(pc);
 }
@@ -211,18 +106,29 @@ std::int64_t ply_vertex_count(const fs::path& file) {
   if (line.rfind("ply", 0) != 0) throw_file_error(file, "not a PLY file (no 'ply' magic line)");
   while (std::getline(in, line)) {
     auto tok = split_ws(line);
-    if (tok.size() >= 3 && tok[0] == "element" && tok[1] == "vertex") return std::stoll(tok[2]);
+    if (tok.size() >= 3 && tok[0] == "element" && tok[1] == "vertex") {
+      std::int64_t n = -1;
+      auto r = std::from_chars(tok[2].data(), tok[2].data() + tok[2].size(), n);
+      if (r.ec != std::errc() || r.ptr != tok[2].data() + tok[2].size() || n < 0)
+        throw_file_error(file, "PLY 'element vertex' count '" + excerpt(tok[2], 30) + "' is not an integer >= 0");
+      return n;
+    }
     if (!tok.empty() && tok[0] == "end_header") break;
   }
   throw_file_error(file, "PLY header has no 'element vertex' line");
 }
 
 Cloud read_xyz_tiff(const fs::path& file) {
-  cv::Mat m = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
-  if (m.empty()) throw_file_error(file, "cannot read xyz TIFF (missing, unreadable or corrupt)");
+  cv::Mat m;
+  try {
+    m = read_image_unchanged(file);  // checks --max-image-pixels before decoding
+  } catch (const InputError& e) {
+    if (std::string(e.what()).find("--max-image-pixels") != std::string::npos) throw;
+    throw_file_error(file, "cannot read xyz TIFF (missing, unreadable or corrupt)");
+  }
   if (m.type() != CV_32FC3)
     throw_file_error(file, "expected a float32 3-channel xyz TIFF, got " + std::to_string(m.channels()) +
-                               " channel(s) of depth " + std::to_string(m.depth()));
+                               " channel(s) of " + depth_name(m.depth()));
   Cloud c;
   c.height = m.rows;
   c.width = m.cols;
@@ -278,16 +184,7 @@ Cloud read_cloud(const fs::path& file) {
   if (!fs::is_regular_file(file, ec)) throw_file_error(file, "cannot open file");
   Cloud c;
   if (ext == ".pcd") {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw_file_error(file, "cannot open file");
-    PcdHeader h = read_pcd_header(file, in);
-    if (h.points == 0) throw_file_error(file, "empty point cloud (0 points)");
-    check_pcd_body(file, in, h);
-    in.close();
-    c.points = read_with_open3d(file, "pcd");
-    if (c.points.size(0) != h.points)
-      throw_file_error(file, "cannot read point cloud (header says " + std::to_string(h.points) + " points, read " +
-                                 std::to_string(c.points.size(0)) + ")");
+    c.points = read_pcd(file);
   } else if (ext == ".ply") {
     if (ply_vertex_count(file) == 0) throw_file_error(file, "empty point cloud (0 points)");
     c.points = read_with_open3d(file, "ply");
@@ -305,9 +202,9 @@ Cloud read_cloud(const fs::path& file) {
 std::int64_t cloud_point_count(const fs::path& file) {
   const std::string ext = lower(file.extension().string());
   if (ext == ".pcd") {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw_file_error(file, "cannot open file");
-    return read_pcd_header(file, in).points;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw_file_error(file, "cannot open file");
+    return formats::parse_pcd_header(read_file(file), file.string()).points;
   }
   if (ext == ".ply") return ply_vertex_count(file);
   if (ext == ".tif" || ext == ".tiff") {

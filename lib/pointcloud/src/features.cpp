@@ -5,6 +5,7 @@
 
 #include "adbench/core/error.hpp"
 #include "adbench/pointcloud/features.hpp"
+#include "text_io.hpp"
 
 namespace adbench::pointcloud {
 
@@ -13,6 +14,7 @@ at::Tensor fpfh(const at::Tensor& points, int normal_k, const std::vector<int>& 
   if (p.dim() != 2 || p.size(1) != 3) throw InternalError("fpfh: points must be [N,3]");
   if (ks.empty()) throw InternalError("fpfh: no neighbour counts");
   const std::int64_t n = p.size(0);
+  quiet_open3d();
   open3d::geometry::PointCloud pc;
   pc.points_.resize(static_cast<size_t>(n));
   const float* d = p.data_ptr<float>();

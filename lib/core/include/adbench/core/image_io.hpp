@@ -3,10 +3,31 @@
 #include <ATen/ATen.h>
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
 namespace adbench {
+
+/// Default of --max-image-pixels: 64 M pixels (8192 x 8192), far above any benchmark image.
+inline constexpr std::uint64_t kDefaultMaxImagePixels = std::uint64_t(64) << 20;
+
+/// The largest image (width x height, from the file header, checked before decoding) that the
+/// readers below decode; larger ones are refused: "<file>: image is 20000x20000 (400000000 pixels),
+/// more than --max-image-pixels 67108864". Process-wide; InputError for 0.
+void set_max_image_pixels(std::uint64_t n);
+std::uint64_t max_image_pixels();
+
+/// InputError naming the file when width x height exceeds max_image_pixels().
+void check_image_pixels(const std::filesystem::path& path, std::int64_t width, std::int64_t height);
+
+/// "uint8", "float32", ... for an OpenCV depth (CV_8U, CV_32F, ...): error lines never show enum numbers.
+std::string depth_name(int depth);
+
+/// Decodes an image file as stored (any depth and channel count), after the pixel-limit check.
+/// Only PNG, JPEG, BMP and TIFF files are decoded. InputError "<path>: cannot decode image
+/// (corrupt or unsupported format)".
+cv::Mat read_image_unchanged(const std::filesystem::path& path);
 
 /// True for the image extensions adbench reads: png, jpg, jpeg, bmp, tif, tiff (any case).
 bool is_image_file(const std::filesystem::path& path);
@@ -33,7 +54,7 @@ cv::Mat tensor_to_mat(const at::Tensor& map2d);
 
 /// Reads a score map: .tif/.tiff (float32 single channel) or .npy (float32 or float64, 2-D).
 /// Returns a contiguous CPU tensor of the file's float dtype. InputError naming the file when it
-/// cannot be read, is not 2-D, or has another dtype.
+/// cannot be read, is not 2-D, has no values (e.g. shape (0, 224)), or has another dtype.
 at::Tensor read_score_map(const std::filesystem::path& path);
 
 /// Writes a 2-D map as a float32 single-channel TIFF.

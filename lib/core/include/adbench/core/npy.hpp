@@ -7,8 +7,11 @@
 
 namespace adbench {
 
-/// Reads a .npy file into a CPU tensor. InputError naming the file for a bad header, Fortran
-/// order, big-endian or unsupported dtype, or a truncated body.
+/// Reads a .npy file into a CPU tensor. InputError naming the file for a bad or oversized header,
+/// Fortran order, big-endian or unsupported dtype, a negative dimension, a size that disagrees
+/// with the file (truncated, or trailing bytes) — checked before allocating (formats::parse_npy_header).
+/// Zero-size arrays such as (0, 224) are valid .npy files and are returned empty; the score-map
+/// readers refuse them.
 at::Tensor read_npy(const std::filesystem::path& path);
 
 /// Writes a CPU tensor as .npy (version 1.0).

@@ -15,8 +15,10 @@ struct SafeTensors {
   std::map<std::string, std::string> metadata;      ///< the "__metadata__" object
 };
 
-/// Reads a .safetensors file. InputError naming the file for a truncated file, a bad header,
-/// overlapping or out-of-range offsets, or an unsupported dtype.
+/// Reads a .safetensors file. InputError naming the file (and the tensor or key) for a truncated
+/// file, a header over 100 MB, invalid JSON, a negative or non-integer shape entry, overlapping or
+/// out-of-range offsets, a byte size that disagrees with the shape, or an unsupported dtype; all
+/// checked before allocating (formats::parse_safetensors).
 SafeTensors read_safetensors(const std::filesystem::path& path);
 
 /// Writes tensors (moved to CPU, contiguous) and metadata; the header is padded to 8 bytes.

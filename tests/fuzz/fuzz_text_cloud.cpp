@@ -1,0 +1,7 @@
+// Text point clouds ("x y z ..." rows).
+#include "adbench/formats/text_formats.hpp"
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return fuzz_one(data, size, [](std::string_view b) { adbench::formats::parse_text_cloud(b, "fuzz.txt"); });
+}

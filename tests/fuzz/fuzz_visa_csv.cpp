@@ -1,0 +1,7 @@
+// VisA's split_csv/1cls.csv.
+#include "adbench/formats/text_formats.hpp"
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return fuzz_one(data, size, [](std::string_view b) { adbench::formats::parse_visa_csv(b, "1cls.csv"); });
+}
