@@ -129,6 +129,10 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   expect_error("--device gpu " + eval, device + "'gpu'");
   expect_error("--device cuda:99999999999999999999 " + eval, device + "'cuda:99999999999999999999'");
   expect_error("--device cuda:128 " + eval, device + "'cuda:128'");
+  // Choices: our line too, the value capped by excerpt().
+  expect_error("list " + std::string(200, 'x'),
+               "what: expected one of datasets, detectors, categories, got '" + std::string(80, 'x') + "... (200 bytes)'");
+  expect_error(eval + " --setting multi", "--setting: expected one of single-class, multi-class, got 'multi'");
   REQUIRE(listing(tmp.path()).empty());
 }
 
