@@ -129,6 +129,10 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   expect_error("--device gpu " + eval, device + "'gpu'");
   expect_error("--device cuda:99999999999999999999 " + eval, device + "'cuda:99999999999999999999'");
   expect_error("--device cuda:128 " + eval, device + "'cuda:128'");
+  // CLI11's own messages quote arguments: capped as well.
+  expect_error("list datasets --" + std::string(400, 'y'),
+               "The following argument was not expected: --" + std::string(257, 'y') +
+                   "... (443 bytes) (run 'adbench --help' or 'adbench <command> --help')");
   // Choices: our line too, the value capped by excerpt().
   expect_error("list " + std::string(200, 'x'),
                "what: expected one of datasets, detectors, categories, got '" + std::string(80, 'x') + "... (200 bytes)'");
