@@ -76,6 +76,20 @@ CLI::Validator fraction_open_closed() {
       "(0,1]");
 }
 
+CLI::Validator one_of(const std::vector<std::string>& choices) {
+  std::string list, braces;
+  for (const auto& c : choices) {
+    list += (list.empty() ? "" : ", ") + c;
+    braces += (braces.empty() ? "" : ",") + c;
+  }
+  return CLI::Validator(
+      [choices, list](std::string& text) -> std::string {
+        if (std::find(choices.begin(), choices.end(), text) != choices.end()) return "";
+        return "expected one of " + list + ", got '" + excerpt(text) + "'";
+      },
+      "{" + braces + "}");
+}
+
 CLI::Validator threads_limit() {
   const std::int64_t hw = std::max(1u, std::thread::hardware_concurrency());
   return integer_in(0, 4 * hw,

@@ -32,6 +32,8 @@ CLI::Validator integer_in(std::int64_t lo, std::int64_t hi, const std::string& w
 CLI::Validator unsigned_64(const std::string& what);
 /// A number in (0, 1] (each --aupro-limits value).
 CLI::Validator fraction_open_closed();
+/// One of `choices` (CLI11's IsMember echoed the value uncapped): "expected one of a, b, got 'x'".
+CLI::Validator one_of(const std::vector<std::string>& choices);
 /// --threads: 0 (all cores) up to 4 x std::thread::hardware_concurrency().
 CLI::Validator threads_limit();
 

@@ -33,7 +33,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--setting", o->setting,
                  "single-class (default: one model per category) | multi-class (one model trained on every category's "
                  "train images, evaluated per category; with --run: the run's)")
-      ->check(CLI::IsMember({"single-class", "multi-class"}));
+      ->check(one_of({"single-class", "multi-class"}));
   app.add_option("--pred-out", o->pred_out, "Also write the prediction folder here");
   app.add_flag("--heatmaps", o->heatmaps, "With --pred-out: also write PNG overlays");
   app.add_option("--out", o->out,
@@ -44,7 +44,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       ->check(fraction_open_closed());
   app.add_option("--ap-convention", o->ap_convention,
                  "step (exact, scikit-learn average_precision_score) | trapezoid (anomalib's AUPR)")
-      ->check(CLI::IsMember({"step", "trapezoid"}))
+      ->check(one_of({"step", "trapezoid"}))
       ->capture_default_str();
   app.add_option("--aupro-bins", o->aupro_bins, "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
       ->check(integer_in(0, std::numeric_limits<int>::max(), "an integer >= 0 (0: exact AUPRO)"))

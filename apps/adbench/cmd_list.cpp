@@ -53,7 +53,7 @@ Action setup_list(CLI::App& app, const Globals& g) {
   auto o = std::make_shared<Opts>();
   app.add_option("what", o->what, "datasets | detectors | categories")
       ->required()
-      ->check(CLI::IsMember({"datasets", "detectors", "categories"}));
+      ->check(one_of({"datasets", "detectors", "categories"}));
   app.add_option("--dataset", o->dataset, "With 'categories': the dataset adapter");
   app.add_option("--root", o->root, "With 'categories': the dataset root");
   app.add_flag("-v,--verbose", o->verbose,

@@ -19,7 +19,7 @@ Action setup_synth(CLI::App& app, const Globals& g) {
   app.add_option("--kind", o->kind,
                  "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth) or "
                  "xyz (MVTec 3D-AD layout: organised xyz TIFFs)")
-      ->check(CLI::IsMember({"image", "pointcloud", "xyz"}))
+      ->check(one_of({"image", "pointcloud", "xyz"}))
       ->capture_default_str();
   app.add_flag("--force", o->force, "Replace an existing folder");
   app.footer(

@@ -21,7 +21,7 @@ Action setup_train(CLI::App& app, const Globals& g) {
   app.add_option("--category", o->category, "Category to train on ('all' with --setting multi-class)")->required();
   app.add_option("--setting", o->setting,
                  "single-class (one model per category) | multi-class (one model on every category's train images; --category all)")
-      ->check(CLI::IsMember({"single-class", "multi-class"}))
+      ->check(one_of({"single-class", "multi-class"}))
       ->capture_default_str();
   app.add_option("--out", o->out, "Run folder to write (refused if it exists, unless --force)")->required();
   app.add_option("--config", o->config, "JSON file of detector settings (configs/<detector>.json)");

@@ -107,11 +107,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ValidationError& e) {
     // "<option>: expected ..., got ...": the line already says what is accepted.
-    std::cerr << "adbench: error: " << one_line(e.what()) << "\n";
+    std::cerr << "adbench: error: " << excerpt(one_line(e.what()), 300) << "\n";
     return kExitBadInput;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "adbench: error: " << one_line(e.what()) << " (run 'adbench --help' or 'adbench <command> --help')\n";
+    // CLI11's messages quote the user's arguments: capped and escaped like any echoed user text.
+    std::cerr << "adbench: error: " << excerpt(one_line(e.what()), 300)
+              << " (run 'adbench --help' or 'adbench <command> --help')\n";
     return kExitBadInput;
   }
   if (show_version) {

@@ -4,7 +4,6 @@
 // the CSV row of an adbench prediction folder, heatmap PNG layout, and dataset links and masks.
 // Each bad input: exactly one line "adbench: error: ..." on stderr, exit code 2, nothing written.
 #include <catch2/catch.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,9 +50,10 @@ fs::path copy_category(const TempDir& tmp, const std::string& category, const st
 
 /// A perfect prediction folder for `category` (map = ground truth, score = label).
 void perfect_predictions(const fs::path& pred, const fs::path& root, const std::string& category) {
-  write_prediction_folder(pred, "mvtec_ad", root, category, [](const adbench::Sample& s, const at::Tensor& gt) {
-    return std::make_pair(gt.clone(), double(s.label));
-  });
+  write_prediction_folder(pred, "mvtec_ad", root, category,
+                          [](const adbench::Sample& s, const at::Tensor& gt) {
+                            return std::make_pair(gt.clone(), double(s.label));
+                          });
 }
 
 /// The CSV's data rows (header dropped), each split at commas (no quoted fields in these tests).
@@ -79,9 +79,11 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   const std::string root = " --root " + q(synth_root());
   const std::int64_t hw = std::max(1u, std::thread::hardware_concurrency());
   const std::string threads = "--threads: expected an integer from 0 to " + std::to_string(4 * hw) +
-                              " (0: all cores; at most 4 x " + std::to_string(hw) + " hardware threads), got ";
+                              " (0: all cores; at most 4 x " + std::to_string(hw) +
+                              " hardware threads), got ";
   expect_error("--threads 100000 list datasets", threads + "100000");
-  expect_error("--threads " + std::to_string(4 * hw + 1) + " list datasets", threads + std::to_string(4 * hw + 1));
+  expect_error("--threads " + std::to_string(4 * hw + 1) + " list datasets",
+               threads + std::to_string(4 * hw + 1));
   REQUIRE(run_adbench("--threads " + std::to_string(4 * hw) + " list datasets").exit_code == 0);
 
   const std::string seed = "--seed: expected an integer from 0 to 2^64-1, got ";
@@ -93,9 +95,11 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   const std::string eval = "eval --detector variation_model --category cap" + root;
   expect_error(eval + " --batch-size 0", "--batch-size: expected an integer >= 1, got 0");
   expect_error(eval + " --batch-size abc", "--batch-size: expected an integer >= 1, got 'abc'");
-  expect_error(eval + " --batch-size 99999999999", "--batch-size: expected an integer >= 1, got 99999999999 (at most 2147483647)");
-  expect_error("train --detector variation_model --category cap --out " + q(tmp / "r") + root + " --batch-size -3",
-               "--batch-size: expected an integer >= 1, got -3");
+  expect_error(eval + " --batch-size 99999999999",
+               "--batch-size: expected an integer >= 1, got 99999999999 (at most 2147483647)");
+  expect_error(
+      "train --detector variation_model --category cap --out " + q(tmp / "r") + root + " --batch-size -3",
+      "--batch-size: expected an integer >= 1, got -3");
   expect_error("infer --run " + q(tmp / "r") + " --out " + q(tmp / "p") + " --batch-size 0",
                "--batch-size: expected an integer >= 1, got 0");
   expect_error(eval + " --shots 0", "--shots: expected an integer >= 1, got 0");
@@ -106,6 +110,14 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   expect_error("--device gpu " + eval, device + "'gpu'");
   expect_error("--device cuda:99999999999999999999 " + eval, device + "'cuda:99999999999999999999'");
   expect_error("--device cuda:128 " + eval, device + "'cuda:128'");
+  // CLI11's own messages quote arguments: capped as well.
+  expect_error("list datasets --" + std::string(400, 'y'),
+               "The following argument was not expected: --" + std::string(257, 'y') +
+                   "... (443 bytes) (run 'adbench --help' or 'adbench <command> --help')");
+  // Choices: our line too, the value capped by excerpt().
+  expect_error("list " + std::string(200, 'x'),
+               "what: expected one of datasets, detectors, categories, got '" + std::string(80, 'x') + "... (200 bytes)'");
+  expect_error(eval + " --setting multi", "--setting: expected one of single-class, multi-class, got 'multi'");
   REQUIRE(listing(tmp.path()).empty());
 }
 
@@ -120,8 +132,9 @@ TEST_CASE("detector settings: ranges checked at merge time; --set detector is an
                "detector variation_model: setting 'image_size' must be in [8, 4096], got 4294967304");
   expect_error("eval --detector variation_model --set detector=padim" + root,
                "--set detector=padim: the detector is not a setting; use --detector padim");
-  expect_error("train --set detector=variation_model --out " + q(tmp / "run") + root,
-               "--set detector=variation_model: the detector is not a setting; use --detector variation_model");
+  expect_error(
+      "train --set detector=variation_model --out " + q(tmp / "run") + root,
+      "--set detector=variation_model: the detector is not a setting; use --detector variation_model");
   // A config file still names the detector with its "detector" key.
   { std::ofstream(tmp / "c.json") << R"({"detector": "variation_model", "std_floor": -1})"; }
   expect_error("train --config " + q(tmp / "c.json") + " --out " + q(tmp / "run") + root,
@@ -131,9 +144,10 @@ TEST_CASE("detector settings: ranges checked at merge time; --set detector is an
 
 TEST_CASE("eval --setting multi-class needs --category all", "[cli][usability]") {
   TempDir tmp("mc");
-  expect_error("eval --detector variation_model --setting multi-class --category cap --root " + q(synth_root()) +
-                   " --out " + q(tmp / "r.json"),
-               "adbench eval: --setting multi-class evaluates one model on every category: use --category all");
+  expect_error(
+      "eval --detector variation_model --setting multi-class --category cap --root " + q(synth_root()) +
+          " --out " + q(tmp / "r.json"),
+      "adbench eval: --setting multi-class evaluates one model on every category: use --category all");
   REQUIRE(!fs::exists(tmp / "r.json"));
 }
 
@@ -238,16 +252,17 @@ TEST_CASE("eval --pred with some categories: evaluates those, warns about the re
   r = run_adbench("--quiet infer --run " + q(tmp / "run") + " --out " + q(tmp / "pred"));
   REQUIRE(r.exit_code == 0);
   // The run's own evaluation: the reference for detector and config hash.
-  r = run_adbench("--quiet eval --run " + q(tmp / "run") + root + " --category cap --csv " + q(tmp / "run.csv"));
+  r = run_adbench("--quiet eval --run " + q(tmp / "run") + root + " --category cap --csv " +
+                  q(tmp / "run.csv"));
   REQUIRE(r.exit_code == 0);
   auto run_row = csv_rows(tmp / "run.csv").at(0);
 
-  r = run_adbench("eval --pred " + q(tmp / "pred") + root + " --category all --out " + q(tmp / "r.json") + " --csv " +
-                  q(tmp / "b.csv"));
+  r = run_adbench("eval --pred " + q(tmp / "pred") + root + " --category all --out " + q(tmp / "r.json") +
+                  " --csv " + q(tmp / "b.csv"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const std::string warning = "--category all: skipped 3 of 4 categories with no folder in " + (tmp / "pred").string() +
-                              ": bracket, marble, weave";
+  const std::string warning = "--category all: skipped 3 of 4 categories with no folder in " +
+                              (tmp / "pred").string() + ": bracket, marble, weave";
   REQUIRE(r.err.find("[warning] " + warning + "\n") != std::string::npos);
   auto res = read_json(tmp / "r.json");
   REQUIRE(res["warnings"] == nlohmann::json::array({warning}));
@@ -265,8 +280,9 @@ TEST_CASE("eval --pred with some categories: evaluates those, warns about the re
   // A folder with none of the categories: an error, nothing written.
   fs::create_directories(tmp / "empty");
   expect_error("eval --pred " + q(tmp / "empty") + root + " --category all --out " + q(tmp / "e.json"),
-               (tmp / "empty").string() + ": no predictions for any of the 4 categories of the dataset (bracket, cap, "
-                                          "marble, weave; expected <category>/test/<defect>/<stem>.tiff)");
+               (tmp / "empty").string() +
+                   ": no predictions for any of the 4 categories of the dataset (bracket, cap, "
+                   "marble, weave; expected <category>/test/<defect>/<stem>.tiff)");
   REQUIRE(!fs::exists(tmp / "e.json"));
 }
 
@@ -288,8 +304,8 @@ TEST_CASE("heatmap captions: ground truth labelled, out-of-range scores said so"
 
 TEST_CASE("heatmap PNG: caption band above, colour bar below, picture untouched", "[cli][usability]") {
   TempDir tmp("heat");
-  auto r = run_adbench("--quiet eval --detector variation_model --set image_size=64 --root " + q(synth_root()) +
-                       " --category cap --pred-out " + q(tmp / "p") + " --heatmaps");
+  auto r = run_adbench("--quiet eval --detector variation_model --set image_size=64 --root " +
+                       q(synth_root()) + " --category cap --pred-out " + q(tmp / "p") + " --heatmaps");
   REQUIRE(r.exit_code == 0);
   const fs::path png = tmp / "p" / "cap" / "heatmaps" / "hole" / "000.png";
   REQUIRE(fs::exists(png));
@@ -322,8 +338,8 @@ TEST_CASE("datasets: dangling and looping image links are errors naming the link
   const fs::path link = root / "cap" / "test" / "good" / "900.png";
   fs::create_symlink(tmp / "nowhere.png", link);
   const std::string eval = "eval --pred " + q(tmp / "pred") + " --root " + q(root) + " --category cap";
-  expect_error(eval, link.string() + ": dangling symbolic link (its target '" + (tmp / "nowhere.png").string() +
-                         "' does not exist)");
+  expect_error(eval, link.string() + ": dangling symbolic link (its target '" +
+                         (tmp / "nowhere.png").string() + "' does not exist)");
   fs::remove(link);
   const fs::path loop = root / "cap" / "train" / "good" / "loop.png";
   fs::create_symlink(loop, loop);
@@ -346,8 +362,9 @@ TEST_CASE("datasets: orphan masks and masks for normal images are counted warnin
   REQUIRE(r.exit_code == 0);
   const std::string normal = "category cap: 2 ground-truth mask(s) for normal images, ignored (first: " +
                              (gt / "good" / "000_mask.png").string() + ")";
-  const std::string orphan = "category cap: 1 ground-truth mask(s) that match no anomalous test image, ignored (first: " +
-                             (gt / "hole" / "999_mask.png").string() + ")";
+  const std::string orphan =
+      "category cap: 1 ground-truth mask(s) that match no anomalous test image, ignored (first: " +
+      (gt / "hole" / "999_mask.png").string() + ")";
   auto res = read_json(tmp / "r.json");
   const auto& w = res["categories"][0]["warnings"];
   CHECK(std::find(w.begin(), w.end(), normal) != w.end());

@@ -11,7 +11,8 @@
 namespace fs = std::filesystem;
 using namespace adbench::test;
 
-TEST_CASE("a run trained with relative weights is evaluated from another working directory", "[cli][usability][shared]") {
+TEST_CASE("a run trained with relative weights is evaluated from another working directory",
+          "[cli][usability][shared]") {
   TempDir tmp("relw");
   const fs::path weights = shared_dir() / "weights" / "mobilenet_v2_imagenet_coral.safetensors";
   REQUIRE(fs::exists(weights));
@@ -21,8 +22,10 @@ TEST_CASE("a run trained with relative weights is evaluated from another working
   const std::string root = " --root " + q(synth_root()) + " --category cap";
   {
     WorkingDir here(tmp / "work");
-    auto r = run_adbench("--quiet train --detector padim --backbone mobilenet_v2 --backbone-weights w/mnv2.safetensors "
-                         "--set image_size=64 --set channels=20 --out runs/pd" + root);
+    auto r = run_adbench(
+        "--quiet train --detector padim --backbone mobilenet_v2 --backbone-weights w/mnv2.safetensors "
+        "--set image_size=64 --set channels=20 --out runs/pd" +
+        root);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
   }

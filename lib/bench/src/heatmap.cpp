@@ -48,14 +48,17 @@ HeatmapText heatmap_text(int label, const std::string& defect, double score, dou
   HeatmapText t;
   t.ground_truth = label ? "GT: anomalous (" + excerpt(defect, 40) + ")" : "GT: normal";
   t.score = "score " + g4(score);
-  if (score > hi) t.score += " (above range)";
-  else if (score < lo) t.score += " (below range)";
+  if (score > hi)
+    t.score += " (above range)";
+  else if (score < lo)
+    t.score += " (below range)";
   t.low = g4(lo);
   t.high = g4(hi);
   return t;
 }
 
-void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, double lo, double hi, double score) {
+void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, double lo, double hi,
+                   double score) {
   cv::Mat rgb = read_image_rgb(s.image);
   cv::Mat m = tensor_to_mat(map);
   if (m.size() != rgb.size()) cv::resize(m, m, rgb.size(), 0, 0, cv::INTER_LINEAR);
@@ -95,7 +98,8 @@ void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, 
   const int bar_top = kHeatmapCaptionHeight + h + 5, bar_h = 12, bar_w = std::max(1, w - 2 * kMargin);
   cv::Mat ramp(1, bar_w, CV_8U);
   for (int i = 0; i < bar_w; ++i)
-    ramp.at<unsigned char>(0, i) = static_cast<unsigned char>(bar_w > 1 ? (255 * i + (bar_w - 1) / 2) / (bar_w - 1) : 0);
+    ramp.at<unsigned char>(0, i) =
+        static_cast<unsigned char>(bar_w > 1 ? (255 * i + (bar_w - 1) / 2) / (bar_w - 1) : 0);
   cv::Mat bar;
   cv::applyColorMap(ramp, bar, cv::COLORMAP_JET);
   cv::cvtColor(bar, bar, cv::COLOR_BGR2RGB);

@@ -58,12 +58,12 @@ nlohmann::json with_absolute_weights(const nlohmann::json& settings, const fs::p
   const std::string file = w.get<std::string>();
   if (file.empty() || file == "none" || fs::path(file).is_absolute()) return settings;
   nlohmann::json out = settings;
-  out["backbone_weights"] = fs::absolute(base / file).lexically_normal().string();
+  out["backbone_weights"] = fs::absolute(base / file).lexically_normal().string();  // base "": the working dir
   return out;
 }
 
 std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann::json& overrides) {
-  return detector_registry().create(name, with_absolute_weights(overrides, fs::current_path()));
+  return detector_registry().create(name, with_absolute_weights(overrides, fs::path()));
 }
 
 /// Multi-class protocol: one CategoryData whose training set is the union of every category's

@@ -40,7 +40,7 @@ HeatmapText heatmap_text(int label, const std::string& defect, double score, dou
 
 /// Writes the PNG described above for `sample` (its image and, when present, its mask outline)
 /// with `map` normalised over [lo, hi]. Creates the parent folder.
-void write_heatmap(const std::filesystem::path& out, const Sample& sample, const at::Tensor& map, double lo, double hi,
-                   double score);
+void write_heatmap(const std::filesystem::path& out, const Sample& sample, const at::Tensor& map, double lo,
+                   double hi, double score);
 
 }  // namespace adbench
