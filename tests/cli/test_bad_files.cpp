@@ -17,8 +17,6 @@ using namespace adbench::test;
 
 namespace {
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
 void write_bytes(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 std::string npy_with_header(const std::string& dict, const std::string& body) {
