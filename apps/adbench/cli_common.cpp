@@ -1,10 +1,16 @@
 #include "cli_common.hpp"
 
-#include "adbench/formats/json_fields.hpp"
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <thread>
+
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/log.hpp"
+#include "adbench/formats/json_fields.hpp"
 
 namespace adbench::cli {
 

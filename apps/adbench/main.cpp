@@ -12,6 +12,7 @@
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/interrupt.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
