@@ -28,14 +28,14 @@ void sort_and_check(std::vector<T>& items, Get get) {
     const Sample& y = get(b);
     if (x.defect != y.defect) return x.defect < y.defect;
     if (x.stem != y.stem) return x.stem < y.stem;
-    return x.image < y.image;
+    return x.path() < y.path();
   });
   for (size_t i = 1; i < items.size(); ++i) {
     const Sample& x = get(items[i - 1]);
     const Sample& y = get(items[i]);
     if (x.defect == y.defect && x.stem == y.stem)
-      throw_file_error(y.image, "duplicate file stem '" + y.stem + "' in " + y.split + "/" + y.defect +
-                                    " (also " + x.image.string() + ")");
+      throw_file_error(y.path(), "duplicate file stem '" + y.stem + "' in " + y.split + "/" + y.defect +
+                                     " (also " + x.path().string() + ")");
   }
 }
 
@@ -110,7 +110,8 @@ void check_category(const fs::path& root, const std::string& category, const std
 
 CategoryData finish_category(const std::string& dataset, const std::string& category, const fs::path& root,
                              std::vector<Sample> train, std::vector<PendingSample> test,
-                             const fs::path& empty_test_where, const std::string& empty_test_problem) {
+                             const fs::path& empty_test_where, const std::string& empty_test_problem,
+                             CategoryData::Truth truth) {
   if (test.empty()) throw_file_error(empty_test_where, empty_test_problem);
   sort_and_check(train, [](const Sample& s) -> const Sample& { return s; });
   sort_and_check(test, [](const PendingSample& p) -> const Sample& { return p.sample; });
@@ -123,15 +124,18 @@ CategoryData finish_category(const std::string& dataset, const std::string& cate
   data.category = category;
   data.root = root;
   data.train = std::move(train);
-  data.has_masks = any_mask;
+  data.has_truth = any_mask;
+  data.truth = truth;
+  const auto& first = data.train.empty() ? test.front().sample : data.train.front();
+  data.modality = first.modality;
   data.test.reserve(test.size());
   for (auto& p : test) {
     Sample s = std::move(p.sample);
-    s.mask.reset();
+    Unit& u = s.unit();
+    u.truth.reset();
     if (any_mask && s.label == 1) {
-      if (!p.mask.found)
-        throw_file_error(p.mask.expected, "missing ground-truth mask for " + s.image.string());
-      s.mask = *p.mask.found;
+      if (!p.mask.found) throw_file_error(p.mask.expected, "missing ground-truth mask for " + u.path.string());
+      u.truth = *p.mask.found;
     }
     data.test.push_back(std::move(s));
   }

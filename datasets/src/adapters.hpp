@@ -57,13 +57,14 @@ struct PendingSample {
 };
 
 /// Sorts train and test by (defect, stem), checks stems are unique within (split, defect), and
-/// applies the mask rule: when no anomalous test sample has a mask, has_masks = false and no
+/// applies the mask rule: when no anomalous test sample has a mask, has_truth = false and no
 /// sample gets one; otherwise every anomalous sample must have one (InputError
 /// "<expected>: missing ground-truth mask for <image>", the first in sorted order). An empty test
 /// set throws InputError "<empty_test_where>: <empty_test_problem>".
 CategoryData finish_category(const std::string& dataset, const std::string& category,
                              const std::filesystem::path& root, std::vector<Sample> train,
                              std::vector<PendingSample> test, const std::filesystem::path& empty_test_where,
-                             const std::string& empty_test_problem = "no test images");
+                             const std::string& empty_test_problem = "no test images",
+                             CategoryData::Truth truth = CategoryData::Truth::Masks);
 
 }  // namespace adbench::datasets_detail

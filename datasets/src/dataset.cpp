@@ -6,16 +6,6 @@
 
 namespace adbench {
 
-std::string to_string(Modality m) {
-  switch (m) {
-    case Modality::Image: return "image";
-    case Modality::MultiView: return "multi_view";
-    case Modality::Video: return "video";
-    case Modality::PointCloud: return "point_cloud";
-  }
-  return "unknown";
-}
-
 DatasetRegistry& dataset_registry() {
   static DatasetRegistry registry("dataset");
   return registry;

@@ -150,15 +150,13 @@ class MvtecLayoutAdapter final : public DatasetAdapter {
 
   Sample make_sample(const std::string& category, const std::string& split, const std::string& defect,
                      const fs::path& file) const {
-    Sample s;
+    Sample s = Sample::single(Modality::Image, file);
     s.category = category;
     s.split = split;
     s.defect = defect;
-    s.label = defect == spec_.normal ? 0 : 1;
+    s.label = s.unit().label = defect == spec_.normal ? 0 : 1;
     s.stem = file.stem().string();
     s.rel_path = defect + "/" + file.filename().string();
-    s.modality = Modality::Image;
-    s.image = file;
     return s;
   }
 

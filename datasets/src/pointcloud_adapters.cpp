@@ -39,31 +39,21 @@ bool is_txt(const fs::path& p) { return lower(p.extension().string()) == ".txt";
 
 Sample cloud_sample(const std::string& category, const std::string& split, const std::string& defect, int label,
                     const fs::path& file) {
-  Sample s;
+  Sample s = Sample::single(Modality::PointCloud, file);
   s.category = category;
   s.split = split;
   s.defect = defect;
-  s.label = label;
+  s.label = s.unit().label = label;
   s.stem = file.stem().string();
   s.rel_path = defect + "/" + file.filename().string();
-  s.modality = Modality::PointCloud;
-  s.cloud = file;
-  s.image = file;  // names the sample in finish_category's messages; cleared afterwards
   return s;
 }
 
-/// finish_category, then the mask it assigned becomes the point labels.
+/// finish_category for clouds: the ground truth is a mask on the xyz grid (organised) or per-point labels.
 CategoryData finish_points(const std::string& dataset, const std::string& category, const fs::path& root,
                            std::vector<Sample> train, std::vector<PendingSample> test, const fs::path& test_dir,
-                           const std::string& empty_problem) {
-  CategoryData d = finish_category(dataset, category, root, std::move(train), std::move(test), test_dir, empty_problem);
-  for (auto* set : {&d.train, &d.test})
-    for (auto& s : *set) {
-      s.point_labels = s.mask;
-      s.mask.reset();
-      s.image.clear();
-    }
-  return d;
+                           const std::string& empty_problem, CategoryData::Truth truth) {
+  return finish_category(dataset, category, root, std::move(train), std::move(test), test_dir, empty_problem, truth);
 }
 
 /// Real3D-AD / Anomaly-ShapeNet test file names: "<n>_<defect>[_...]" or "<defect><n>"; normal
@@ -115,7 +105,8 @@ class Mvtec3dAdapter final : public DatasetAdapter {
         test.push_back(std::move(p));
       }
     }
-    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test", "no test clouds");
+    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test", "no test clouds",
+                         CategoryData::Truth::GridMasks);
   }
 };
 
@@ -155,7 +146,8 @@ class FlatCloudAdapter final : public DatasetAdapter {
       if (is_file(p.mask.expected)) p.mask.found = p.mask.expected;
       test.push_back(std::move(p));
     }
-    return finish_points(name_, category, root, std::move(train), std::move(test), dir / "test", "no test clouds");
+    return finish_points(name_, category, root, std::move(train), std::move(test), dir / "test", "no test clouds",
+                         CategoryData::Truth::PointLabels);
   }
 
  private:
@@ -201,7 +193,8 @@ class MiniShiftAdapter final : public DatasetAdapter {
         }
       }
     }
-    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test", "no test clouds");
+    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test", "no test clouds",
+                         CategoryData::Truth::PointLabels);
   }
 };
 

@@ -39,18 +39,16 @@ class VisaAdapter final : public DatasetAdapter {
     for (const auto& r : rows) {
       if (r.object != category) continue;
       const std::string where = csv.string() + ":" + std::to_string(r.line);
-      Sample s;
+      Sample s = Sample::single(Modality::Image, root / r.image);
       s.category = category;
       s.split = r.split;
-      s.label = r.label == "anomaly" ? 1 : 0;
+      s.label = s.unit().label = r.label == "anomaly" ? 1 : 0;
       s.defect = s.label ? "bad" : "good";
-      s.image = root / r.image;
-      s.stem = s.image.stem().string();
-      s.rel_path = s.defect + "/" + s.image.filename().string();
-      s.modality = Modality::Image;
+      s.stem = s.path().stem().string();
+      s.rel_path = s.defect + "/" + s.path().filename().string();
       std::error_code ec;
-      if (!fs::is_regular_file(s.image, ec))
-        throw_file_error(s.image, "no such file (listed in " + where + ")");
+      if (!fs::is_regular_file(s.path(), ec))
+        throw_file_error(s.path(), "no such file (listed in " + where + ")");
       if (r.split == "train") {
         if (s.label == 1) throw InputError(where + ": anomalous image in the train split: " + excerpt(r.image));
         train.push_back(std::move(s));

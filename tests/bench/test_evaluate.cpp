@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <map>
+#include <sstream>
 
 #include "adbench/bench/pipeline.hpp"
 #include "adbench/bench/predictions.hpp"
+#include "adbench/core/fs.hpp"
 #include "adbench/core/image_io.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/datasets/synth.hpp"
@@ -24,48 +26,47 @@ namespace {
 
 // ---- the only places that know the Sample / Prediction / CategoryResult types ----
 
-const fs::path& unit_path(const Sample& s) { return s.modality == Modality::PointCloud ? s.cloud : s.image; }
-std::optional<fs::path> unit_truth(const Sample& s) { return s.modality == Modality::PointCloud ? s.point_labels : s.mask; }
+const fs::path& unit_path(const Sample& s) { return s.path(); }
+std::optional<fs::path> unit_truth(const Sample& s) { return s.truth(); }
 
-Prediction make_prediction(at::Tensor map, double score) {
-  Prediction p;
-  p.map = std::move(map);
-  p.score = score;
-  return p;
-}
+Prediction make_prediction(at::Tensor map, double score) { return Prediction::single(std::move(map), score); }
 
-/// Metrics of a result by "<level>.<metric>", plus counts by "count.<name>".
+/// Metrics of a result by "<level>.<metric>" (the coarsest level as "sample"), plus the counts the
+/// driver reported before metric levels, by "count.<name>".
 std::map<std::string, double> flatten(const CategoryResult& r) {
   std::map<std::string, double> out;
-  auto put = [&](const std::string& k, const std::optional<double>& v) {
-    if (v) out[k] = *v;
-  };
-  put("sample.auroc", r.image.auroc);
-  put("sample.ap", r.image.ap);
-  put("sample.f1_max", r.image.f1_max);
-  if (r.pixel) {
-    put(r.level + ".auroc", r.pixel->auroc);
-    put(r.level + ".ap", r.pixel->ap);
-    put(r.level + ".f1_max", r.pixel->f1_max);
-    for (const auto& [l, v] : r.pixel->aupro) put(r.level + ".aupro_" + std::to_string(l).substr(0, 4), v);
+  REQUIRE(!r.levels.empty());
+  for (size_t i = 0; i < r.levels.size(); ++i) {
+    const LevelResult& l = r.levels[i];
+    const std::string name = i == 0 ? "sample" : l.level;
+    for (const auto& [k, v] : l.metrics) {
+      if (!v) continue;
+      // "aupro_0.3" -> "aupro_0.30" (the keys pinned below).
+      std::string key = k;
+      if (k.rfind("aupro_", 0) == 0) key = "aupro_" + std::to_string(std::stod(k.substr(6))).substr(0, 4);
+      out[name + "." + key] = *v;
+    }
   }
-  const auto& n = r.counts;
-  out["count.train"] = double(n.train);
-  out["count.test"] = double(n.test);
-  out["count.test_normal"] = double(n.test_normal);
-  out["count.test_anomalous"] = double(n.test_anomalous);
-  out["count.masks"] = double(n.masks);
-  out["count.empty_masks"] = double(n.empty_masks);
-  out["count.pixels"] = double(n.pixels);
-  out["count.anomalous_pixels"] = double(n.anomalous_pixels);
-  out["count.regions"] = double(n.regions);
-  out["count.resized_maps"] = double(n.resized_maps);
+  const LevelResult& s = r.levels.front();
+  const LevelResult* fine = r.levels.size() > 1 ? &r.levels.back() : nullptr;
+  auto fc = [&](const char* k) { return fine ? double(fine->count(k)) : 0.0; };
+  out["count.train"] = double(r.train);
+  out["count.test"] = double(r.test);
+  out["count.test_normal"] = double(s.count("normal"));
+  out["count.test_anomalous"] = double(s.count("anomalous"));
+  out["count.masks"] = fc("masks");
+  out["count.empty_masks"] = fc("empty_masks");
+  out["count.pixels"] = fc("units");
+  out["count.anomalous_pixels"] = fc("anomalous");
+  out["count.regions"] = fc("regions");
+  out["count.resized_maps"] = fc("resized_maps");
   return out;
 }
 
+/// Level names, the coarsest as "sample" whatever its name (its name is checked separately).
 std::vector<std::string> levels_of(const CategoryResult& r) {
-  std::vector<std::string> out = {"sample"};
-  if (r.pixel) out.push_back(r.level);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < r.levels.size(); ++i) out.push_back(i == 0 ? "sample" : r.levels[i].level);
   return out;
 }
 
@@ -201,6 +202,7 @@ TEST_CASE("evaluate: image category with masks, fake predictor, writer round tri
   CHECK(calls == 2);  // 6 test images in batches of 4
   CHECK(r.category == "weave");
   CHECK(levels_of(r) == std::vector<std::string>{"sample", "pixel"});
+  CHECK(r.levels[0].level == "image");
   auto got = flatten(r);
   dump("image", got);
   // Sample level against the rank reference over the collected scores.
@@ -244,6 +246,40 @@ TEST_CASE("evaluate: image category with masks, fake predictor, writer round tri
   CHECK(std::count_if(files.begin(), files.end(), [](auto& f) { return f.starts_with("heatmaps/"); }) == 6);
   CHECK(std::count(files.begin(), files.end(), "scores.csv") == 1);
   CHECK(std::count(files.begin(), files.end(), "prediction.json") == 1);
+
+  // One record renders JSON, CSV and table from the same levels.
+  ResultRecord rec;
+  rec.dataset = "mvtec_ad";
+  rec.source = {{"kind", "predictions"}, {"path", "/p"}};
+  rec.device = "cpu";
+  rec.categories.push_back(r);
+  const std::string rows = rec.csv_rows();
+  CHECK(std::count(rows.begin(), rows.end(), '\n') == 2);
+  const std::string header = ResultRecord::csv_header();
+  CHECK(header.rfind("adbench.csv/2,created_utc,git_commit,dataset,category,setting,level,source,detector,spec,", 0) == 0);
+  CHECK(csv_schema_of(header) == "adbench.csv/2");
+  const auto commas = std::count(header.begin(), header.end(), ',');
+  std::istringstream lines(rows);
+  std::string line;
+  std::vector<std::string> levels;
+  while (std::getline(lines, line)) {
+    CHECK(std::count(line.begin(), line.end(), ',') == commas);  // no quoted cells here
+    std::vector<std::string> cells;
+    std::istringstream ls(line);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    REQUIRE(cells.size() > 8);
+    CHECK(cells[7] == "predictions:/p");
+    levels.push_back(cells[6]);
+  }
+  CHECK(levels == std::vector<std::string>{"image", "pixel"});
+  nlohmann::json j = rec.to_json();
+  CHECK(j["schema"] == "adbench.result/2");
+  CHECK(j["categories"][0]["levels"][1]["metrics"]["auroc"].get<double>() == Approx(got["pixel.auroc"]).margin(1e-15));
+  CHECK(j["categories"][0]["levels"][1]["counts"]["resized_maps"] == 2);
+  CHECK(j["mean"]["pixel"]["categories_counted"]["auroc"] == 1);
+  const std::string table = rec.table();
+  CHECK(table.find("I-AUROC") != std::string::npos);
+  CHECK(table.find("P-AUPRO@0.3") != std::string::npos);
 
   // Reading the folder back gives the same metrics (maps were written at their own size).
   PredictionReader reader(tmp / "pred", "weave", data.test);
@@ -305,6 +341,7 @@ TEST_CASE("evaluate: xyz-grid category (mvtec_3d) excludes missing points", "[be
   writer.commit({{"detector", "fake"}});
   CHECK(calls == 3);
   CHECK(levels_of(r) == std::vector<std::string>{"sample", "pixel"});
+  CHECK(r.levels[0].level == "sample");
   CHECK(r.warnings.empty());
   auto got = flatten(r);
   dump("xyz", got);
@@ -367,6 +404,7 @@ TEST_CASE("evaluate: unorganised point category, point level", "[bench]") {
   writer.commit({{"detector", "fake"}});
   CHECK(calls == 2);
   CHECK(levels_of(r) == std::vector<std::string>{"sample", "point"});
+  CHECK(r.levels[0].level == "sample");
   CHECK(r.warnings.empty());
   auto got = flatten(r);
   dump("points", got);
@@ -377,11 +415,11 @@ TEST_CASE("evaluate: unorganised point category, point level", "[bench]") {
   int64_t positives = 0;
   for (const auto& s : data.test) {
     Prediction p = fake_points(s);
-    const int64_t n = p.map.size(0);
+    const int64_t n = p.map().size(0);
     at::Tensor lab = unit_truth(s) ? pointcloud::read_point_labels(*unit_truth(s), n, unit_path(s))
                                    : at::zeros({n}, at::kByte);
     for (int64_t i = 0; i < n; ++i) {
-      ps.push_back(p.map[i].item<float>());
+      ps.push_back(p.map()[i].item<float>());
       pl.push_back(lab[i].item<int>() != 0);
       positives += pl.back();
     }

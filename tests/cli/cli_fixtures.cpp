@@ -7,6 +7,7 @@
 
 #include "adbench/core/image_io.hpp"
 #include "adbench/core/npy.hpp"
+#include "result_view.hpp"
 
 namespace fs = std::filesystem;
 
@@ -42,10 +43,10 @@ void write_prediction_folder(const fs::path& pred, const std::string& dataset, c
   }
   for (const auto& s : data.test) {
     at::Tensor gt;
-    if (s.mask) {
-      gt = mask_to_tensor(read_mask(*s.mask)).to(at::kFloat);
+    if (s.truth()) {
+      gt = mask_to_tensor(read_mask(*s.truth())).to(at::kFloat);
     } else {
-      cv::Size sz = read_image_size(s.image);
+      cv::Size sz = read_image_size(s.path());
       gt = at::zeros({sz.height, sz.width}, at::kFloat);
     }
     auto [map, score] = make(s, gt);
@@ -60,7 +61,7 @@ void write_prediction_folder(const fs::path& pred, const std::string& dataset, c
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);
   REQUIRE(in.good());
-  return nlohmann::json::parse(in);
+  return with_v1_view(nlohmann::json::parse(in));
 }
 
 double metric(const nlohmann::json& result, const std::string& cat, const std::string& name) {

@@ -67,9 +67,19 @@ TEST_CASE("one-go eval of variation_model finds the synthetic defects", "[cli][e
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto j = read_json(out);
-  REQUIRE(j["schema"] == "adbench.result/1");
-  REQUIRE(j["source"]["detector"] == "variation_model");
-  REQUIRE(j["source"]["config"]["image_size"] == 256);
+  REQUIRE(j["schema"] == "adbench.result/2");
+  REQUIRE(j["source"] == nlohmann::json{{"kind", "detector"}});
+  REQUIRE(j["produced_by"]["detector"] == "variation_model");
+  REQUIRE(j["produced_by"]["config"]["image_size"] == 256);
+  REQUIRE(j["produced_by"]["spec"].get<std::string>().rfind("variation_model(", 0) == 0);
+  // Levels: image then pixel, each with its own metrics and counts.
+  for (const auto& c : j["categories"]) {
+    REQUIRE(c["levels"].size() == 2);
+    REQUIRE(c["levels"][0]["level"] == "image");
+    REQUIRE(c["levels"][1]["level"] == "pixel");
+    REQUIRE(c["levels"][0]["counts"]["units"] == c["counts"]["test"]);
+    REQUIRE(c["levels"][1]["metrics"].contains("aupro_0.05"));
+  }
   REQUIRE(j["device"] == "cpu");
   REQUIRE(j["categories"].size() == 4);
   for (const auto& c : j["categories"]) {
@@ -82,17 +92,21 @@ TEST_CASE("one-go eval of variation_model finds the synthetic defects", "[cli][e
     REQUIRE(metric(j, cat, "aupro_0.3") > 0.0);
     REQUIRE(metric(j, cat, "aupro_0.05") > 0.0);
   }
-  // stdout: the table with a mean row; CSV: header + one row per category, header once on append.
+  // stdout: the table with a mean row; CSV: header + one row per category and level, header once
+  // on append.
   REQUIRE(r.out.find("I-AUROC") != std::string::npos);
+  REQUIRE(r.out.find("P-AUROC") != std::string::npos);
   REQUIRE(r.out.find("\nmean ") != std::string::npos);
-  REQUIRE(count_lines(csv) == 5);
+  REQUIRE(count_lines(csv) == 9);
   auto r2 = run_adbench("--quiet eval --detector variation_model --root " + q(synth_root()) +
                         " --category cap --csv " + q(csv));
   REQUIRE(r2.exit_code == 0);
-  REQUIRE(count_lines(csv) == 6);
+  REQUIRE(count_lines(csv) == 11);
   auto text = read_text(csv);
-  REQUIRE(text.find("created_utc,") == 0);
-  REQUIRE(text.find("created_utc,", 1) == std::string::npos);
+  REQUIRE(text.find("adbench.csv/2,created_utc,") == 0);
+  REQUIRE(text.find("adbench.csv/2,", 1) == std::string::npos);
+  REQUIRE(text.find(",cap,single-class,image,detector,variation_model,") != std::string::npos);
+  REQUIRE(text.find(",cap,single-class,pixel,detector,variation_model,") != std::string::npos);
 }
 
 TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
@@ -124,6 +138,10 @@ TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
   REQUIRE(a["categories"][0]["metrics"] == b["categories"][0]["metrics"]);
   REQUIRE(c["categories"][0]["metrics"] == b["categories"][0]["metrics"]);
   REQUIRE(a["source"]["kind"] == "predictions");
+  REQUIRE(c["source"]["kind"] == "run");
+  // The prediction folder names its producer: the run's detector, spec and config hash.
+  REQUIRE(a["categories"][0]["produced_by"]["spec"] == c["produced_by"]["spec"]);
+  REQUIRE(a["categories"][0]["produced_by"]["config_sha256"] == c["produced_by"]["config_sha256"]);
   REQUIRE(metric(b, "weave", "image_auroc") >= 0.8);
   // An existing prediction category is not overwritten without --force.
   auto again = run_adbench("--quiet infer --run " + q(run) + " --out " + q(pred));
@@ -322,4 +340,42 @@ TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing 
   expect_eval_error(tmp, "--pred " + q(holes) + " --root " + q(root) + " --category cap",
                     (holes / "cap").string() +
                         ": 2 of 21 predictions missing (first: test/hole/001.tiff, test/spot/002.tiff)");
+}
+
+TEST_CASE("a detector that does not take the dataset's modality: one line, exit 2, nothing written", "[cli][levels]") {
+  TempDir tmp("modality");
+  fs::create_directories(tmp / "clouds" / "plate" / "train");
+  fs::create_directories(tmp / "clouds" / "plate" / "test");
+  auto r = run_adbench("--quiet eval --detector variation_model --dataset real3d_ad --root " + q(tmp / "clouds") +
+                       " --category plate --out " + q(tmp / "r.json"));
+  REQUIRE(r.err ==
+          "adbench: error: detector 'variation_model' takes images; dataset 'real3d_ad' holds point clouds "
+          "(detectors for point clouds: fpfh_patchcore, simple3d)\n");
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(!fs::exists(tmp / "r.json"));
+  auto t = run_adbench("--quiet train --detector simple3d --root " + q(synth_root()) + " --category cap --out " +
+                       q(tmp / "run"));
+  REQUIRE(t.err ==
+          "adbench: error: detector 'simple3d' takes point clouds; dataset 'mvtec_ad' holds images "
+          "(detectors for images: fastrecon, padim, patchcore, spade, variation_model)\n");
+  REQUIRE(t.exit_code == 2);
+  REQUIRE(!fs::exists(tmp / "run"));
+}
+
+TEST_CASE("appending to a CSV of an older schema names both versions and changes nothing", "[cli][levels]") {
+  TempDir tmp("csvold");
+  const std::string old_header =
+      "created_utc,adbench_version,git_commit,dataset,category,setting,source,detector,config_sha256,backbone,"
+      "weights_sha256,device,seed,image_auroc,image_ap,image_f1_max,pixel_auroc,pixel_ap,pixel_f1_max,aupro_0.3,"
+      "aupro_0.05,aupro_0.01,train_s,infer_s,metrics_s\n";
+  const std::string old = old_header + "2026-01-01T00:00:00Z,0.1.0,abc,mvtec_ad,cap,single-class,detector,"
+                                       "variation_model,,,,cpu,0,0.9,0.9,0.9,0.9,0.9,0.9,0.5,,,1,1,1\n";
+  std::ofstream(tmp / "old.csv") << old;
+  auto r = run_adbench("--quiet eval --detector variation_model --root " + q(synth_root()) +
+                       " --category cap --csv " + q(tmp / "old.csv"));
+  REQUIRE(r.err == "adbench: error: " + (tmp / "old.csv").string() +
+                       ": its header is adbench.csv/1 (an older or newer adbench), this adbench writes adbench.csv/2; "
+                       "write to a new CSV file (README \"Leaderboard CSV\")\n");
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(read_text(tmp / "old.csv") == old);
 }

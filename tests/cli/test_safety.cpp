@@ -188,7 +188,7 @@ TEST_CASE("--csv appends only to adbench's own CSV and never blocks on a non-reg
   const std::string png = adbench::read_file(tmp / "img.png");
   auto r = run_adbench(eval + " --csv " + q(tmp / "img.png"));
   REQUIRE(r.err.rfind("adbench: error: " + (tmp / "img.png").string() +
-                          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'created_utc,",
+                          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'adbench.csv/2,created_utc,",
                       0) == 0);
   REQUIRE(r.exit_code == 2);
   REQUIRE(adbench::read_file(tmp / "img.png") == png);
@@ -196,7 +196,7 @@ TEST_CASE("--csv appends only to adbench's own CSV and never blocks on a non-reg
   std::ofstream(tmp / "theirs.csv") << "method,auroc\nours,0.99";
   auto f = run_adbench(eval + " --csv " + q(tmp / "theirs.csv"));
   REQUIRE(f.err.rfind("adbench: error: " + (tmp / "theirs.csv").string() +
-                          ": is not an adbench leaderboard CSV (first line 'method,auroc', expected 'created_utc,",
+                          ": is not an adbench leaderboard CSV (first line 'method,auroc', expected 'adbench.csv/2,created_utc,",
                       0) == 0);
   REQUIRE(f.exit_code == 2);
   REQUIRE(adbench::read_file(tmp / "theirs.csv") == "method,auroc\nours,0.99");
@@ -227,15 +227,25 @@ TEST_CASE("20 concurrent evals appending to one CSV keep every row", "[cli][safe
   std::istringstream in(adbench::read_file(csv));
   std::string line;
   std::getline(in, line);
-  REQUIRE(line.rfind("created_utc,", 0) == 0);
+  REQUIRE(line.rfind("adbench.csv/2,created_utc,", 0) == 0);
   int rows = 0;
-  const auto columns = std::count(line.begin(), line.end(), ',');
+  // Field separators: commas outside double quotes (the spec column is quoted: it holds commas).
+  auto separators = [](const std::string& l) {
+    long n = 0;
+    bool quoted = false;
+    for (char ch : l) {
+      if (ch == '"') quoted = !quoted;
+      else if (ch == ',' && !quoted) ++n;
+    }
+    return n;
+  };
+  const auto columns = separators(line);
   while (std::getline(in, line)) {
     ++rows;
-    REQUIRE(std::count(line.begin(), line.end(), ',') == columns);
+    REQUIRE(separators(line) == columns);
     REQUIRE(line.find(",cap,") != std::string::npos);
   }
-  REQUIRE(rows == 20);
+  REQUIRE(rows == 40);  // 20 runs x (image, pixel) levels
 }
 
 TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing behind", "[cli][safety][signal]") {
@@ -312,7 +322,7 @@ TEST_CASE("eval --out - writes the result JSON to stdout and the table to stderr
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
-  REQUIRE(j["schema"] == "adbench.result/1");
+  REQUIRE(j["schema"] == "adbench.result/2");
   REQUIRE(j["categories"][0]["category"] == "cap");
   REQUIRE(r.err.find("cap") != std::string::npos);
   REQUIRE_FALSE(fs::exists("-"));

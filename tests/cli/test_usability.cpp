@@ -56,17 +56,23 @@ void perfect_predictions(const fs::path& pred, const fs::path& root, const std::
                           });
 }
 
-/// The CSV's data rows (header dropped), each split at commas (no quoted fields in these tests).
+/// The CSV's data rows (header dropped), split at commas outside double quotes (RFC 4180: the
+/// spec column is quoted, it holds commas).
 std::vector<std::vector<std::string>> csv_rows(const fs::path& p) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(read_text(p));
   std::string line;
   std::getline(in, line);
   while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::string cell;
-    std::istringstream ls(line);
-    while (std::getline(ls, cell, ',')) f.push_back(cell);
+    std::vector<std::string> f(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char ch = line[i];
+      if (ch == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') f.back() += '"', ++i;
+      else if (ch == '"') quoted = !quoted;
+      else if (ch == ',' && !quoted) f.emplace_back();
+      else f.back() += ch;
+    }
     rows.push_back(f);
   }
   return rows;
@@ -268,14 +274,17 @@ TEST_CASE("eval --pred with some categories: evaluates those, warns about the re
   REQUIRE(res["warnings"] == nlohmann::json::array({warning}));
   REQUIRE(res["categories"].size() == 1);
   REQUIRE(res["categories"][0]["category"] == "cap");
-  REQUIRE(res["categories"][0]["predicted_by"]["detector"] == "variation_model");
+  REQUIRE(res["categories"][0]["produced_by"]["detector"] == "variation_model");
   auto rows = csv_rows(tmp / "b.csv");
-  REQUIRE(rows.size() == 1);
-  // created_utc,adbench_version,git_commit,dataset,category,setting,source,detector,config_sha256,backbone,...
-  CHECK(rows[0][6] == (tmp / "pred").string());
-  CHECK(rows[0][7] == "variation_model");
-  CHECK(rows[0][8] == run_row[8]);
-  CHECK(rows[0][8].size() == 64);
+  REQUIRE(rows.size() == 2);  // image and pixel levels
+  // adbench.csv/2,created_utc,git_commit,dataset,category,setting,level,source,detector,spec,config_sha256,...
+  CHECK(rows[0][6] == "image");
+  CHECK(rows[1][6] == "pixel");
+  CHECK(rows[0][7] == "predictions:" + (tmp / "pred").string());
+  CHECK(rows[0][8] == "variation_model");
+  CHECK(rows[0][9] == run_row[9]);
+  CHECK(rows[0][10] == run_row[10]);
+  CHECK(rows[0][10].size() == 64);
 
   // A folder with none of the categories: an error, nothing written.
   fs::create_directories(tmp / "empty");

@@ -121,14 +121,14 @@ TEST_CASE("mvtec_ad and mpdd: categories, samples, labels, masks", "[datasets]")
     CHECK(d.dataset == name);
     CHECK(d.category == "bottle");
     CHECK(d.root == root);
-    CHECK(d.has_masks);
+    CHECK(d.has_truth);
     REQUIRE(d.train.size() == 3);
     CHECK(rel_paths(d.train) == Strings{"good/000.png", "good/001.png", "good/002.PNG"});
     for (const auto& s : d.train) {
       CHECK(s.split == "train");
       CHECK(s.label == 0);
       CHECK(s.defect == "good");
-      CHECK_FALSE(s.mask);
+      CHECK_FALSE(s.truth());
     }
     REQUIRE(d.test.size() == 5);
     CHECK(rel_paths(d.test) == Strings{"crack/000.png", "crack/001.png", "good/000.png", "good/001.jpg", "hole/000.bmp"});
@@ -138,14 +138,14 @@ TEST_CASE("mvtec_ad and mpdd: categories, samples, labels, masks", "[datasets]")
     CHECK(c0.defect == "crack");
     CHECK(c0.stem == "000");
     CHECK(c0.label == 1);
-    CHECK(c0.image == root / "bottle/test/crack/000.png");
-    REQUIRE(c0.mask);
-    CHECK(*c0.mask == root / "bottle/ground_truth/crack/000_mask.png");
-    CHECK(*d.test[4].mask == root / "bottle/ground_truth/hole/000_mask.png");
+    CHECK(c0.path() == root / "bottle/test/crack/000.png");
+    REQUIRE(c0.truth());
+    CHECK(*c0.truth() == root / "bottle/ground_truth/crack/000_mask.png");
+    CHECK(*d.test[4].truth() == root / "bottle/ground_truth/hole/000_mask.png");
     for (int i : {2, 3}) {
       CHECK(d.test[i].label == 0);
       CHECK(d.test[i].defect == "good");
-      CHECK_FALSE(d.test[i].mask);
+      CHECK_FALSE(d.test[i].truth());
     }
   }
 }
@@ -164,9 +164,9 @@ TEST_CASE("adapters: a category without any mask is evaluated at image level", "
   write_mvtec_category(tmp.path(), "bottle", /*masks=*/false);
   for (const std::string name : {"mvtec_ad", "mpdd", "folder"}) {
     auto d = adapter(name)->load(tmp.path(), "bottle");
-    CHECK_FALSE(d.has_masks);
+    CHECK_FALSE(d.has_truth);
     CHECK(d.test.size() == 5);
-    for (const auto& s : d.test) CHECK_FALSE(s.mask);
+    for (const auto& s : d.test) CHECK_FALSE(s.truth());
   }
 }
 
@@ -236,7 +236,7 @@ TEST_CASE("btad: ok/ko folders, png and bmp masks", "[datasets]") {
     INFO(cat);
     auto d = a->load(root, cat);
     CHECK(d.dataset == "btad");
-    CHECK(d.has_masks);
+    CHECK(d.has_truth);
     REQUIRE(d.train.size() == 2);
     CHECK(d.train[0].defect == "ok");
     CHECK(d.train[0].label == 0);
@@ -247,9 +247,9 @@ TEST_CASE("btad: ok/ko folders, png and bmp masks", "[datasets]") {
     CHECK(d.test[0].defect == "ko");
     CHECK(d.test[2].label == 0);
     CHECK(d.test[2].defect == "ok");
-    CHECK_FALSE(d.test[2].mask);
-    REQUIRE(d.test[1].mask);
-    CHECK(*d.test[1].mask == root / cat / "ground_truth/ko" / (cat == "03" ? "0001.bmp" : "0001.png"));
+    CHECK_FALSE(d.test[2].truth());
+    REQUIRE(d.test[1].truth());
+    CHECK(*d.test[1].truth() == root / cat / "ground_truth/ko" / (cat == "03" ? "0001.bmp" : "0001.png"));
   }
   fs::remove(root / "03/ground_truth/ko/0001.bmp");
   CHECK(input_error_of([&] { a->load(root, "03"); }) ==
@@ -274,17 +274,17 @@ TEST_CASE("folder: lenient extensions and mask names, train optional", "[dataset
   auto a = adapter("folder");
   CHECK(a->categories(root) == Strings{"parts", "testonly"});
   auto d = a->load(root, "parts");
-  CHECK(d.has_masks);
+  CHECK(d.has_truth);
   CHECK(rel_paths(d.train) == Strings{"good/a.tiff", "good/b.TIF"});
   CHECK(rel_paths(d.test) == Strings{"dent/d1.png", "dent/d2.tiff", "dent/d3.jpg", "good/c.jpeg"});
-  CHECK(*d.test[0].mask == root / "parts/ground_truth/dent/d1_mask.bmp");
-  CHECK(*d.test[1].mask == root / "parts/ground_truth/dent/d2.png");
-  CHECK(*d.test[2].mask == root / "parts/ground_truth/dent/d3_mask.tif");
-  CHECK_FALSE(d.test[3].mask);
+  CHECK(*d.test[0].truth() == root / "parts/ground_truth/dent/d1_mask.bmp");
+  CHECK(*d.test[1].truth() == root / "parts/ground_truth/dent/d2.png");
+  CHECK(*d.test[2].truth() == root / "parts/ground_truth/dent/d3_mask.tif");
+  CHECK_FALSE(d.test[3].truth());
 
   auto t = a->load(root, "testonly");
   CHECK(t.train.empty());
-  CHECK_FALSE(t.has_masks);
+  CHECK_FALSE(t.has_truth);
   REQUIRE(t.test.size() == 1);
   CHECK(t.test[0].label == 1);
 
@@ -328,21 +328,21 @@ TEST_CASE("visa: split_csv/1cls.csv, good/bad defects, instance-id masks", "[dat
   CHECK(a->categories(root) == Strings{"candle", "pcb1"});
   auto d = a->load(root, "candle");
   CHECK(d.dataset == "visa");
-  CHECK(d.has_masks);
+  CHECK(d.has_truth);
   CHECK(rel_paths(d.train) == Strings{"good/0000.JPG", "good/0001.JPG"});
   REQUIRE(d.test.size() == 3);
   CHECK(rel_paths(d.test) == Strings{"bad/000.JPG", "bad/001.JPG", "good/0002.JPG"});
   CHECK(d.test[0].stem == "000");
   CHECK(d.test[0].label == 1);
   CHECK(d.test[0].defect == "bad");
-  CHECK(d.test[0].image == root / "candle/Data/Images/Anomaly/000.JPG");
-  REQUIRE(d.test[0].mask);
-  CHECK(*d.test[0].mask == root / "candle/Data/Masks/Anomaly/000.png");
+  CHECK(d.test[0].path() == root / "candle/Data/Images/Anomaly/000.JPG");
+  REQUIRE(d.test[0].truth());
+  CHECK(*d.test[0].truth() == root / "candle/Data/Masks/Anomaly/000.png");
   CHECK(d.test[2].label == 0);
   CHECK(d.test[2].defect == "good");
-  CHECK_FALSE(d.test[2].mask);
+  CHECK_FALSE(d.test[2].truth());
 
-  cv::Mat m = adbench::read_mask(*d.test[0].mask);  // instance ids -> binary
+  cv::Mat m = adbench::read_mask(*d.test[0].truth());  // instance ids -> binary
   REQUIRE(m.type() == CV_8UC1);
   CHECK(cv::countNonZero(m) == 4 + 6);
   double lo, hi;
@@ -367,8 +367,8 @@ TEST_CASE("visa: split_csv/1cls.csv, good/bad defects, instance-id masks", "[dat
   SECTION("no masks at all: image level") {
     fs::remove_all(root / "candle/Data/Masks");
     auto n = a->load(root, "candle");
-    CHECK_FALSE(n.has_masks);
-    for (const auto& s : n.test) CHECK_FALSE(s.mask);
+    CHECK_FALSE(n.has_truth);
+    for (const auto& s : n.test) CHECK_FALSE(s.truth());
   }
   SECTION("empty test set, missing csv, bad rows") {
     put_text(csv, "object,split,label,image,mask\ncandle,train,normal,candle/Data/Images/Normal/0000.JPG,\n");

@@ -18,14 +18,14 @@ TEST_CASE("magnetic_tile through mvtec_ad and folder", "[datasets][shared]") {
     auto a = adbench::make_dataset_adapter(name);
     REQUIRE(a->categories(root) == std::vector<std::string>{"tile"});
     auto d = a->load(root, "tile");
-    CHECK(d.has_masks);
+    CHECK(d.has_truth);
     CHECK(d.train.size() == 714);
     REQUIRE(d.test.size() == 238 + 392);
     std::map<std::string, int> per_defect;
     for (const auto& s : d.test) {
       ++per_defect[s.defect];
       CHECK(s.label == (s.defect == "good" ? 0 : 1));
-      CHECK(s.mask.has_value() == (s.label == 1));
+      CHECK(s.truth().has_value() == (s.label == 1));
     }
     CHECK(per_defect == std::map<std::string, int>{
                             {"blowhole", 115}, {"break", 85}, {"crack", 57}, {"fray", 32}, {"good", 238}, {"uneven", 103}});
@@ -33,18 +33,18 @@ TEST_CASE("magnetic_tile through mvtec_ad and folder", "[datasets][shared]") {
 
     std::set<std::pair<int, int>> sizes;
     for (const auto& s : d.train) {
-      cv::Size sz = adbench::read_image_size(s.image);
+      cv::Size sz = adbench::read_image_size(s.path());
       sizes.insert({sz.width, sz.height});
     }
     int empty_masks = 0, size_mismatches = 0;
     for (const auto& s : d.test) {
-      cv::Size sz = adbench::read_image_size(s.image);
+      cv::Size sz = adbench::read_image_size(s.path());
       sizes.insert({sz.width, sz.height});
-      if (!s.mask) continue;
-      cv::Mat m = adbench::read_mask(*s.mask);
+      if (!s.truth()) continue;
+      cv::Mat m = adbench::read_mask(*s.truth());
       if (m.size() != sz) {
         ++size_mismatches;
-        UNSCOPED_INFO("size mismatch: " << s.mask->string());
+        UNSCOPED_INFO("size mismatch: " << s.truth()->string());
       }
       if (cv::countNonZero(m) == 0) ++empty_masks;
     }

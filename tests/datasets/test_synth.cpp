@@ -54,7 +54,7 @@ double auroc(const std::vector<double>& normal, const std::vector<double>& anoma
 /// over the training images, score = max |z| over pixels and channels.
 double gaussian_baseline_auroc(const adbench::CategoryData& d, int w, int h) {
   auto load = [&](const adbench::Sample& s) {
-    cv::Mat img = adbench::read_image_rgb(s.image), f;
+    cv::Mat img = adbench::read_image_rgb(s.path()), f;
     if (img.cols != w || img.rows != h) cv::resize(img, img, cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
     img.convertTo(f, CV_64FC3, 1.0 / 255.0);
     return f;
@@ -156,29 +156,29 @@ TEST_CASE("synth: layout, sizes and exact masks", "[datasets][synth]") {
   for (const auto& info : adbench::synthetic_categories()) {
     INFO(info.name);
     auto d = adapter->load(tmp / "ds", info.name);
-    CHECK(d.has_masks);
+    CHECK(d.has_truth);
     CHECK(d.train.size() == 20);
     CHECK(d.test.size() == 6 + 3 * info.defects.size());
     std::set<std::string> defects;
     std::set<std::pair<int, int>> sizes;
     for (const auto& s : d.train) {
-      cv::Size sz = adbench::read_image_size(s.image);
+      cv::Size sz = adbench::read_image_size(s.path());
       sizes.insert({sz.width, sz.height});
     }
     int checked = 0;
     for (const auto& s : d.test) {
       INFO(s.rel_path);
       defects.insert(s.defect);
-      const cv::Mat img = adbench::read_image_rgb(s.image);
+      const cv::Mat img = adbench::read_image_rgb(s.path());
       sizes.insert({img.cols, img.rows});
       CHECK(img.cols >= 128);
       CHECK(img.rows <= 256);
       if (s.label == 0) {
-        CHECK_FALSE(s.mask);
+        CHECK_FALSE(s.truth());
         continue;
       }
-      REQUIRE(s.mask);
-      cv::Mat raw = cv::imread(s.mask->string(), cv::IMREAD_UNCHANGED);
+      REQUIRE(s.truth());
+      cv::Mat raw = cv::imread(s.truth()->string(), cv::IMREAD_UNCHANGED);
       REQUIRE(raw.type() == CV_8UC1);
       CHECK(raw.size() == img.size());
       CHECK(cv::countNonZero(raw) > 0);
@@ -242,7 +242,7 @@ TEST_CASE("synth: options", "[datasets][synth]") {
   for (const auto& e : fs::recursive_directory_iterator(tmp / "small"))
     if (e.is_regular_file() && e.path().extension() == ".png")
       CHECK(adbench::read_image_size(e.path()) == cv::Size(64, 64));
-  CHECK(adbench::make_dataset_adapter("mvtec_ad")->load(tmp / "small", "bracket").has_masks);
+  CHECK(adbench::make_dataset_adapter("mvtec_ad")->load(tmp / "small", "bracket").has_truth);
 
   auto err = [&](adbench::SynthOptions bad, const fs::path& out) {
     try {

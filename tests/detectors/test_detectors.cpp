@@ -15,8 +15,7 @@ using adbench::test::TempDir;
 
 namespace {
 adbench::Sample image_sample(const fs::path& p) {
-  adbench::Sample s;
-  s.image = p;
+  adbench::Sample s = adbench::Sample::single(adbench::Modality::Image, p);
   s.stem = p.stem().string();
   return s;
 }
@@ -71,10 +70,10 @@ TEST_CASE("variation_model: per-pixel mean, floored std, max |z| over channels",
   REQUIRE(st.at("std")[0][3][3].item<double>() == Approx(sd).epsilon(1e-5));
   REQUIRE(st.at("std")[1][3][3].item<double>() == Approx(0.02).epsilon(1e-6));
   auto preds = det->predict({image_sample(tmp / "q.png")}, ctx);
-  REQUIRE(preds[0].map.sizes() == at::IntArrayRef({16, 16}));  // back at the image's size
+  REQUIRE(preds[0].map().sizes() == at::IntArrayRef({16, 16}));  // back at the image's size
   // Away from the defect z is 0 (up to float rounding); the score is the map's maximum.
-  REQUIRE(preds[0].map[15][15].item<float>() == Approx(0.0).margin(1e-5));
-  REQUIRE(preds[0].score == Approx(preds[0].map.max().item<double>()));
+  REQUIRE(preds[0].map()[15][15].item<float>() == Approx(0.0).margin(1e-5));
+  REQUIRE(preds[0].score == Approx(preds[0].map().max().item<double>()));
   REQUIRE(preds[0].score > 1.0);  // a 0.2 deviation over a 0.02 floor, area-averaged when downsized 16 -> 8
 }
 
@@ -97,7 +96,7 @@ TEST_CASE("variation_model: state round trip gives identical predictions; bad st
   auto b = adbench::detector_registry().create("variation_model", {{"image_size", 16}});
   b->load_state(adbench::read_safetensors(tmp / "m.safetensors").tensors);
   auto pa = a->predict({train[1]}, ctx), pb = b->predict({train[1]}, ctx);
-  REQUIRE(at::equal(pa[0].map, pb[0].map));
+  REQUIRE(at::equal(pa[0].map(), pb[0].map()));
   REQUIRE(pa[0].score == pb[0].score);
   auto c = adbench::detector_registry().create("variation_model", {{"image_size", 32}});
   REQUIRE_THROWS_WITH(c->load_state(a->state()),

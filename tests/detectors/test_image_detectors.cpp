@@ -13,6 +13,7 @@
 #include "adbench/detectors/detector.hpp"
 #include "common/features.hpp"
 #include "image_fixtures.hpp"
+#include "result_view.hpp"
 
 namespace fs = std::filesystem;
 using namespace adbench::test;
@@ -82,8 +83,8 @@ TEST_CASE("image detectors: maps at image size, state round trip gives identical
     auto pa = a->predict(test, ctx);
     REQUIRE(pa.size() == 2);
     for (const auto& p : pa) {
-      REQUIRE(p.map.sizes() == at::IntArrayRef({128, 128}));
-      REQUIRE(at::isfinite(p.map).all().item<bool>());
+      REQUIRE(p.map().sizes() == at::IntArrayRef({128, 128}));
+      REQUIRE(at::isfinite(p.map()).all().item<bool>());
       REQUIRE(std::isfinite(p.score));
     }
     auto prov = a->provenance();
@@ -94,7 +95,7 @@ TEST_CASE("image detectors: maps at image size, state round trip gives identical
     b->load_state(adbench::read_safetensors(tmp / "m.safetensors").tensors);
     auto pb = b->predict(test, ctx);
     for (size_t i = 0; i < pa.size(); ++i) {
-      REQUIRE(at::equal(pa[i].map, pb[i].map));
+      REQUIRE(at::equal(pa[i].map(), pb[i].map()));
       REQUIRE(pa[i].score == pb[i].score);
     }
     auto st = a->state();
@@ -192,7 +193,7 @@ TEST_CASE("CLI: multi-class trains one model on every category and records the s
   REQUIRE(fs::exists(tmp / "pred" / "weave" / "scores.csv"));
   r = run_adbench("--quiet eval --run " + quote(tmp / "run") + " --root " + quote(root) + " --out " + quote(tmp / "r.json"));
   REQUIRE(r.exit_code == 0);
-  auto res = nlohmann::json::parse(read_text(tmp / "r.json"));
+  auto res = adbench::test::with_v1_view(nlohmann::json::parse(read_text(tmp / "r.json")));
   REQUIRE(res["setting"] == "multi-class");
   REQUIRE(res["categories"].size() == 2);
   REQUIRE(res["categories"][0]["counts"]["train"] == 16);
@@ -203,7 +204,7 @@ TEST_CASE("CLI: multi-class trains one model on every category and records the s
   r = run_adbench("--quiet eval" + det + " --setting multi-class --root " + quote(root) + " --out " + quote(tmp / "g.json") +
                   " --csv " + quote(tmp / "b.csv"));
   REQUIRE(r.exit_code == 0);
-  auto go = nlohmann::json::parse(read_text(tmp / "g.json"));
+  auto go = adbench::test::with_v1_view(nlohmann::json::parse(read_text(tmp / "g.json")));
   REQUIRE(go["setting"] == "multi-class");
   for (size_t c = 0; c < 2; ++c) REQUIRE(go["categories"][c]["metrics"] == res["categories"][c]["metrics"]);
   REQUIRE(read_text(tmp / "b.csv").find(",multi-class,") != std::string::npos);

@@ -8,6 +8,7 @@
 #include "adbench/core/fs.hpp"
 #include "adbench/core/safetensors.hpp"
 #include "image_fixtures.hpp"
+#include "result_view.hpp"
 
 namespace fs = std::filesystem;
 using namespace adbench::test;
@@ -16,7 +17,7 @@ namespace {
 
 fs::path weights() { return shared_dir() / "weights" / "mobilenet_v2_imagenet_coral.safetensors"; }
 
-nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(adbench::read_file(p)); }
+nlohmann::json read_json(const fs::path& p) { return adbench::test::with_v1_view(nlohmann::json::parse(adbench::read_file(p))); }
 
 }  // namespace
 
@@ -30,9 +31,9 @@ TEST_CASE("image detectors with the shared MobileNetV2: AUROC >= 0.9; train/infe
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     auto go = read_json(tmp / "go.json");
-    REQUIRE(go["source"]["provenance"]["backbone"] == "mobilenet_v2");
-    REQUIRE(go["source"]["provenance"]["weights"] == "mobilenet_v2_imagenet_coral.safetensors");
-    REQUIRE(go["source"]["provenance"]["weights_sha256"] ==
+    REQUIRE(go["produced_by"]["backbone"] == "mobilenet_v2");
+    REQUIRE(go["produced_by"]["weights"] == "mobilenet_v2_imagenet_coral.safetensors");
+    REQUIRE(go["produced_by"]["weights_sha256"] ==
             "36331b4591893551f3df7913b1c4d5c13c9960eb674338c666f174721595eb65");
     for (const auto& c : go["categories"]) {
       INFO(c["category"].get<std::string>());
@@ -43,7 +44,7 @@ TEST_CASE("image detectors with the shared MobileNetV2: AUROC >= 0.9; train/infe
     for (const std::string cat : {"cap"}) {
       r = run_adbench("--quiet train" + settings + " --root " + quote(root) + " --category " + cat + " --out " + quote(tmp / "run"));
       REQUIRE(r.exit_code == 0);
-      REQUIRE(read_json(tmp / "run" / "run.json")["provenance"]["weights_sha256"] == go["source"]["provenance"]["weights_sha256"]);
+      REQUIRE(read_json(tmp / "run" / "run.json")["provenance"]["weights_sha256"] == go["produced_by"]["weights_sha256"]);
       r = run_adbench("--quiet infer --run " + quote(tmp / "run") + " --out " + quote(tmp / "pred"));
       REQUIRE(r.exit_code == 0);
       r = run_adbench("--quiet eval --pred " + quote(tmp / "pred") + " --root " + quote(root) + " --category " + cat +

@@ -51,7 +51,7 @@ TEST_CASE("simple3d and fpfh_patchcore find the synthetic defects", "[pointcloud
   auto data = adbench::make_dataset_adapter("real3d_ad")->load(pc_root(), "plate");
   REQUIRE(data.train.size() == 4);
   REQUIRE(data.test.size() == 16);
-  REQUIRE(data.has_masks);
+  REQUIRE(data.has_truth);
   for (const auto& [name, cfg] : {std::pair{"simple3d", kSimple3d}, std::pair{"fpfh_patchcore", kFpfh}}) {
     INFO(name);
     auto det = adbench::detector_registry().create(name, nlohmann::json::parse(cfg));
@@ -61,10 +61,10 @@ TEST_CASE("simple3d and fpfh_patchcore find the synthetic defects", "[pointcloud
     std::vector<int> y, oy;
     for (const auto& smp : data.test) {
       auto p = det->predict({smp}, ctx).at(0);
-      const auto n = pc::cloud_point_count(smp.cloud);
-      REQUIRE(p.map.sizes() == at::IntArrayRef({n}));
-      at::Tensor lab = smp.point_labels ? pc::read_point_labels(*smp.point_labels, n, smp.cloud) : at::zeros({n}, at::kByte);
-      for (std::int64_t i = 0; i < n; ++i) s.push_back(p.map[i].item<float>()), y.push_back(lab[i].item<int>());
+      const auto n = pc::cloud_point_count(smp.path());
+      REQUIRE(p.map().sizes() == at::IntArrayRef({n}));
+      at::Tensor lab = smp.truth() ? pc::read_point_labels(*smp.truth(), n, smp.path()) : at::zeros({n}, at::kByte);
+      for (std::int64_t i = 0; i < n; ++i) s.push_back(p.map()[i].item<float>()), y.push_back(lab[i].item<int>());
       obj.push_back(p.score);
       oy.push_back(smp.label);
     }

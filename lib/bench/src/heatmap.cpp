@@ -59,7 +59,7 @@ HeatmapText heatmap_text(int label, const std::string& defect, double score, dou
 
 void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, double lo, double hi,
                    double score) {
-  cv::Mat rgb = read_image_rgb(s.image);
+  cv::Mat rgb = read_image_rgb(s.path());
   cv::Mat m = tensor_to_mat(map);
   if (m.size() != rgb.size()) cv::resize(m, m, rgb.size(), 0, 0, cv::INTER_LINEAR);
   cv::Mat norm;
@@ -70,8 +70,8 @@ void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, 
   cv::cvtColor(color, color, cv::COLOR_BGR2RGB);
   cv::Mat overlay;
   cv::addWeighted(rgb, 0.5, color, 0.5, 0.0, overlay);
-  if (s.mask) {
-    cv::Mat mask = read_mask(*s.mask);
+  if (s.truth()) {
+    cv::Mat mask = read_mask(*s.truth());
     if (mask.size() == rgb.size()) {
       std::vector<std::vector<cv::Point>> contours;
       cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);

@@ -1,5 +1,4 @@
 #include "adbench/bench/pipeline.hpp"
-#include "adbench/bench/points.hpp"
 
 #include <ATen/Parallel.h>
 #include <adbench/build_info.hpp>
@@ -79,26 +78,6 @@ CategoryData load_union(const std::string& dataset, const fs::path& root) {
   return all;
 }
 
-/// The config hash identifies the settings across machines: a weights file counts by its content
-/// (SHA-256), not by the path it happens to have here.
-std::string config_sha256(const nlohmann::json& cfg, const nlohmann::json& prov) {
-  nlohmann::json hashed = cfg;
-  if (hashed.is_object() && hashed.contains("backbone_weights") && prov.is_object() &&
-      prov.contains("weights_sha256") && prov["weights_sha256"].is_string())
-    hashed["backbone_weights"] = "sha256:" + prov["weights_sha256"].get<std::string>();
-  return sha256_bytes(hashed.dump());
-}
-
-nlohmann::json detector_source(const Detector& det) {
-  nlohmann::json cfg = det.config();
-  nlohmann::json prov = det.provenance();
-  return {{"kind", "detector"},
-          {"detector", det.name()},
-          {"config", cfg},
-          {"config_sha256", config_sha256(cfg, prov)},
-          {"provenance", prov}};
-}
-
 /// Backbone weights named by a detector config (a path; "" and "none" name no file).
 void protect_weights(const nlohmann::json& config) {
   if (!config.is_object() || !config.contains("backbone_weights") || !config["backbone_weights"].is_string()) return;
@@ -106,31 +85,24 @@ void protect_weights(const nlohmann::json& config) {
   if (!w.empty() && w != "none") protect_input(w, "the backbone weights file");
 }
 
-/// What produced PRED/<category> when adbench wrote it: {"detector", "config_sha256",
-/// "provenance"} from its prediction.json (infer writes detector/config/provenance; eval
-/// --pred-out a detector "source"). Null for folders of other tools, or of another prediction
-/// folder; a prediction.json that cannot be read adds a warning and gives null.
-nlohmann::json prediction_origin(const fs::path& category_dir, const std::string& category,
-                                 std::vector<std::string>& warnings) {
+/// What produced PRED/<category> when adbench wrote it: the "produced_by" record of its
+/// prediction.json. nullopt for folders of other tools; a prediction.json that cannot be read adds a
+/// warning and gives nullopt.
+std::optional<Provenance> prediction_origin(const fs::path& category_dir, const std::string& category,
+                                            std::vector<std::string>& warnings) {
   const fs::path file = category_dir / "prediction.json";
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return nullptr;
+  if (!fs::is_regular_file(file, ec)) return std::nullopt;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(file));
   } catch (const nlohmann::json::exception&) {
     warn(warnings, "category " + category + ": " + file.string() +
                        " is not valid JSON; the CSV row's detector columns are left empty");
-    return nullptr;
+    return std::nullopt;
   }
-  if (!j.is_object()) return nullptr;
-  nlohmann::json src = j.contains("source") ? j["source"] : j;
-  if (!src.is_object() || !src.contains("detector") || !src["detector"].is_string()) return nullptr;
-  nlohmann::json prov = src.contains("provenance") ? src["provenance"] : nlohmann::json();
-  nlohmann::json out = {{"detector", src["detector"]}, {"provenance", prov}};
-  if (src.contains("config_sha256") && src["config_sha256"].is_string()) out["config_sha256"] = src["config_sha256"];
-  else if (src.contains("config")) out["config_sha256"] = config_sha256(src["config"], prov);
-  return out;
+  if (!j.is_object() || !j.contains("produced_by") || !j["produced_by"].is_object()) return std::nullopt;
+  return Provenance::from_json(j["produced_by"]);
 }
 
 void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
@@ -151,104 +123,44 @@ BatchPredictor detector_predictor(Detector& det, const CommonOptions& common) {
 
 }  // namespace
 
-CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
-                                 const CommonOptions& common, PredictionWriter* writer) {
-  if (is_point_cloud_category(data)) {
-    CategoryResult r = evaluate_point_category(data, predict, eval, common, writer);
-    for (const auto& w : data.warnings) warn(r.warnings, w);
-    return r;
-  }
-  CategoryResult r;
-  r.category = data.category;
-  for (const auto& w : data.warnings) warn(r.warnings, w);
-  auto& n = r.counts;
-  n.train = static_cast<int64_t>(data.train.size());
-  n.test = static_cast<int64_t>(data.test.size());
-  for (const auto& s : data.test) {
-    (s.label ? n.test_anomalous : n.test_normal)++;
-    if (s.mask) n.masks++;
-  }
-  std::optional<metrics::PixelAccumulator> acc;
-  if (data.has_masks) {
-    acc.emplace(eval.metrics, common.device);
-  } else {
-    warn(r.warnings, "category " + data.category + ": no ground-truth masks in the test set; evaluated at image level only (pixel metrics null)");
-  }
-  std::vector<double> scores;
-  std::vector<int64_t> labels;
-  scores.reserve(data.test.size());
-  labels.reserve(data.test.size());
-  Progress progress("infer " + data.category, n.test);
-  double metric_seconds = 0;
-  const size_t bs = static_cast<size_t>(std::max(1, common.batch_size));
-  for (size_t start = 0; start < data.test.size(); start += bs) {
-    std::vector<Sample> batch(data.test.begin() + static_cast<long>(start),
-                              data.test.begin() + static_cast<long>(std::min(data.test.size(), start + bs)));
-    auto t0 = Clock::now();
-    std::vector<Prediction> preds = predict(batch);
-    r.seconds.infer += seconds_since(t0);
-    if (preds.size() != batch.size()) throw InternalError("predictor returned a wrong number of predictions");
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const Sample& s = batch[i];
-      Prediction& p = preds[i];
-      const std::string name = p.origin.empty() ? s.image.string() : p.origin;
-      if (p.map.dim() != 2)
-        throw InputError(name + ": expected a 2-D map, got " + std::to_string(p.map.dim()) + " dimensions");
-      int64_t bad = p.map.numel() - at::isfinite(p.map).sum().item<int64_t>();
-      if (bad > 0) throw InputError(name + ": map has " + std::to_string(bad) + " non-finite values (NaN or infinite)");
-      if (!std::isfinite(p.score)) throw InputError(name + ": image score is not finite (" + std::to_string(p.score) + ")");
-      if (writer) writer->add(s, p);
-      auto t1 = Clock::now();
-      if (acc) {
-        at::Tensor mask;
-        if (s.mask) {
-          cv::Mat m = read_mask(*s.mask);
-          cv::Size img = read_image_size(s.image);
-          if (m.size() != img)
-            throw_file_error(*s.mask, "mask is " + size_str(m.rows, m.cols) + " but its image " + s.image.string() +
-                                          " is " + size_str(img.height, img.width));
-          mask = mask_to_tensor(m);
-          if (!mask.any().item<bool>()) n.empty_masks++;
-        }
-        at::Tensor map = p.map;
-        if (mask.defined() && (map.size(0) != mask.size(0) || map.size(1) != mask.size(1))) {
-          if (!eval.resize)
-            throw InputError(name + ": map is " + size_str(map.size(0), map.size(1)) + " but its mask " +
-                             s.mask->string() + " is " + size_str(mask.size(0), mask.size(1)) +
-                             " (--no-resize forbids resizing)");
-          map = at::upsample_bilinear2d(map.unsqueeze(0).unsqueeze(0), {mask.size(0), mask.size(1)}, false)
-                    .squeeze(0)
-                    .squeeze(0);
-          n.resized_maps++;
-        }
-        if (!mask.defined()) mask = at::zeros({map.size(0), map.size(1)}, at::kBool);
-        acc->add(map, mask, name);
-      }
-      metric_seconds += seconds_since(t1);
-      scores.push_back(p.score);
-      labels.push_back(s.label);
-      progress.tick();
-    }
-  }
-  progress.done();
-  auto t2 = Clock::now();
-  r.image = metrics::binary_metrics(at::tensor(scores, at::kDouble), at::tensor(labels, at::kLong), eval.metrics);
-  for (const auto& w : r.image.warnings) warn(r.warnings, "category " + data.category + ": image level: " + w);
-  if (acc) {
-    r.pixel = acc->compute();
-    n.pixels = r.pixel->pixels;
-    n.anomalous_pixels = r.pixel->positives;
-    n.regions = r.pixel->regions;
-    for (const auto& w : r.pixel->warnings) warn(r.warnings, "category " + data.category + ": pixel level: " + w);
-  }
-  if (n.resized_maps)
-    warn(r.warnings, "category " + data.category + ": " + std::to_string(n.resized_maps) +
-                         " maps resized bilinearly to their mask's size");
-  r.seconds.metrics = metric_seconds + seconds_since(t2);
-  return r;
+// ---------------------------------------------------------------------------------------------
+
+Provenance make_provenance(const Detector& det, const CommonOptions& common) {
+  Provenance p;
+  p.adbench_version = build::kVersion;
+  p.git_commit = build::kGitCommit;
+  p.libtorch = build::kTorchVersion;
+  p.cuda = build::kCudaVersion;
+  p.device = device_string(common.device);
+  p.device_name = device_description(common.device);
+  p.detector = det.name();
+  p.config = det.config();
+  p.spec = detector_spec(p.detector, p.config);
+  const nlohmann::json prov = det.provenance();
+  auto text = [&prov](const char* k) {
+    return prov.is_object() && prov.contains(k) && prov[k].is_string() ? prov[k].get<std::string>() : std::string();
+  };
+  p.backbone = text("backbone");
+  p.weights = text("weights");
+  p.weights_sha256 = text("weights_sha256");
+  p.config_sha256 = config_sha256(p.config, p.weights_sha256);
+  p.seed = common.seed;
+  return p;
 }
 
-// ---------------------------------------------------------------------------------------------
+void check_modality(const std::string& detector, const std::string& dataset) {
+  register_builtin_detectors();
+  const Modality takes = detector_modality(detector);
+  const Modality holds = dataset_registry().create(dataset)->modality();
+  if (takes == holds) return;
+  std::string fits;
+  for (const auto& name : detector_registry().names())
+    if (detector_modality(name) == holds) fits += (fits.empty() ? "" : ", ") + name;
+  throw InputError("detector '" + detector + "' takes " + plural_noun(takes) + "; dataset '" + dataset + "' holds " +
+                   plural_noun(holds) +
+                   (fits.empty() ? " (no detector takes " + plural_noun(holds) + " yet)"
+                                 : " (detectors for " + plural_noun(holds) + ": " + fits + ")"));
+}
 
 void check_setting(const std::string& setting) {
   if (setting != "single-class" && setting != "multi-class")
@@ -265,6 +177,7 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
     throw InputError("adbench train: --category all needs --setting multi-class (single-class trains one category per run)");
   protect_input(req.root, "the dataset root");
   protect_weights(req.overrides);
+  check_modality(req.detector, req.dataset);
   StagingDir staging(req.out, OutputKind::RunFolder, req.force);
   CategoryData data = multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
   auto det = make_detector(req.detector, req.overrides);
@@ -287,7 +200,8 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
                          {"train_count", data.train.size()},
                          {"seed", common.seed},
                          {"device", device_string(common.device)},
-                         {"train_seconds", train_s}};
+                         {"train_seconds", train_s},
+                         {"produced_by", make_provenance(*det, common).to_json()}};
   WriteScope scope;  // an interrupt waits for these two files, then removes the staging folder
   write_safetensors(staging.path() / "model.safetensors", det->state(),
                     {{"detector", det->name()}, {"adbench_version", build::kVersion}});
@@ -347,6 +261,7 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   fs::path root = req.root.value_or(fs::path(run.info.value("root", "")));
   protect_input(root, "the dataset root");
   std::string category = req.category.value_or(run.info.value("category", ""));
+  check_modality(run.detector->name(), dataset);
   const auto categories = resolve_categories(dataset, root, category);
   for (const auto& c : categories) check_output(req.out / c, OutputKind::PredictionFolder, req.force);
   auto predict = detector_predictor(*run.detector, common);
@@ -354,19 +269,8 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   for (const auto& cat : categories) {
   CategoryData data = load_category(dataset, root, cat);
   PredictionWriter writer(req.out, cat, req.heatmaps, req.force);
-  Progress progress("infer " + cat, static_cast<int64_t>(data.test.size()));
   auto t0 = Clock::now();
-  const size_t bs = static_cast<size_t>(std::max(1, common.batch_size));
-  for (size_t start = 0; start < data.test.size(); start += bs) {
-    std::vector<Sample> batch(data.test.begin() + static_cast<long>(start),
-                              data.test.begin() + static_cast<long>(std::min(data.test.size(), start + bs)));
-    auto preds = predict(batch);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      writer.add(batch[i], preds[i]);
-      progress.tick();
-    }
-  }
-  progress.done();
+  predict_all(data.test, predict, common, "infer " + cat, [&writer](const Sample& s, Prediction& p) { writer.add(s, p); });
   nlohmann::json prov = {{"adbench_version", build::kVersion},
                          {"git_commit", build::kGitCommit},
                          {"created_utc", utc_timestamp()},
@@ -380,7 +284,8 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
                          {"category", cat},
                          {"setting", run.info.value("setting", "single-class")},
                          {"device", device_string(common.device)},
-                         {"infer_seconds", seconds_since(t0)}};
+                         {"infer_seconds", seconds_since(t0)},
+                         {"produced_by", make_provenance(*run.detector, common).to_json()}};
   writer.commit(prov);
   written += data.test.size();
   }
@@ -397,6 +302,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.predictions) protect_input(*req.predictions, "the prediction folder being read");
   if (req.run) protect_input(*req.run, "the run folder being read");
   protect_weights(req.overrides);
+  if (req.detector) check_modality(*req.detector, req.dataset);
   if (req.out) check_output(*req.out, OutputKind::ResultFile, req.force);
   if (req.csv) check_csv_output(*req.csv, ResultRecord::csv_header());
   for (double l : req.eval.metrics.aupro_limits)
@@ -421,6 +327,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.run) {
     run = load_run(*req.run);
     protect_weights(run->detector->config());
+    check_modality(run->detector->name(), req.dataset);
   }
   rec.setting = req.setting.value_or("single-class");
   check_setting(rec.setting);
@@ -479,23 +386,25 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     if (req.pred_out) writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);
     CategoryResult r;
     if (shared) {
-      rec.source = detector_source(*shared);
+      rec.source = {{"kind", "detector"}};
+      rec.produced_by = make_provenance(*shared, common);
       r = evaluate_category(data, detector_predictor(*shared, common), req.eval, common, writer.get());
       r.seconds.train = shared_train_s;  // the one shared model's training time, on every row
-      r.counts.train = shared_train_count;
+      r.train = shared_train_count;
     } else if (req.detector) {
       auto det = make_detector(*req.detector, req.overrides);
       auto tt = Clock::now();
       fit_checked(*det, data, common);
       double train_s = seconds_since(tt);
-      rec.source = detector_source(*det);
+      rec.source = {{"kind", "detector"}};
+      rec.produced_by = make_provenance(*det, common);
       r = evaluate_category(data, detector_predictor(*det, common), req.eval, common, writer.get());
       r.seconds.train = train_s;
     } else if (run) {
-      rec.source = detector_source(*run->detector);
-      rec.source["run"] = fs::absolute(*req.run).lexically_normal().string();
+      rec.source = {{"kind", "run"}, {"path", fs::absolute(*req.run).lexically_normal().string()}};
+      rec.produced_by = make_provenance(*run->detector, common);
       r = evaluate_category(data, detector_predictor(*run->detector, common), req.eval, common, writer.get());
-      r.counts.train = run->info.value("train_count", 0);
+      r.train = run->info.value("train_count", 0);
       if (multi) r.seconds.train = run->info.value("train_seconds", 0.0);
     } else {
       rec.source = {{"kind", "predictions"}, {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
@@ -506,8 +415,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
         return out;
       };
       r = evaluate_category(data, predict, req.eval, common, writer.get());
-      r.counts.train = 0;
-      r.predicted_by = prediction_origin(*req.predictions / category, category, r.warnings);
+      r.train = 0;
+      r.produced_by = prediction_origin(*req.predictions / category, category, r.warnings);
     }
     if (writer) {
       nlohmann::json prov = {{"adbench_version", build::kVersion}, {"git_commit", build::kGitCommit},
@@ -516,6 +425,9 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
                              {"setting", rec.setting},
                              {"root", rec.root},                 {"category", category},
                              {"device", rec.device}};
+      // What computed these maps: the detector that ran here, or the producer of the folder read.
+      if (rec.produced_by) prov["produced_by"] = rec.produced_by->to_json();
+      else if (r.produced_by) prov["produced_by"] = r.produced_by->to_json();
       writer->commit(prov);
     }
     r.seconds.total = seconds_since(tc);

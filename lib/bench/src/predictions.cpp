@@ -41,19 +41,21 @@ PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string&
 
 void PredictionWriter::add(const Sample& sample, const Prediction& p) {
   WriteScope scope;
+  // One map per sample: images and clouds. (Views and frames get their own layout with their modality.)
+  const at::Tensor& map = p.map();
   if (sample.modality == Modality::PointCloud) {
     // Point clouds: per-point scores as float32 .npy ([N], or [H,W] on an organised grid, which
     // also gets the usual .tiff map).
     fs::path npy = staging_.path() / "test" / sample.defect / (sample.stem + ".npy");
     fs::create_directories(npy.parent_path());
-    write_npy(npy, p.map.to(at::kFloat).contiguous());
-    if (p.map.dim() == 2) write_score_map_tiff(npy.parent_path() / (sample.stem + ".tiff"), p.map);
+    write_npy(npy, map.to(at::kFloat).contiguous());
+    if (map.dim() == 2) write_score_map_tiff(npy.parent_path() / (sample.stem + ".tiff"), map);
   } else {
     fs::path file = staging_.path() / "test" / sample.defect / (sample.stem + ".tiff");
     fs::create_directories(file.parent_path());
-    write_score_map_tiff(file, p.map);
+    write_score_map_tiff(file, map);
   }
-  double mn = p.map.min().item<double>(), mx = p.map.max().item<double>();
+  double mn = map.min().item<double>(), mx = map.max().item<double>();
   if (!have_range_) {
     lo_ = mn;
     hi_ = mx;
@@ -143,26 +145,26 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
 
 Prediction PredictionReader::read(const Sample& sample) const {
   const fs::path& file = maps_.at(prediction_key(sample));
-  Prediction p;
-  p.origin = file.string();
+  at::Tensor map;
   if (sample.modality == Modality::PointCloud && file.extension() == ".npy") {
     at::Tensor t = read_npy(file);
     if (t.dim() < 1 || t.dim() > 2) throw_file_error(file, "expected per-point scores [N] or an [H,W] map, got " +
                                                                std::to_string(t.dim()) + " dimensions");
     if (!t.is_floating_point()) throw_file_error(file, "expected float32 or float64 scores");
     if (t.numel() == 0) throw_file_error(file, "per-point scores have no values");
-    p.map = t;
+    map = t;
   } else {
-    p.map = read_score_map(file);
+    map = read_score_map(file);
   }
+  double score = 0;
   auto it = scores_.find(prediction_key(sample));
   if (it != scores_.end()) {
-    p.score = it->second;
+    score = it->second;
   } else {
-    if (p.map.numel() == 0) throw_file_error(file, "map is empty");
-    p.score = p.map.max().item<double>();  // non-finite maps are reported by the evaluation
+    if (map.numel() == 0) throw_file_error(file, "map is empty");
+    score = map.max().item<double>();  // non-finite maps are reported by the evaluation
   }
-  return p;
+  return Prediction::single(map, score, file.string());
 }
 
 }  // namespace adbench

@@ -3,8 +3,9 @@
 #include <adbench/build_info.hpp>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <sstream>
 
 #include "adbench/core/system_info.hpp"
@@ -14,14 +15,8 @@ namespace adbench {
 namespace {
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
-std::string limit_key(double limit) {
-  std::ostringstream ss;
-  ss << "aupro_" << limit;
-  return ss.str();
-}
-
 std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
@@ -34,43 +29,138 @@ std::string fmt_value(const std::optional<double>& v, int digits) {
   return buf;
 }
 
-// Fixed AUPRO columns of the leaderboard CSV (other limits live in the JSON only).
-constexpr double kCsvAuproLimits[] = {0.3, 0.05, 0.01};
-
-/// j[key] when j is an object holding a string there, else "" (hand-edited files may hold anything).
-std::string string_at(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+/// The producer's field, "" when unknown.
+std::string produced(const ResultRow& r, std::string Provenance::*field) {
+  return r.produced_by ? r.produced_by->*field : std::string();
 }
 
-std::optional<double> aupro_at(const CategoryResult& r, double limit) {
-  if (!r.pixel) return std::nullopt;
-  for (const auto& [l, v] : r.pixel->aupro)
-    if (std::abs(l - limit) < 1e-12) return v;
-  return std::nullopt;
+/// A metric field of the field table: CSV cell with 6 decimals, table value.
+ResultField metric_field(const std::string& key, const std::string& heading) {
+  return {key, heading, [key](const ResultRow& r) { return fmt_value(r.level.metric(key), 6); },
+          [key](const ResultRow& r) { return r.level.metric(key); }};
+}
+
+ResultField text_field(const std::string& name, std::function<std::string(const ResultRow&)> f) {
+  return {name, "", std::move(f), nullptr};
+}
+
+/// Table headings: "I-AUROC" for the image level's auroc, "P-AUPRO@0.3" for the pixel level's aupro_0.3.
+std::string level_prefix(const std::string& level) {
+  static const std::map<std::string, std::string> kPrefix = {{"sample", "S"}, {"frame", "F"}, {"view", "V"},
+                                                             {"image", "I"},  {"pixel", "P"}, {"point", "Pt"}};
+  auto it = kPrefix.find(level);
+  return it == kPrefix.end() ? level : it->second;
+}
+
+std::string metric_heading(const std::string& key) {
+  for (const auto& f : result_fields())
+    if (f.name == key && !f.table_heading.empty()) return f.table_heading;
+  if (key.rfind("aupro_", 0) == 0) return "AUPRO@" + key.substr(6);
+  return key;
 }
 }  // namespace
 
-std::vector<std::pair<std::string, std::optional<double>>> metric_values(const CategoryResult& r) {
-  std::vector<std::pair<std::string, std::optional<double>>> out = {
-      {"image_auroc", r.image.auroc}, {"image_ap", r.image.ap}, {"image_f1_max", r.image.f1_max}};
-  out.emplace_back("pixel_auroc", r.pixel ? r.pixel->auroc : std::nullopt);
-  out.emplace_back("pixel_ap", r.pixel ? r.pixel->ap : std::nullopt);
-  out.emplace_back("pixel_f1_max", r.pixel ? r.pixel->f1_max : std::nullopt);
-  if (r.pixel)
-    for (const auto& [l, v] : r.pixel->aupro) out.emplace_back(limit_key(l), v);
+const std::vector<std::string>& known_levels() {
+  static const std::vector<std::string> k = {"sample", "frame", "view", "image", "pixel", "point"};
+  return k;
+}
+
+std::optional<double> LevelResult::metric(const std::string& key) const {
+  for (const auto& [k, v] : metrics)
+    if (k == key) return v;
+  return std::nullopt;
+}
+
+std::int64_t LevelResult::count(const std::string& key) const {
+  for (const auto& [k, v] : counts)
+    if (k == key) return v;
+  return 0;
+}
+
+const LevelResult* CategoryResult::level(const std::string& name) const {
+  for (const auto& l : levels)
+    if (l.level == name) return &l;
+  return nullptr;
+}
+
+const std::vector<ResultField>& result_fields() {
+  static const std::vector<ResultField> fields = [] {
+    std::vector<ResultField> f;
+    f.push_back(text_field(kCsvSchema, [](const ResultRow&) { return std::string(build::kVersion); }));
+    f.push_back(text_field("created_utc", [](const ResultRow& r) { return r.record.created_utc; }));
+    f.push_back(text_field("git_commit", [](const ResultRow&) { return std::string(build::kGitCommit); }));
+    f.push_back(text_field("dataset", [](const ResultRow& r) { return r.record.dataset; }));
+    f.push_back(text_field("category", [](const ResultRow& r) { return r.category.category; }));
+    f.push_back(text_field("setting", [](const ResultRow& r) { return r.record.setting; }));
+    f.push_back(text_field("level", [](const ResultRow& r) { return r.level.level; }));
+    f.push_back(text_field("source", [](const ResultRow& r) {
+      const auto& s = r.record.source;
+      std::string kind = s.is_object() ? s.value("kind", "") : "";
+      std::string path = s.is_object() ? s.value("path", "") : "";
+      return path.empty() ? kind : kind + ":" + path;
+    }));
+    f.push_back(text_field("detector", [](const ResultRow& r) { return produced(r, &Provenance::detector); }));
+    f.push_back(text_field("spec", [](const ResultRow& r) { return produced(r, &Provenance::spec); }));
+    f.push_back(text_field("config_sha256", [](const ResultRow& r) { return produced(r, &Provenance::config_sha256); }));
+    f.push_back(text_field("backbone", [](const ResultRow& r) { return produced(r, &Provenance::backbone); }));
+    f.push_back(text_field("weights_sha256", [](const ResultRow& r) {
+      std::string sha = produced(r, &Provenance::weights_sha256);
+      return sha.empty() && produced(r, &Provenance::weights) == "none" ? std::string("none") : sha;
+    }));
+    f.push_back(text_field("device", [](const ResultRow& r) { return r.record.device; }));
+    f.push_back(text_field("seed", [](const ResultRow& r) { return std::to_string(r.record.seed); }));
+    f.push_back(metric_field("auroc", "AUROC"));
+    f.push_back(metric_field("ap", "AP"));
+    f.push_back(metric_field("f1_max", "F1max"));
+    f.push_back(metric_field("aupro_0.3", "AUPRO@0.3"));
+    f.push_back(metric_field("aupro_0.05", "AUPRO@0.05"));
+    f.push_back(metric_field("aupro_0.01", "AUPRO@0.01"));
+    f.push_back(text_field("units", [](const ResultRow& r) { return std::to_string(r.level.count("units")); }));
+    f.push_back(text_field("anomalous", [](const ResultRow& r) { return std::to_string(r.level.count("anomalous")); }));
+    f.push_back(text_field("train_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.train, 3); }));
+    f.push_back(text_field("infer_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.infer, 3); }));
+    f.push_back(text_field("metrics_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.metrics, 3); }));
+    return f;
+  }();
+  return fields;
+}
+
+std::string ResultRecord::csv_header() {
+  std::string out;
+  for (const auto& f : result_fields()) out += (out.empty() ? "" : ",") + f.name;
   return out;
+}
+
+std::string ResultRecord::csv_rows() const {
+  std::ostringstream out;
+  for (const auto& c : categories) {
+    const Provenance* who = c.produced_by ? &*c.produced_by : (produced_by ? &*produced_by : nullptr);
+    for (const auto& l : c.levels) {
+      ResultRow row{*this, c, l, who};
+      bool first = true;
+      for (const auto& f : result_fields()) {
+        out << (first ? "" : ",") << csv_escape(f.cell(row));
+        first = false;
+      }
+      out << "\n";
+    }
+  }
+  return out.str();
 }
 
 nlohmann::json ResultRecord::to_json() const {
   nlohmann::json j;
   j["schema"] = kResultSchema;
-  j["adbench"] = {{"version", build::kVersion}, {"git_commit", build::kGitCommit}, {"libtorch", build::kTorchVersion}};
+  j["adbench"] = {{"version", build::kVersion},
+                  {"git_commit", build::kGitCommit},
+                  {"libtorch", build::kTorchVersion},
+                  {"cuda", build::kCudaVersion}};
   j["created_utc"] = created_utc;
   j["command"] = command;
   const char* omp = std::getenv("OMP_WAIT_POLICY");
-  j["machine"] = {{"cpu", cpu_model_name()}, {"cores", cpu_cores()}, {"threads", threads},
+  j["machine"] = {{"cpu", cpu_model_name()},
+                  {"cores", cpu_cores()},
+                  {"threads", threads},
                   {"omp_wait_policy", omp ? omp : "default"}};
   j["device"] = device;
   j["device_name"] = device_name;
@@ -79,113 +169,85 @@ nlohmann::json ResultRecord::to_json() const {
   j["root"] = root;
   j["setting"] = setting;
   j["source"] = source;
+  j["produced_by"] = produced_by ? produced_by->to_json() : nlohmann::json(nullptr);
   j["options"] = options;
   nlohmann::json cats = nlohmann::json::array();
-  std::map<std::string, std::pair<double, int>> sums;
+  // level -> metric -> (sum, n), for the means over categories.
+  std::map<std::string, std::map<std::string, std::pair<double, int>>> sums;
   for (const auto& c : categories) {
     nlohmann::json cj;
     cj["category"] = c.category;
-    cj["level"] = c.level;
-    const auto& n = c.counts;
-    cj["counts"] = {{"train", n.train},           {"test", n.test},
-                    {"test_normal", n.test_normal}, {"test_anomalous", n.test_anomalous},
-                    {"masks", n.masks},           {"empty_masks", n.empty_masks},
-                    {"pixels", n.pixels},         {"anomalous_pixels", n.anomalous_pixels},
-                    {"regions", n.regions},       {"resized_maps", n.resized_maps}};
-    nlohmann::json m = nlohmann::json::object();
-    for (const auto& [k, v] : metric_values(c)) {
-      m[k] = opt(v);
-      if (v) {
-        sums[k].first += *v;
-        sums[k].second += 1;
+    cj["modality"] = to_string(c.modality);
+    cj["counts"] = {{"train", c.train}, {"test", c.test}};
+    nlohmann::json levels = nlohmann::json::array();
+    for (const auto& l : c.levels) {
+      nlohmann::json lj;
+      lj["level"] = l.level;
+      nlohmann::json m = nlohmann::json::object();
+      for (const auto& [k, v] : l.metrics) {
+        m[k] = opt(v);
+        if (v) {
+          sums[l.level][k].first += *v;
+          sums[l.level][k].second += 1;
+        }
       }
+      lj["metrics"] = m;
+      lj["f1_threshold"] = opt(l.f1_threshold);
+      nlohmann::json counts = nlohmann::json::object();
+      for (const auto& [k, v] : l.counts) counts[k] = v;
+      lj["counts"] = counts;
+      lj["warnings"] = l.warnings;
+      levels.push_back(lj);
     }
-    cj["metrics"] = m;
-    if (c.image.f1_threshold) cj["image_f1_threshold"] = *c.image.f1_threshold;
-    cj["seconds"] = {{"train", c.seconds.train}, {"infer", c.seconds.infer},
-                     {"metrics", c.seconds.metrics}, {"total", c.seconds.total}};
+    cj["levels"] = levels;
+    cj["seconds"] = {{"train", c.seconds.train},
+                     {"infer", c.seconds.infer},
+                     {"metrics", c.seconds.metrics},
+                     {"total", c.seconds.total}};
     cj["warnings"] = c.warnings;
-    if (!c.predicted_by.is_null()) cj["predicted_by"] = c.predicted_by;
+    if (c.produced_by) cj["produced_by"] = c.produced_by->to_json();
     cats.push_back(cj);
   }
   j["categories"] = cats;
+  // Means over categories per level and metric; a mean over fewer categories than were evaluated
+  // is flagged by its count, never silently mixed.
   nlohmann::json mean = nlohmann::json::object();
-  for (const auto& [k, sv] : sums) {
-    mean[k] = sv.first / sv.second;
+  for (const auto& [level, metrics] : sums) {
+    nlohmann::json m = nlohmann::json::object(), n = nlohmann::json::object();
+    for (const auto& [k, sv] : metrics) {
+      m[k] = sv.first / sv.second;
+      n[k] = sv.second;
+    }
+    mean[level] = {{"metrics", m}, {"categories_counted", n}};
   }
-  // A mean over fewer categories than were evaluated is flagged, never silently mixed.
-  nlohmann::json mean_counts = nlohmann::json::object();
-  for (const auto& [k, sv] : sums) mean_counts[k] = sv.second;
-  j["mean"] = {{"metrics", mean}, {"categories_counted", mean_counts}};
+  j["mean"] = mean;
   j["warnings"] = warnings;
   j["wall_seconds"] = wall_seconds;
   j["peak_rss_bytes"] = peak_rss_bytes;
   return j;
 }
 
-std::string ResultRecord::csv_header() {
-  return "created_utc,adbench_version,git_commit,dataset,category,setting,source,detector,config_sha256,"
-         "backbone,weights_sha256,device,seed,image_auroc,image_ap,image_f1_max,pixel_auroc,pixel_ap,"
-         "pixel_f1_max,aupro_0.3,aupro_0.05,aupro_0.01,train_s,infer_s,metrics_s";
-}
-
-std::string ResultRecord::csv_rows() const {
-  std::ostringstream out;
-  std::string kind = source.value("kind", "");
-  std::string src = kind == "predictions" ? source.value("path", "") : kind;
-  for (const auto& c : categories) {
-    // A prediction folder written by adbench names its detector; any other source: the record's.
-    const nlohmann::json& who = c.predicted_by.is_object() ? c.predicted_by : source;
-    std::string detector = string_at(who, "detector");
-    std::string config_sha = string_at(who, "config_sha256");
-    std::string backbone, weights_sha;
-    if (who.contains("provenance") && who["provenance"].is_object()) {
-      // Strings when present; weights_sha256 is null for randomly initialised backbones ("none").
-      const auto& prov = who["provenance"];
-      backbone = string_at(prov, "backbone");
-      weights_sha = string_at(prov, "weights_sha256");
-      if (weights_sha.empty() && string_at(prov, "weights") == "none") weights_sha = "none";
-    }
-    std::vector<std::string> f = {created_utc, build::kVersion, build::kGitCommit, dataset, c.category,
-                                  setting, src, detector, config_sha, backbone, weights_sha, device,
-                                  std::to_string(seed)};
-    f.push_back(fmt_value(c.image.auroc, 6));
-    f.push_back(fmt_value(c.image.ap, 6));
-    f.push_back(fmt_value(c.image.f1_max, 6));
-    f.push_back(fmt_value(c.pixel ? c.pixel->auroc : std::nullopt, 6));
-    f.push_back(fmt_value(c.pixel ? c.pixel->ap : std::nullopt, 6));
-    f.push_back(fmt_value(c.pixel ? c.pixel->f1_max : std::nullopt, 6));
-    for (double l : kCsvAuproLimits) f.push_back(fmt_value(aupro_at(c, l), 6));
-    f.push_back(fmt_value(c.seconds.train, 3));
-    f.push_back(fmt_value(c.seconds.infer, 3));
-    f.push_back(fmt_value(c.seconds.metrics, 3));
-    for (size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << csv_escape(f[i]);
-    out << "\n";
-  }
-  return out.str();
-}
-
 std::string ResultRecord::table() const {
   if (categories.empty()) return "";
-  auto cols = metric_values(categories.front());
-  std::vector<std::string> names;
-  for (const auto& [k, v] : cols) names.push_back(k);
-  static const std::map<std::string, std::string> kShort = {
-      {"image_auroc", "I-AUROC"}, {"image_ap", "I-AP"},     {"image_f1_max", "I-F1max"},
-      {"pixel_auroc", "P-AUROC"}, {"pixel_ap", "P-AP"},     {"pixel_f1_max", "P-F1max"}};
+  // Columns: every (level, metric) some category has, levels coarse to fine.
+  std::vector<std::pair<std::string, std::string>> cols;
+  for (const auto& level : known_levels())
+    for (const auto& c : categories)
+      if (const LevelResult* l = c.level(level))
+        for (const auto& [k, v] : l->metrics)
+          if (std::find(cols.begin(), cols.end(), std::make_pair(level, k)) == cols.end()) cols.emplace_back(level, k);
   size_t w0 = 8;
   for (const auto& c : categories) w0 = std::max(w0, c.category.size());
   std::ostringstream out;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w0), "category");
   out << buf;
-  for (const auto& n : names) {
-    std::string h = kShort.count(n) ? kShort.at(n) : ("AUPRO@" + n.substr(6));
+  for (const auto& [level, key] : cols) {
+    std::string h = level_prefix(level) + "-" + metric_heading(key);
     std::snprintf(buf, sizeof buf, " %11s", h.c_str());
     out << buf;
   }
   out << "\n";
-  std::map<std::string, std::pair<double, int>> sums;
   auto row = [&](const std::string& name, const std::vector<std::optional<double>>& vals) {
     std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w0), name.c_str());
     out << buf;
@@ -196,24 +258,20 @@ std::string ResultRecord::table() const {
     }
     out << "\n";
   };
+  std::vector<std::pair<double, int>> sums(cols.size());
   for (const auto& c : categories) {
     std::vector<std::optional<double>> vals;
-    for (const auto& [k, v] : metric_values(c)) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const LevelResult* l = c.level(cols[i].first);
+      std::optional<double> v = l ? l->metric(cols[i].second) : std::nullopt;
       vals.push_back(v);
-      if (v) {
-        sums[k].first += *v;
-        sums[k].second++;
-      }
+      if (v) sums[i].first += *v, sums[i].second++;
     }
-    vals.resize(names.size());
     row(c.category, vals);
   }
   if (categories.size() > 1) {
     std::vector<std::optional<double>> vals;
-    for (const auto& n : names) {
-      if (sums.count(n)) vals.push_back(sums[n].first / sums[n].second);
-      else vals.push_back(std::nullopt);
-    }
+    for (const auto& [s, n] : sums) vals.push_back(n ? std::optional<double>(s / n) : std::nullopt);
     row("mean", vals);
   }
   out << "(values in %, '-' = undefined or not computed; device " << device << ", " << wall_seconds << " s)\n";

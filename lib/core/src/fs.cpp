@@ -247,6 +247,10 @@ namespace {
 void check_csv_header(const fs::path& path, const std::string& first, const std::string& header) {
   if (first.size() > header.size() && first.compare(0, header.size() + 1, header + "\n") == 0) return;
   std::string line = first.substr(0, first.find('\n'));
+  const std::string theirs = csv_schema_of(line), ours = csv_schema_of(header);
+  if (!theirs.empty() && !ours.empty() && theirs != ours)
+    throw_file_error(path, "its header is " + excerpt(theirs, 40) + " (an older or newer adbench), this adbench writes " +
+                               ours + "; write to a new CSV file (README \"Leaderboard CSV\")");
   throw_file_error(path, "is not an adbench leaderboard CSV (first line '" + excerpt(line, 60) + "', expected '" +
                              excerpt(header, 60) + "'); adbench appends only to a CSV it wrote");
 }
@@ -258,6 +262,16 @@ std::string read_prefix(int fd, size_t n) {
   return buf;
 }
 }  // namespace
+
+std::string csv_schema_of(const std::string& header_line) {
+  std::string h = header_line.substr(0, header_line.find('\n'));
+  if (!h.empty() && h.back() == '\r') h.pop_back();
+  const std::string first = h.substr(0, h.find(','));
+  if (first.rfind("adbench.csv/", 0) == 0) return first;
+  // adbench 0.1 before metric levels: no schema column, fixed image_* / pixel_* columns.
+  if (h.rfind("created_utc,adbench_version,git_commit,dataset,category,setting,source,", 0) == 0) return "adbench.csv/1";
+  return "";
+}
 
 void check_csv_output(const fs::path& path, const std::string& header) {
   check_output(path, OutputKind::CsvFile, false);

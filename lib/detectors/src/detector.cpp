@@ -19,42 +19,60 @@ DetectorRegistry& detector_registry() {
   return registry;
 }
 
+namespace {
+struct DetectorTraits {
+  Modality modality;
+  const SettingsTable* settings;
+};
+std::map<std::string, DetectorTraits>& traits() {
+  static std::map<std::string, DetectorTraits> t;
+  return t;
+}
+/// The one registration site of a detector: name, what it takes, summary; its settings table
+/// (defaults, ranges, docs) is D::settings().
+template <typename D>
+void add(const std::string& name, Modality m, const std::string& summary) {
+  detector_registry().add(name, summary, [](const nlohmann::json& o) { return std::make_unique<D>(o); });
+  traits()[name] = DetectorTraits{m, &D::settings()};
+}
+const DetectorTraits& traits_of(const std::string& name) {
+  register_builtin_detectors();
+  auto it = traits().find(name);
+  if (it == traits().end()) {
+    detector_registry().create(name, nlohmann::json::object());  // the registry's "valid: ..." message
+    throw InternalError("detector '" + name + "' has no registered traits");
+  }
+  return it->second;
+}
+}  // namespace
+
 void register_builtin_detectors() {
-  auto& r = detector_registry();
-  if (r.contains("variation_model")) return;
-  r.add("variation_model",
-        "per-pixel Gaussian of aligned normal images; map = max |z| over channels (MVTec AD paper baseline)",
-        [](const nlohmann::json& o) { return std::make_unique<VariationModel>(o); });
-  r.add("simple3d",
-        "point clouds: multi-scale FPFH, centre aggregation, nearest-prototype distance per point (Simple3D, AAAI 2026)",
-        [](const nlohmann::json& o) { return std::make_unique<Simple3D>(o); });
-  r.add("fpfh_patchcore",
-        "point clouds: FPFH memory bank with greedy coreset, nearest-neighbour distance (Back to the Feature baseline)",
-        [](const nlohmann::json& o) { return std::make_unique<FpfhPatchCore>(o); });
-  r.add("patchcore",
-        "memory bank of locally aware patch features, greedy coreset, nearest-neighbour distance (Roth et al., CVPR 2022)",
-        [](const nlohmann::json& o) { return std::make_unique<PatchCore>(o); });
-  r.add("padim", "per-position Gaussian of a random channel subset, Mahalanobis distance (Defard et al., ICPR 2020)",
-        [](const nlohmann::json& o) { return std::make_unique<Padim>(o); });
-  r.add("spade", "image kNN on pooled features, then pixel kNN on the nearest images' feature pyramids (Cohen & Hoshen, 2020)",
-        [](const nlohmann::json& o) { return std::make_unique<Spade>(o); });
-  r.add("fastrecon",
-        "few-shot: closed-form distribution-regularised reconstruction from a coreset of K normal images (Fang et al., ICCV 2023)",
-        [](const nlohmann::json& o) { return std::make_unique<FastRecon>(o); });
+  if (detector_registry().contains("variation_model")) return;
+  const auto img = Modality::Image, pts = Modality::PointCloud;
+  add<VariationModel>("variation_model", img,
+                      "per-pixel Gaussian of aligned normal images; map = max |z| over channels (MVTec AD paper baseline)");
+  add<Simple3D>("simple3d", pts,
+                "point clouds: multi-scale FPFH, centre aggregation, nearest-prototype distance per point (Simple3D, "
+                "AAAI 2026)");
+  add<FpfhPatchCore>("fpfh_patchcore", pts,
+                     "point clouds: FPFH memory bank with greedy coreset, nearest-neighbour distance (Back to the Feature "
+                     "baseline)");
+  add<PatchCore>("patchcore", img,
+                 "memory bank of locally aware patch features, greedy coreset, nearest-neighbour distance (Roth et al., "
+                 "CVPR 2022)");
+  add<Padim>("padim", img,
+             "per-position Gaussian of a random channel subset, Mahalanobis distance (Defard et al., ICPR 2020)");
+  add<Spade>("spade", img,
+             "image kNN on pooled features, then pixel kNN on the nearest images' feature pyramids (Cohen & Hoshen, "
+             "2020)");
+  add<FastRecon>("fastrecon", img,
+                 "few-shot: closed-form distribution-regularised reconstruction from a coreset of K normal images (Fang "
+                 "et al., ICCV 2023)");
 }
 
-const SettingsTable& detector_settings(const std::string& name) {
-  if (name == "variation_model") return VariationModel::settings();
-  if (name == "simple3d") return Simple3D::settings();
-  if (name == "fpfh_patchcore") return FpfhPatchCore::settings();
-  if (name == "patchcore") return PatchCore::settings();
-  if (name == "padim") return Padim::settings();
-  if (name == "spade") return Spade::settings();
-  if (name == "fastrecon") return FastRecon::settings();
-  // Unknown names: let the registry produce its "valid: ..." message.
-  detector_registry().create(name, nlohmann::json::object());
-  throw InternalError("detector '" + name + "' has no settings table");
-}
+const SettingsTable& detector_settings(const std::string& name) { return *traits_of(name).settings; }
+
+Modality detector_modality(const std::string& name) { return traits_of(name).modality; }
 
 nlohmann::json detector_default_config(const std::string& name) { return defaults_of(detector_settings(name)); }
 

@@ -8,33 +8,9 @@
 #include <vector>
 
 #include "adbench/core/registry.hpp"
+#include "adbench/core/sample.hpp"
 
 namespace adbench {
-
-/// What one sample holds. Image datasets fill `image` (+ `mask`); later modalities fill `views`
-/// (multi-view), `frames` (video) or `cloud` (+ `point_labels`).
-enum class Modality { Image, MultiView, Video, PointCloud };
-
-std::string to_string(Modality m);
-
-/// One training or test item.
-struct Sample {
-  std::string category;
-  std::string split;     ///< "train" or "test"
-  std::string defect;    ///< folder-level class: "good" (or the dataset's own normal name, e.g. BTAD "ok") or a defect type
-  int label = 0;         ///< 0 normal, 1 anomalous
-  std::string stem;      ///< file name without extension; unique within (split, defect)
-  /// "<defect>/<file name>": the key of this sample in scores.csv and, with the stem, in the
-  /// prediction folder (PRED/<category>/test/<defect>/<stem>.tiff).
-  std::string rel_path;
-  Modality modality = Modality::Image;
-  std::filesystem::path image;                    ///< Image modality
-  std::optional<std::filesystem::path> mask;      ///< ground-truth mask; absent for normal samples and no-mask datasets
-  std::vector<std::filesystem::path> views;       ///< MultiView: one image per camera
-  std::vector<std::filesystem::path> frames;      ///< Video: frames in order
-  std::filesystem::path cloud;                    ///< PointCloud
-  std::optional<std::filesystem::path> point_labels;
-};
 
 /// One category of one dataset, ready for train / test.
 struct CategoryData {
@@ -43,9 +19,19 @@ struct CategoryData {
   std::filesystem::path root;
   std::vector<Sample> train;  ///< normal training samples (may be empty: train checks)
   std::vector<Sample> test;   ///< never empty (load() throws)
-  /// True when at least one anomalous test sample has a mask. When false, the category is
-  /// evaluated at image level only (pixel metrics null, with a warning).
-  bool has_masks = false;
+  /// What the samples hold; set by the adapter (bench picks its ground-truth strategy from it and
+  /// `truth`, never from the dataset's name).
+  Modality modality = Modality::Image;
+  /// How the units' ground truth is laid out.
+  enum class Truth {
+    Masks,        ///< a mask image per anomalous image / view / frame
+    GridMasks,    ///< a mask on an organised xyz grid; missing points (0,0,0) are not evaluated
+    PointLabels,  ///< a label per point of an unorganised cloud
+  };
+  Truth truth = Truth::Masks;
+  /// True when at least one anomalous test unit has ground truth. When false, the category is
+  /// evaluated at sample level only (pixel / point metrics null, with a warning).
+  bool has_truth = false;
   /// Things load() noticed and ignored (e.g. masks that match no anomalous test image), one line
   /// each, prefixed "category <name>: "; eval records them in the result's warnings.
   std::vector<std::string> warnings;
@@ -67,7 +53,7 @@ class DatasetAdapter {
   ///    (VisA, when the row's mask column is empty: "<csv>: missing ground-truth mask for <image path>")
   ///  - a symbolic link among the images whose target is missing or that loops: "<link>: ..."
 /// An empty or missing train folder is not an error here (training checks it). When no anomalous
-  /// test sample has a mask file, has_masks is false and no sample gets a mask. Normal samples never
+  /// test sample has a mask file, has_truth is false and no sample gets a mask. Normal samples never
   /// get a mask. The adapters only stat files; they do not decode images or check mask sizes.
   virtual CategoryData load(const std::filesystem::path& root, const std::string& category) const = 0;
 };

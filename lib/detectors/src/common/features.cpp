@@ -95,7 +95,7 @@ at::Tensor FeatureExtractor::images(const std::vector<Sample>& batch, std::vecto
   std::vector<at::Tensor> xs;
   xs.reserve(batch.size());
   for (const auto& s : batch) {
-    cv::Mat rgb = read_image_rgb(s.image);
+    cv::Mat rgb = read_image_rgb(s.path());
     if (sizes) sizes->push_back(rgb.size());
     cv::Mat resized;
     bool shrink = rgb.cols > size_ || rgb.rows > size_;

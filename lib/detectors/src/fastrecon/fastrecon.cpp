@@ -122,11 +122,8 @@ std::vector<Prediction> FastRecon::predict(const std::vector<Sample>& batch, con
   at::Tensor recon = at::matmul(at::matmul(a, gram_inv_), support_);            // [B,hw,C]
   at::Tensor residual = (q - recon).norm(2, 2).view({q.size(0), h, w});
   auto maps = feat::to_image_maps(residual, extractor_.image_size(), sigma_, sizes);
-  std::vector<Prediction> out(batch.size());
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i].map = maps[i];
-    out[i].score = maps[i].max().item<double>();
-  }
+  std::vector<Prediction> out;
+  for (const auto& m : maps) out.push_back(Prediction::single(m, m.max().item<double>()));
   return out;
 }
 

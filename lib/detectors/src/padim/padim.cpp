@@ -108,11 +108,8 @@ std::vector<Prediction> Padim::predict(const std::vector<Sample>& batch, const R
   at::Tensor m2 = (at::bmm(delta, inv_cov_) * delta).sum(2);        // [hw,B]
   at::Tensor dist = m2.clamp_min(0).sqrt().t().reshape({e.size(0), h, w});
   auto maps = feat::to_image_maps(dist, extractor_.image_size(), sigma_, sizes);
-  std::vector<Prediction> out(batch.size());
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i].map = maps[i];
-    out[i].score = maps[i].max().item<double>();
-  }
+  std::vector<Prediction> out;
+  for (const auto& m : maps) out.push_back(Prediction::single(m, m.max().item<double>()));
   return out;
 }
 

@@ -106,7 +106,7 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
   // nearest bank entries (m* itself first), so that an outlier patch far from a dense region of
   // the bank counts more than one near other normal patterns.
   at::Tensor jmax = patch.argmax(1);
-  std::vector<Prediction> out(batch.size());
+  std::vector<double> scores(static_cast<size_t>(b));
   for (int64_t i = 0; i < b; ++i) {
     const int64_t j = jmax[i].item<int64_t>();
     const double s_star = patch[i][j].item<double>();
@@ -116,10 +116,11 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
     at::Tensor m_test = e[i * h * w + j].unsqueeze(0);
     at::Tensor d = (support - m_test).pow(2).sum(1).sqrt().to(at::kDouble);
     const double weight = 1.0 - at::softmax(d, 0)[0].item<double>();
-    out[static_cast<size_t>(i)].score = weight * s_star;
+    scores[static_cast<size_t>(i)] = weight * s_star;
   }
   auto maps = feat::to_image_maps(patch.view({b, h, w}), extractor_.image_size(), sigma_, sizes);
-  for (int64_t i = 0; i < b; ++i) out[static_cast<size_t>(i)].map = maps[static_cast<size_t>(i)];
+  std::vector<Prediction> out;
+  for (size_t i = 0; i < scores.size(); ++i) out.push_back(Prediction::single(maps[i], scores[i]));
   return out;
 }
 

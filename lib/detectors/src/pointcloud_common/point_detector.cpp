@@ -5,24 +5,18 @@
 namespace adbench::point_detail {
 
 pointcloud::Cloud load_cloud(const Sample& s) {
-  if (s.modality != Modality::PointCloud || s.cloud.empty())
-    throw InputError((s.image.empty() ? s.rel_path : s.image.string()) +
+  if (s.modality != Modality::PointCloud || s.units.size() != 1)
+    throw InputError((s.units.empty() ? s.rel_path : s.units.front().path.string()) +
                      ": not a point cloud (point-cloud detectors need a point-cloud dataset such as real3d_ad or mvtec_3d)");
-  return pointcloud::read_cloud(s.cloud);
+  return pointcloud::read_cloud(s.path());
 }
 
 Prediction make_prediction(const pointcloud::Cloud& cloud, const at::Tensor& point_scores, double object_score) {
-  Prediction p;
   at::Tensor s = point_scores.to(at::kFloat).contiguous();
-  if (cloud.organised()) {
-    at::Tensor map = at::full({cloud.height * cloud.width}, s.min().item<float>(), at::kFloat);
-    map.index_put_({cloud.grid_index}, s);
-    p.map = map.reshape({cloud.height, cloud.width});
-  } else {
-    p.map = s;
-  }
-  p.score = object_score;
-  return p;
+  if (!cloud.organised()) return Prediction::single(s, object_score);
+  at::Tensor map = at::full({cloud.height * cloud.width}, s.min().item<float>(), at::kFloat);
+  map.index_put_({cloud.grid_index}, s);
+  return Prediction::single(map.reshape({cloud.height, cloud.width}), object_score);
 }
 
 double top_k_mean(const at::Tensor& scores, std::int64_t k) {

@@ -94,16 +94,17 @@ std::vector<Prediction> Spade::predict(const std::vector<Sample>& batch, const R
   auto [gd, gi] = feat::knn(g, global_, k);  // [B,k]
   // Cosine: features are unit vectors, so |a-b|^2 = 2 - 2 cos; report 1 - cos.
   at::Tensor image_d = cosine_ ? gd.pow(2) / 2 : gd;
-  std::vector<Prediction> out(batch.size());
+  std::vector<double> scores(batch.size());
   std::vector<at::Tensor> small;
   for (size_t i = 0; i < batch.size(); ++i) {
     at::Tensor gallery = pyramids_.index_select(0, gi[static_cast<int64_t>(i)]).reshape({-1, pyramids_.size(2)});
     auto [pd, pi] = feat::knn(p[static_cast<int64_t>(i)], gallery, pixel_k_);
     small.push_back(pd.mean(1).view({h, w}));
-    out[i].score = image_d[static_cast<int64_t>(i)].mean().item<double>();
+    scores[i] = image_d[static_cast<int64_t>(i)].mean().item<double>();
   }
   auto maps = feat::to_image_maps(at::stack(small), extractor_.image_size(), sigma_, sizes);
-  for (size_t i = 0; i < out.size(); ++i) out[i].map = maps[i];
+  std::vector<Prediction> out;
+  for (size_t i = 0; i < scores.size(); ++i) out.push_back(Prediction::single(maps[i], scores[i]));
   return out;
 }
 

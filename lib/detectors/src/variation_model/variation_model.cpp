@@ -23,7 +23,7 @@ VariationModel::VariationModel(const nlohmann::json& overrides)
 }
 
 at::Tensor VariationModel::load_resized(const Sample& s, int* height, int* width) const {
-  cv::Mat rgb = read_image_rgb(s.image);
+  cv::Mat rgb = read_image_rgb(s.path());
   if (height) *height = rgb.rows;
   if (width) *width = rgb.cols;
   cv::Mat resized;
@@ -63,10 +63,7 @@ std::vector<Prediction> VariationModel::predict(const std::vector<Sample>& batch
     cv::Mat full;
     cv::resize(small, full, cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
     at::Tensor map = at::from_blob(full.data, {h, w}, at::kFloat).clone();
-    Prediction p;
-    p.score = map.max().item<double>();
-    p.map = map;
-    out.push_back(std::move(p));
+    out.push_back(Prediction::single(map, map.max().item<double>()));
   }
   return out;
 }

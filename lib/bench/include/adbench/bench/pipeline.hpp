@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "adbench/bench/evaluate.hpp"
 #include "adbench/bench/predictions.hpp"
 #include "adbench/bench/result.hpp"
 #include "adbench/detectors/detector.hpp"
@@ -22,27 +23,13 @@ inline constexpr const char* kRunFormat = "adbench.run/1";
 /// category). InputError for anything else.
 void check_setting(const std::string& setting);
 
-/// Settings shared by every command.
-struct CommonOptions {
-  at::Device device = at::kCPU;
-  int threads = 0;
-  std::uint64_t seed = 0;
-  int batch_size = 16;
-  std::string command_line;
-};
+/// InputError unless the detector takes what the dataset holds, e.g. "detector 'variation_model' takes
+/// images; dataset 'real3d_ad' holds point clouds (detectors for point clouds: fpfh_patchcore, simple3d)".
+void check_modality(const std::string& detector, const std::string& dataset);
 
-struct EvalOptions {
-  metrics::Options metrics;
-  bool resize = true;  ///< resize a map to its mask's size (bilinear) instead of failing
-};
-
-/// Predicts a batch of test samples.
-using BatchPredictor = std::function<std::vector<Prediction>(const std::vector<Sample>&)>;
-
-/// Evaluates one category: runs `predict` over the test set in batches, streams maps into the
-/// metrics, optionally writes them through `writer`. Timings: infer and metrics.
-CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
-                                 const CommonOptions& common, PredictionWriter* writer);
+/// What produced a model's maps: this adbench build, the device, the detector's spec and config
+/// and weights identity, the seed.
+Provenance make_provenance(const Detector& det, const CommonOptions& common);
 
 // ---- run folders: RUN/run.json + RUN/model.safetensors ----
 

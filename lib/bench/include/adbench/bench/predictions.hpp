@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "adbench/core/fs.hpp"
-#include "adbench/detectors/detector.hpp"
+#include "adbench/core/sample.hpp"
 
 namespace adbench {
 

@@ -1,26 +1,48 @@
 #pragma once
-// One record, many writers: a ResultRecord is the source of truth of an evaluation; the result
-// JSON, the leaderboard CSV rows and the stdout table all derive from it.
+// One record, many writers. A ResultRecord holds, per category, a list of metric *levels*
+// (sample, frame, view, image, pixel, point); the result JSON, the leaderboard CSV rows and the
+// stdout table are all rendered from it through one field table (result_fields()).
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "adbench/bench/provenance.hpp"
+#include "adbench/core/sample.hpp"
 #include "adbench/metrics/metrics.hpp"
 
 namespace adbench {
 
-inline constexpr const char* kResultSchema = "adbench.result/1";
+inline constexpr const char* kResultSchema = "adbench.result/2";
+/// The leaderboard CSV's schema: the name of its first column (whose cells hold the adbench version
+/// that wrote the row), so a header names its own version.
+inline constexpr const char* kCsvSchema = "adbench.csv/2";
 
-/// Counts of what one category's evaluation saw.
-struct CategoryCounts {
-  std::int64_t train = 0;          ///< training samples (0 when predictions came from a folder)
-  std::int64_t test = 0, test_normal = 0, test_anomalous = 0;
-  std::int64_t masks = 0;          ///< anomalous test samples with a mask file
-  std::int64_t empty_masks = 0;    ///< of those, masks with no anomalous pixel
-  std::int64_t pixels = 0, anomalous_pixels = 0, regions = 0;
-  std::int64_t resized_maps = 0;   ///< maps resized to their mask's size
+/// The metric levels adbench knows, coarse to fine. A level's name is what the JSON's "level" and
+/// the CSV's `level` column hold.
+///  - sample: one score per sample (point clouds: the object; multi-view: the 5 views together)
+///  - frame / view: one score per video frame / camera view
+///  - image: one score per image (2-D image datasets: the sample level)
+///  - pixel: every pixel of every map (images, views, frames, mvtec_3d xyz grids without missing points)
+///  - point: every point of every unorganised test cloud
+const std::vector<std::string>& known_levels();
+
+/// One metric level of one category.
+struct LevelResult {
+  std::string level;
+  /// In render order: auroc, ap, f1_max, then aupro_<limit> for the regions of 2-D ground truth.
+  /// nullopt: undefined (e.g. one class only) — the level's warnings say why.
+  std::vector<std::pair<std::string, std::optional<double>>> metrics;
+  std::optional<double> f1_threshold;  ///< score at which F1 is maximal
+  /// In render order, e.g. image: units, normal, anomalous; pixel: units (pixels), anomalous,
+  /// regions, masks, empty_masks, resized_maps.
+  std::vector<std::pair<std::string, std::int64_t>> counts;
+  std::vector<std::string> warnings;  ///< metric warnings of this level (also in the category's)
+
+  std::optional<double> metric(const std::string& key) const;
+  std::int64_t count(const std::string& key) const;  ///< 0 when absent
 };
 
 /// Wall-clock seconds per stage.
@@ -30,27 +52,29 @@ struct StageTimes {
 
 struct CategoryResult {
   std::string category;
-  CategoryCounts counts;
-  metrics::BinaryMetrics image;
-  std::optional<metrics::PixelMetrics> pixel;  ///< absent when the category has no masks
-  /// What the pixel_* metrics count: "pixel" (image maps; mvtec_3d xyz grid, missing points
-  /// excluded) or "point" (every point of unorganised test clouds). Written to the JSON as "level".
-  std::string level = "pixel";
+  Modality modality = Modality::Image;
+  std::int64_t train = 0;  ///< training samples (0 when predictions came from a folder)
+  std::int64_t test = 0;   ///< test samples
+  std::vector<LevelResult> levels;  ///< coarse to fine; a level without ground truth is absent
   StageTimes seconds;
   std::vector<std::string> warnings;
-  /// `eval --pred` on a folder adbench wrote: what produced this category's maps, from its
-  /// PRED/<category>/prediction.json ({"detector", "config_sha256", "provenance"}); null when the
-  /// folder has none. The CSV row's detector, config_sha256, backbone and weights_sha256 come
-  /// from it. Written to the JSON as "predicted_by" when present.
-  nlohmann::json predicted_by;
+  /// `eval --pred` on a folder adbench wrote: what produced this category's maps (its
+  /// PRED/<category>/prediction.json). The CSV row's detector columns come from it.
+  std::optional<Provenance> produced_by;
+
+  const LevelResult* level(const std::string& name) const;  ///< nullptr when absent
 };
 
 struct ResultRecord {
-  std::string command;     ///< the command line that produced it
+  std::string command;  ///< the command line that produced it
   std::string dataset;
   std::string root;
   std::string setting = "single-class";
-  nlohmann::json source;   ///< {"kind":"detector",...} or {"kind":"predictions","path":...}
+  /// {"kind": "detector"} (trained here), {"kind": "run", "path"} or {"kind": "predictions", "path"}.
+  nlohmann::json source;
+  /// What computed the maps when a detector ran here (kinds detector and run); for predictions see
+  /// each category's produced_by.
+  std::optional<Provenance> produced_by;
   nlohmann::json options;  ///< metric options in effect
   std::string device, device_name;
   int threads = 0;
@@ -60,20 +84,39 @@ struct ResultRecord {
   std::int64_t peak_rss_bytes = 0;
   std::string created_utc;
   /// Warnings about the evaluation as a whole (e.g. categories skipped by `eval --pred ... --category
-  /// all`); per-category warnings live in the categories. Written to the JSON as "warnings".
+  /// all`); per-category warnings live in the categories.
   std::vector<std::string> warnings;
 
-  /// The full result document (schema in README "Result JSON").
+  /// The full result document (schema adbench.result/2, README "Result JSON").
   nlohmann::json to_json() const;
-  /// Leaderboard CSV: a fixed header and one row per category.
+  /// Leaderboard CSV: the header line (no newline) and one row per category and level.
   static std::string csv_header();
   std::string csv_rows() const;
-  /// A readable table (percentages) for stdout.
+  /// A readable table (percentages) for stdout: one block per level.
   std::string table() const;
 };
 
-/// Names of the metric columns, in table and CSV order, with their value for a category
-/// (nullopt: undefined or not computed).
-std::vector<std::pair<std::string, std::optional<double>>> metric_values(const CategoryResult& r);
+/// One row of the result: a category's level, with what produced it.
+struct ResultRow {
+  const ResultRecord& record;
+  const CategoryResult& category;
+  const LevelResult& level;
+  const Provenance* produced_by;  ///< the category's, else the record's; nullptr when unknown
+};
+
+/// One field of the field table: a CSV column, and where it also appears.
+struct ResultField {
+  std::string name;           ///< CSV column
+  std::string table_heading;  ///< stdout table column; "" when not in the table
+  /// The CSV cell ("" when unknown or undefined).
+  std::function<std::string(const ResultRow&)> cell;
+  /// The value for the table, for metric fields (nullopt: '-').
+  std::function<std::optional<double>(const ResultRow&)> value;
+};
+
+/// The field table: every CSV column in order. The metric fields (auroc .. aupro_0.01) also make
+/// the stdout table; the JSON holds every field of its own scope plus each level's complete metric
+/// list (the CSV has the three standard AUPRO limits only).
+const std::vector<ResultField>& result_fields();
 
 }  // namespace adbench

@@ -55,6 +55,11 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 /// concurrent writers: every row lands exactly once, none torn.
 void append_csv_rows(const std::filesystem::path& path, const std::string& header, const std::string& rows);
 
+/// The schema version a leaderboard CSV header line names: its first field when that is
+/// "adbench.csv/<n>"; "adbench.csv/1" for the header of adbench 0.1 (no schema column); "" otherwise.
+/// append_csv_rows refuses, naming both versions, to append rows of one version to a file of another.
+std::string csv_schema_of(const std::string& header_line);
+
 /// The checks of append_csv_rows, without writing: run before long work so that a refused CSV
 /// costs nothing.
 void check_csv_output(const std::filesystem::path& path, const std::string& header);

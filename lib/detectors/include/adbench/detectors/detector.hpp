@@ -13,16 +13,9 @@
 #include <vector>
 
 #include "adbench/core/registry.hpp"
-#include "adbench/datasets/dataset.hpp"
+#include "adbench/core/sample.hpp"
 
 namespace adbench {
-
-/// One sample's output.
-struct Prediction {
-  at::Tensor map;  ///< float32 CPU: [H,W] at the image's resolution (Image), [N] per point (PointCloud)
-  double score = 0.0;  ///< sample-level anomaly score (higher = more anomalous)
-  std::string origin;  ///< file the map was read from (prediction folders); empty when computed
-};
 
 /// What a detector may use while fitting and predicting.
 struct RunContext {
@@ -99,6 +92,8 @@ nlohmann::json defaults_of(const SettingsTable& table);
 
 /// The settings table of a registered detector; unknown name: the registry's InputError.
 const SettingsTable& detector_settings(const std::string& name);
+/// What a registered detector takes; unknown name: the registry's InputError.
+Modality detector_modality(const std::string& name);
 
 /// Factories take the user's overrides (a JSON object) and merge them into their defaults.
 using DetectorRegistry = Registry<Detector, const nlohmann::json&>;

@@ -1,0 +1,54 @@
+#pragma once
+// The one evaluation driver, for every modality: runs a predictor over a category's test samples
+// in batches, checks every prediction (count, map shape, finite values), feeds the prediction
+// writer, and accumulates the metric levels. What differs between modalities is only the
+// ground-truth strategy that turns a unit's map and truth into pixel or point metrics:
+//   - Masks:       a mask image per anomalous image / view / frame; maps resized to the mask on request
+//   - GridMasks:   an mvtec_3d xyz grid: mask on the grid, missing points excluded, AUPRO at 0.3 and 0.01
+//   - PointLabels: per-point labels of unorganised clouds; no regions, so no AUPRO
+// The sample level is "image" for 2-D image datasets and "sample" otherwise; samples of several
+// units (multi-view, video) also get a "view" / "frame" level from the units' own scores.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "adbench/bench/predictions.hpp"
+#include "adbench/bench/result.hpp"
+#include "adbench/datasets/dataset.hpp"
+#include "adbench/metrics/metrics.hpp"
+
+namespace adbench {
+
+/// Settings shared by every command.
+struct CommonOptions {
+  at::Device device = at::kCPU;
+  int threads = 0;
+  std::uint64_t seed = 0;
+  int batch_size = 16;
+  std::string command_line;
+};
+
+struct EvalOptions {
+  metrics::Options metrics;
+  bool resize = true;  ///< resize a map to its mask's size (bilinear) instead of failing
+};
+
+/// Predicts a batch of test samples (same order, same count).
+using BatchPredictor = std::function<std::vector<Prediction>(const std::vector<Sample>&)>;
+
+/// Runs `predict` over `samples` in batches of common.batch_size with a progress line, checks that
+/// each batch returns one prediction per sample with one map per unit (InternalError otherwise: a
+/// detector bug), and hands each (sample, prediction) to `each`. Returns the seconds spent in `predict`.
+double predict_all(const std::vector<Sample>& samples, const BatchPredictor& predict, const CommonOptions& common,
+                   const std::string& progress_label,
+                   const std::function<void(const Sample&, Prediction&)>& each);
+
+/// Evaluates one category: predictions streamed into the metric levels, optionally written through
+/// `writer`. Timings: infer and metrics.
+CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
+                                 const CommonOptions& common, PredictionWriter* writer);
+
+/// The sample level's name for a modality: "image" for Image, else "sample".
+std::string sample_level(Modality m);
+
+}  // namespace adbench

@@ -1,0 +1,43 @@
+#pragma once
+// One typed provenance record: what produced a model, a prediction folder or a result. run.json,
+// prediction.json and the result JSON hold it as "produced_by"; the CSV's detector columns come from it.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace adbench {
+
+struct Provenance {
+  std::string adbench_version, git_commit;
+  std::string libtorch;  ///< LibTorch version adbench was built with
+  std::string cuda;      ///< CUDA version of that LibTorch; "" without CUDA
+  std::string device;       ///< "cpu", "cuda:0"
+  std::string device_name;  ///< CPU model or GPU name
+  std::string detector;     ///< registry name
+  /// The detector and its settings in one string, e.g.
+  /// "patchcore(backbone=wide_resnet50_2,coreset_ratio=0.1,...)": every setting but the weights
+  /// path (which the weights' SHA-256 identifies), lists joined with '+'.
+  std::string spec;
+  std::string config_sha256;  ///< SHA-256 of the effective config with the weights path replaced by its SHA-256
+  nlohmann::json config;      ///< the effective config
+  std::string backbone;       ///< "" for detectors without one
+  std::string weights;        ///< the weights file, "none" (random initialisation) or ""
+  std::string weights_sha256; ///< "" when no file
+  std::uint64_t seed = 0;
+
+  nlohmann::json to_json() const;
+  /// Reads what to_json() wrote; fields that are absent or of another type are left empty, so a
+  /// hand-edited file never stops an evaluation (its CSV columns are just empty).
+  static Provenance from_json(const nlohmann::json& j);
+};
+
+/// "name(k=v,...)" from a config object: keys in the given order, `backbone_weights` left out,
+/// strings as is, numbers as JSON writes them, lists joined with '+'.
+std::string detector_spec(const std::string& detector, const nlohmann::json& config);
+
+/// SHA-256 of `config` with a backbone_weights path replaced by "sha256:<weights_sha256>", so a
+/// setting is identified by the weights' content, not where the file lies.
+std::string config_sha256(const nlohmann::json& config, const std::string& weights_sha256);
+
+}  // namespace adbench

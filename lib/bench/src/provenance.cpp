@@ -1,0 +1,76 @@
+#include "adbench/bench/provenance.hpp"
+
+#include "adbench/core/sha256.hpp"
+
+namespace adbench {
+
+namespace {
+std::string text_at(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string spec_value(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : "+") + spec_value(x);
+    return out;
+  }
+  return v.dump();
+}
+}  // namespace
+
+nlohmann::json Provenance::to_json() const {
+  return {{"adbench_version", adbench_version},
+          {"git_commit", git_commit},
+          {"libtorch", libtorch},
+          {"cuda", cuda},
+          {"device", device},
+          {"device_name", device_name},
+          {"detector", detector},
+          {"spec", spec},
+          {"config_sha256", config_sha256},
+          {"config", config},
+          {"backbone", backbone},
+          {"weights", weights},
+          {"weights_sha256", weights_sha256},
+          {"seed", seed}};
+}
+
+Provenance Provenance::from_json(const nlohmann::json& j) {
+  Provenance p;
+  if (!j.is_object()) return p;
+  p.adbench_version = text_at(j, "adbench_version");
+  p.git_commit = text_at(j, "git_commit");
+  p.libtorch = text_at(j, "libtorch");
+  p.cuda = text_at(j, "cuda");
+  p.device = text_at(j, "device");
+  p.device_name = text_at(j, "device_name");
+  p.detector = text_at(j, "detector");
+  p.spec = text_at(j, "spec");
+  p.config_sha256 = text_at(j, "config_sha256");
+  if (auto it = j.find("config"); it != j.end() && it->is_object()) p.config = *it;
+  p.backbone = text_at(j, "backbone");
+  p.weights = text_at(j, "weights");
+  p.weights_sha256 = text_at(j, "weights_sha256");
+  if (auto it = j.find("seed"); it != j.end() && it->is_number_unsigned()) p.seed = it->get<std::uint64_t>();
+  return p;
+}
+
+std::string detector_spec(const std::string& detector, const nlohmann::json& config) {
+  std::string out;
+  if (config.is_object())
+    for (const auto& [k, v] : config.items())
+      if (k != "backbone_weights") out += (out.empty() ? "" : ",") + k + "=" + spec_value(v);
+  return detector + "(" + out + ")";
+}
+
+std::string config_sha256(const nlohmann::json& config, const std::string& weights_sha256) {
+  nlohmann::json hashed = config;
+  if (hashed.is_object() && hashed.contains("backbone_weights") && !weights_sha256.empty())
+    hashed["backbone_weights"] = "sha256:" + weights_sha256;
+  return sha256_bytes(hashed.dump());
+}
+
+}  // namespace adbench
