@@ -68,7 +68,7 @@ Action setup_list(CLI::App& app, const Globals& g) {
         std::cout << n << "\t" << dataset_registry().summary(n) << "\n";
     } else if (o->what == "detectors") {
       for (const auto& n : detector_registry().names()) {
-        std::cout << n << "\t" << detector_registry().summary(n) << "\n";
+        std::cout << n << "\t[" << plural_noun(detector_modality(n)) << "] " << detector_registry().summary(n) << "\n";
         if (o->verbose) std::cout << settings_listing(detector_settings(n));
       }
     } else {

@@ -53,6 +53,8 @@ TEST_CASE("adbench list", "[cli]") {
   for (const char* name : {"btad\t", "folder\t", "mpdd\t", "mvtec_ad\t", "visa\t"}) REQUIRE(d.out.find(name) != std::string::npos);
   auto det = run_adbench("list detectors");
   REQUIRE((det.out.rfind("variation_model\t", 0) == 0 || det.out.find("\nvariation_model\t") != std::string::npos));
+  REQUIRE(det.out.find("\nsimple3d\t[point clouds] ") != std::string::npos);
+  REQUIRE(det.out.find("\npatchcore\t[images] ") != std::string::npos);
   auto c = run_adbench("list categories --dataset mvtec_ad --root " + q(synth_root()));
   REQUIRE(c.exit_code == 0);
   REQUIRE(c.out == "bracket\ncap\nmarble\nweave\n");
