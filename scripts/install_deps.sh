@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs adbench's build dependencies from Debian 12 packages (idempotent: installs only what is
-# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--bench] [--fuzz]
+# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--bench] [--fuzz] [--format]
 #   --bench  also the Python references used by scripts/bench_*.py (scikit-learn, SciPy)
 #   --fuzz   also clang and libFuzzer, for the fuzz targets (scripts/fuzz.sh, -DADBENCH_FUZZ=ON)
+#   --format also clang-format 14, for scripts/check_format.sh
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build git pkg-config
       libtorch-dev libopencv-dev libeigen3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev catch2
@@ -18,7 +19,8 @@ for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(python3-numpy python3-scipy python3-sklearn) ;;
     --fuzz) pkgs+=(clang libfuzzer-14-dev) ;;
-    *) echo "install_deps: unknown option '$arg' (expected --bench or --fuzz)" >&2; exit 2 ;;
+    --format) pkgs+=(clang-format-14) ;;
+    *) echo "install_deps: unknown option '$arg' (expected --bench, --fuzz or --format)" >&2; exit 2 ;;
   esac
 done
 missing=()
