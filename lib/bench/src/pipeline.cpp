@@ -28,7 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string size_str(int64_t h, int64_t w) { return std::to_string(w) + "x" + std::to_string(h); }
 
 void warn(std::vector<std::string>& sink, const std::string& msg) {
   spdlog::warn("{}", msg);

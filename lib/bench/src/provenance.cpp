@@ -14,7 +14,10 @@ std::string spec_value(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
     std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : "+") + spec_value(x);
+    for (const auto& x : v) {
+      if (!out.empty()) out += '+';
+      out += spec_value(x);  // appended, not "literal" + string&&: GCC 12 -Wstringop-overflow false positive
+    }
     return out;
   }
   return v.dump();
@@ -62,7 +65,11 @@ std::string detector_spec(const std::string& detector, const nlohmann::json& con
   std::string out;
   if (config.is_object())
     for (const auto& [k, v] : config.items())
-      if (k != "backbone_weights") out += (out.empty() ? "" : ",") + k + "=" + spec_value(v);
+      if (k != "backbone_weights") {
+        if (!out.empty()) out += ',';
+        out += k + "=";
+        out += spec_value(v);
+      }
   return detector + "(" + out + ")";
 }
 

@@ -32,7 +32,7 @@ struct Provenance {
   static Provenance from_json(const nlohmann::json& j);
 };
 
-/// "name(k=v,...)" from a config object: keys in the given order, `backbone_weights` left out,
+/// "name(k=v,...)" from a config object: keys in JSON object order (sorted), `backbone_weights` left out,
 /// strings as is, numbers as JSON writes them, lists joined with '+'.
 std::string detector_spec(const std::string& detector, const nlohmann::json& config);
 
