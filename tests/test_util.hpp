@@ -58,7 +58,14 @@ class TempDir {
 };
 
 /// A path quoted for the shell command lines of run_adbench.
-inline std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+/// Built by appending: GCC 12 warns (-Wstringop-overflow, a false positive) on "'" + std::string
+/// (operator+(const char*, string&&) inlines string::insert, whose length it cannot bound).
+inline std::string q(const std::filesystem::path& p) {
+  std::string s(1, '\'');
+  s += p.string();
+  s += '\'';
+  return s;
+}
 
 /// A whole file as text ("" when it cannot be read).
 inline std::string read_text(const std::filesystem::path& p) {

@@ -39,8 +39,10 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--out", o->out,
                  "Result JSON to write (refused if it exists, unless --force; '-': write it to stdout, the table to stderr)");
   app.add_option("--csv", o->csv, "Leaderboard CSV to append one row per category to (header once)");
-  app.add_option("--aupro-limits", o->aupro_limits, "FPR limits for AUPRO, each in (0, 1] (default 0.3; e.g. 0.3 0.05 0.01)")
+  app.add_option("--aupro-limits", o->aupro_limits,
+                 "FPR limits for AUPRO, each in (0, 1] (default 0.3; e.g. 0.3 0.05 0.01 or 0.3,0.05,0.01)")
       ->expected(1, -1)
+      ->delimiter(',')  // each value may be a comma-separated list; split before the check
       ->check(fraction_open_closed());
   app.add_option("--ap-convention", o->ap_convention,
                  "step (exact, scikit-learn average_precision_score) | trapezoid (anomalib's AUPR)")

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -130,10 +131,18 @@ int main(int argc, char** argv) {
     } catch (const InputError& e) {
       std::cerr << "adbench: error: " << one_line(e.what()) << "\n";
       return kExitBadInput;
-    } catch (const nlohmann::json::exception& e) {
-      std::cerr << "adbench: error: " << one_line(e.what()) << "\n";
+    } catch (const std::filesystem::filesystem_error& e) {
+      // A filesystem call without an error_code failed (disk full, read-only, permissions): the
+      // environment, not a bug. "<path>: <OS reason>", as for the calls that check their error_code.
+      const std::string path = !e.path1().empty() ? e.path1().string() : e.path2().string();
+      std::cerr << "adbench: error: " << (path.empty() ? "" : path + ": ") << one_line(e.code().message()) << "\n";
       return kExitBadInput;
+    } catch (const InternalError& e) {
+      std::cerr << "adbench: internal error at " << e.location() << ": " << one_line(e.what()) << "\n";
+      return kExitInternal;
     } catch (const std::exception& e) {
+      // Everything else is a bug, nlohmann::json's exceptions included: user files are parsed in
+      // lib/formats, which turns their errors into InputErrors naming the file.
       std::cerr << "adbench: internal error: " << one_line(e.what()) << "\n";
       return kExitInternal;
     }

@@ -3,16 +3,13 @@
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/path_util.hpp"
 
 namespace fs = std::filesystem;
 
 namespace adbench::datasets_detail {
 
 namespace {
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 bool hidden(const fs::path& p) {
   auto n = p.filename().string();
@@ -63,14 +60,14 @@ bool is_dataset_image(const fs::path& path) {
 
 std::vector<fs::path> list_files(const fs::path& dir, bool (*accept)(const fs::path&)) {
   std::vector<fs::path> out;
+  if (!is_dir(dir)) return out;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const auto& p = entry.path();
     if (hidden(p) || !accept(p)) continue;
     std::error_code ec2;
     if (fs::is_symlink(fs::symlink_status(p, ec2))) check_link_target(p);
-    if (fs::is_regular_file(p, ec2)) out.push_back(p);
+    if (is_file(p)) out.push_back(p);
   }
   if (ec) throw_file_error(dir, "cannot list folder (" + ec.message() + ")");
   std::sort(out.begin(), out.end(),
@@ -80,11 +77,10 @@ std::vector<fs::path> list_files(const fs::path& dir, bool (*accept)(const fs::p
 
 std::vector<std::string> list_subdirs(const fs::path& dir) {
   std::vector<std::string> out;
+  if (!is_dir(dir)) return out;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::error_code ec2;
-    if (!hidden(entry.path()) && fs::is_directory(entry.path(), ec2))
+    if (!hidden(entry.path()) && is_dir(entry.path()))
       out.push_back(entry.path().filename().string());
   }
   if (ec) throw_file_error(dir, "cannot list folder (" + ec.message() + ")");
@@ -93,8 +89,7 @@ std::vector<std::string> list_subdirs(const fs::path& dir) {
 }
 
 void check_root(const fs::path& root) {
-  std::error_code ec;
-  if (!fs::is_directory(root, ec)) throw_file_error(root, "no such folder");
+  if (!is_dir(root)) throw_file_error(root, "no such folder");
 }
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {

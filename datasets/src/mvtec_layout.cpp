@@ -7,6 +7,7 @@
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/path_util.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,16 +31,6 @@ struct LayoutSpec {
 };
 
 bool is_any_image(const fs::path& p) { return is_image_file(p); }
-
-bool is_dir(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);
-}
-
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
 
 class MvtecLayoutAdapter final : public DatasetAdapter {
  public:

@@ -6,6 +6,7 @@
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
+#include "adbench/core/path_util.hpp"
 
 namespace fs = std::filesystem;
 
@@ -13,19 +14,6 @@ namespace adbench::datasets_detail {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-bool is_dir(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);
-}
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
 
 bool is_tiff(const fs::path& p) {
   auto e = lower(p.extension().string());

@@ -15,6 +15,7 @@
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/interrupt.hpp"
+#include "adbench/core/rng.hpp"
 
 namespace fs = std::filesystem;
 
@@ -28,57 +29,14 @@ constexpr double kNoiseSigma = 3.0;  // per-pixel sensor noise, grey levels
 // ---------------------------------------------------------------------------------------------
 // Random numbers
 
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t hash_string(const std::string& s) {  // FNV-1a
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001B3ULL;
-  return h;
-}
+std::uint64_t hash_string(const std::string& s) { return fnv1a(s); }
 
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   std::uint64_t st = a ^ (b * 0xD6E8FEB86659FD93ULL + 0x632BE59BD9B4E019ULL);
   return splitmix64(st);
 }
 
-/// xoshiro256** seeded through splitmix64.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) {
-    for (auto& x : s_) x = splitmix64(seed);
-  }
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  /// [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  /// Integer in [lo, hi].
-  int integer(int lo, int hi) { return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1)); }
-  bool coin() { return (next() >> 63) != 0; }
-  /// Approximately standard normal: the Irwin-Hall sum of four uniforms, rescaled (|x| <= 3.46).
-  double normal() {
-    double u = uniform() + uniform() + uniform() + uniform();
-    return (u - 2.0) * 1.7320508075688772;
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
-};
+// Rng: xoshiro256** seeded through splitmix64 (adbench/core/rng.hpp, shared with synth_points.cpp).
 
 // ---------------------------------------------------------------------------------------------
 // Categories

@@ -1,7 +1,8 @@
 // Synthetic point-cloud datasets (Real3D-AD and MVTec 3D-AD layouts). All randomness comes from our
-// own splitmix64 / xoshiro256** streams, so the files depend only on the seed.
+// own splitmix64 / xoshiro256** streams (adbench/core/rng.hpp), so the files depend only on the seed.
 #include <opencv2/imgcodecs.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/interrupt.hpp"
+#include "adbench/core/rng.hpp"
 #include "adbench/datasets/synth_points.hpp"
 
 namespace fs = std::filesystem;
@@ -21,48 +23,13 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-std::uint64_t splitmix(std::uint64_t& s) {
-  std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t fnv(const std::string& s) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001B3ULL;
-  return h;
-}
-
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) {
-    for (auto& x : s_) x = splitmix(seed);
-  }
-  std::uint64_t next() {
-    const std::uint64_t r = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return r;
-  }
-  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double uniform(double a, double b) { return a + (b - a) * uniform(); }
-  double normal() { return (uniform() + uniform() + uniform() + uniform() - 2.0) * 1.7320508075688772; }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
-};
+// Rng: xoshiro256** seeded through splitmix64 (adbench/core/rng.hpp, shared with synth.cpp).
 
 Rng sample_rng(std::uint64_t seed, const std::string& category, const std::string& split, const std::string& defect,
                int index) {
-  std::uint64_t s = seed ^ (fnv(category + "/" + split + "/" + defect) * 0xD6E8FEB86659FD93ULL) ^
+  std::uint64_t s = seed ^ (fnv1a(category + "/" + split + "/" + defect) * 0xD6E8FEB86659FD93ULL) ^
                     (static_cast<std::uint64_t>(index) * 0x632BE59BD9B4E019ULL);
-  return Rng(splitmix(s));
+  return Rng(splitmix64(s));
 }
 
 double base_height(const std::string& category, double x, double y) {
@@ -115,12 +82,31 @@ std::string fmt(double v) {
   return b;
 }
 
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw_file_error(dir, "cannot create folder (" + ec.message() + ")");
+}
+
 void write_bytes(const fs::path& p, const std::string& bytes) {
   WriteScope scope;  // an interrupt never removes the folder while a file is half-written
-  fs::create_directories(p.parent_path());
+  make_dirs(p.parent_path());
+  errno = 0;
   std::ofstream out(p, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw_file_error(p, "cannot write file");
+  out.close();
+  if (!out) throw_file_error(p, "cannot write file" + os_reason());
+}
+
+void write_image(const fs::path& p, const cv::Mat& m, const std::vector<int>& params = {}) {
+  errno = 0;
+  bool ok = false;
+  try {
+    ok = cv::imwrite(p.string(), m, params);
+  } catch (const cv::Exception& e) {
+    throw_file_error(p, "cannot write file (" + e.msg + ")");
+  }
+  if (!ok) throw_file_error(p, "cannot write file" + os_reason());
 }
 
 /// PCD (x y z float32) in ascii, binary or binary_compressed (LZF literal runs only: valid LZF).
@@ -279,16 +265,15 @@ SynthSummary write_synthetic_xyz_dataset(const fs::path& out, std::uint64_t seed
     char stem[16];
     std::snprintf(stem, sizeof stem, "%03d", index);
     const fs::path dir = out / cat / split / defect;
-    fs::create_directories(dir / "xyz");
-    fs::create_directories(dir / "rgb");
+    make_dirs(dir / "xyz");
+    make_dirs(dir / "rgb");
     // Uncompressed: OpenCV's default for 3-channel float TIFF is SGILOG (LogLuv), which is lossy.
-    if (!cv::imwrite((dir / "xyz" / (std::string(stem) + ".tiff")).string(), xyz, {cv::IMWRITE_TIFF_COMPRESSION, 1}))
-      throw_file_error(dir / "xyz" / (std::string(stem) + ".tiff"), "cannot write file");
-    cv::imwrite((dir / "rgb" / (std::string(stem) + ".png")).string(), rgb);
+    write_image(dir / "xyz" / (std::string(stem) + ".tiff"), xyz, {cv::IMWRITE_TIFF_COMPRESSION, 1});
+    write_image(dir / "rgb" / (std::string(stem) + ".png"), rgb);
     sum.files_written += 2;
     if (split == "test") {
-      fs::create_directories(dir / "gt");
-      cv::imwrite((dir / "gt" / (std::string(stem) + ".png")).string(), gt);
+      make_dirs(dir / "gt");
+      write_image(dir / "gt" / (std::string(stem) + ".png"), gt);
       sum.files_written++;
     }
   };

@@ -6,6 +6,7 @@
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
+#include "adbench/core/path_util.hpp"
 #include "adbench/formats/text_formats.hpp"
 
 namespace fs = std::filesystem;
@@ -46,9 +47,7 @@ class VisaAdapter final : public DatasetAdapter {
       s.defect = s.label ? "bad" : "good";
       s.stem = s.path().stem().string();
       s.rel_path = s.defect + "/" + s.path().filename().string();
-      std::error_code ec;
-      if (!fs::is_regular_file(s.path(), ec))
-        throw_file_error(s.path(), "no such file (listed in " + where + ")");
+      if (!is_file(s.path())) throw_file_error(s.path(), "no such file (listed in " + where + ")");
       if (r.split == "train") {
         if (s.label == 1) throw InputError(where + ": anomalous image in the train split: " + excerpt(r.image));
         train.push_back(std::move(s));
@@ -60,7 +59,7 @@ class VisaAdapter final : public DatasetAdapter {
           p.mask.expected = csv;
         } else {
           p.mask.expected = root / r.mask;
-          if (fs::is_regular_file(p.mask.expected, ec)) p.mask.found = p.mask.expected;
+          if (is_file(p.mask.expected)) p.mask.found = p.mask.expected;
         }
       }
       test.push_back(std::move(p));
@@ -75,8 +74,7 @@ class VisaAdapter final : public DatasetAdapter {
   static std::vector<Row> read_rows(const fs::path& root) {
     check_root(root);
     const fs::path csv = csv_path(root);
-    std::error_code ec;
-    if (!fs::is_regular_file(csv, ec))
+    if (!is_file(csv))
       throw_file_error(root, "no categories found (expected split_csv/1cls.csv)");
     return formats::parse_visa_csv(read_file(csv), csv.string());
   }

@@ -164,6 +164,19 @@ TEST_CASE("perfect and random prediction folders", "[cli][e2e]") {
   for (const char* m : {"image_auroc", "image_ap", "image_f1_max", "pixel_auroc", "pixel_ap", "pixel_f1_max",
                         "aupro_0.3", "aupro_0.01"})
     REQUIRE(metric(j, "cap", m) == Approx(1.0).margin(1e-12));
+  // --aupro-limits also takes a comma-separated list, alone or mixed with the space-separated form.
+  int form = 0;
+  for (const std::string limits : {"0.3,0.05,0.01", "0.3,0.05 0.01"}) {
+    INFO("--aupro-limits " << limits);
+    const fs::path out = tmp / ("comma" + std::to_string(++form) + ".json");
+    auto rc = run_adbench("--quiet eval --pred " + q(perfect) + " --root " + q(synth_root()) +
+                          " --category cap --aupro-limits " + limits + " --out " + q(out));
+    INFO(rc.err);
+    REQUIRE(rc.exit_code == 0);
+    auto jc = read_json(out);
+    for (const char* m : {"aupro_0.3", "aupro_0.05", "aupro_0.01"})
+      REQUIRE(metric(jc, "cap", m) == Approx(1.0).margin(1e-12));
+  }
 
   // Random maps and scores: compare against an independent rank computation.
   auto random = tmp / "random";

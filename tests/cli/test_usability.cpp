@@ -112,6 +112,8 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   expect_error(eval + " --aupro-bins -1", "--aupro-bins: expected an integer >= 0 (0: exact AUPRO), got -1");
   expect_error(eval + " --aupro-limits 0.3 0", "--aupro-limits: expected numbers in (0, 1], got 0");
   expect_error(eval + " --aupro-limits nan", "--aupro-limits: expected numbers in (0, 1], got 'nan'");
+  expect_error(eval + " --aupro-limits 0.3,0", "--aupro-limits: expected numbers in (0, 1], got 0");
+  expect_error(eval + " --aupro-limits 0.3,abc,0.01", "--aupro-limits: expected numbers in (0, 1], got 'abc'");
   const std::string device = "--device: expected auto, cpu, cuda or cuda:N (N from 0 to 127), got ";
   expect_error("--device gpu " + eval, device + "'gpu'");
   expect_error("--device cuda:99999999999999999999 " + eval, device + "'cuda:99999999999999999999'");

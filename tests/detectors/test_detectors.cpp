@@ -53,7 +53,8 @@ TEST_CASE("variation_model: per-pixel mean, floored std, max |z| over channels",
   std::vector<adbench::Sample> train;
   for (int i = 0; i < 3; ++i) {
     cv::Mat bgr(8, 8, CV_8UC3, cv::Scalar(128, 128, 50 + 50 * i));
-    auto p = tmp / ("t" + std::to_string(i) + ".png");
+    fs::path p = tmp / "t";  // appended, not "t" + std::string: see q() in test_util.hpp
+    p += std::to_string(i) + ".png";
     cv::imwrite(p.string(), bgr);
     train.push_back(image_sample(p));
   }
@@ -84,7 +85,8 @@ TEST_CASE("variation_model: state round trip gives identical predictions; bad st
   for (int i = 0; i < 4; ++i) {
     cv::Mat img(20, 24, CV_8UC3);
     rng.fill(img, cv::RNG::UNIFORM, 0, 255);
-    auto p = tmp / ("t" + std::to_string(i) + ".png");
+    fs::path p = tmp / "t";  // appended, not "t" + std::string: see q() in test_util.hpp
+    p += std::to_string(i) + ".png";
     cv::imwrite(p.string(), img);
     train.push_back(image_sample(p));
   }

@@ -37,36 +37,7 @@ adbench::CategoryData cap() {
 
 }  // namespace
 
-TEST_CASE("knn: blocked matmul search equals brute force", "[detectors][image]") {
-  at::manual_seed(1);
-  at::Tensor bank = at::randn({1000, 16}), query = at::randn({37, 16});
-  auto [d, i] = adbench::feat::knn(query, bank, 3, /*block_bytes=*/4096);  // forces many blocks
-  at::Tensor full = at::cdist(query, bank);
-  auto [rd, ri] = full.topk(3, 1, false, true);
-  REQUIRE(at::equal(i, ri));
-  REQUIRE(at::allclose(d, rd, 1e-4, 1e-4));
-}
-
-TEST_CASE("greedy_coreset: farthest-point order without an N x N matrix", "[detectors][image]") {
-  at::manual_seed(2);
-  at::Tensor x = at::randn({300, 8});
-  at::Tensor sel = adbench::feat::greedy_coreset(x, 20, /*proj_dim=*/0, /*seed=*/5, "test");
-  REQUIRE(sel.size(0) == 20);
-  // Reference: the same first centre, then repeatedly the point farthest from the chosen set.
-  at::Tensor dist = at::cdist(x, x);
-  std::vector<int64_t> ref{sel[0].item<int64_t>()};
-  at::Tensor mind = dist[ref[0]].clone();
-  for (int s = 1; s < 20; ++s) {
-    int64_t next = mind.argmax().item<int64_t>();
-    ref.push_back(next);
-    mind = at::minimum(mind, dist[next]);
-  }
-  for (int s = 0; s < 20; ++s) REQUIRE(sel[s].item<int64_t>() == ref[static_cast<size_t>(s)]);
-  // Same seed, same coreset; with the projection the indices stay distinct.
-  REQUIRE(at::equal(sel, adbench::feat::greedy_coreset(x, 20, 0, 5, "test")));
-  at::Tensor proj = adbench::feat::greedy_coreset(x, 50, 4, 5, "test");
-  REQUIRE(std::get<0>(at::_unique(proj)).size(0) == 50);
-}
+// knn and greedy_coreset (adbench/core/nearest.hpp): tests/core/test_helpers.cpp.
 
 TEST_CASE("image detectors: maps at image size, state round trip gives identical predictions", "[detectors][image]") {
   auto data = cap();

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/nearest.hpp"
 #include "adbench/metrics/metrics.hpp"
 #include "adbench/pointcloud/cloud.hpp"
 #include "adbench/pointcloud/features.hpp"
@@ -167,10 +168,12 @@ TEST_CASE("kNN, farthest-point sampling, coreset and bank distances against brut
   REQUIRE(mind[f[10].item<std::int64_t>()].item<float>() == Approx(mind.max().item<float>()));
   // Coreset of 64-d features: greedy property, and m = N selects every row once.
   at::Tensor feats = at::randn({400, 64}, at::TensorOptions().dtype(at::kFloat));
-  at::Tensor cs = pc::greedy_coreset(feats, 20, 0, 0);
+  const auto seeding = adbench::CoresetSeeding::SeedModulo;  // the point-cloud detectors'
+  at::Tensor cs = adbench::greedy_coreset(feats, 20, {0, 0, seeding, ""});
   at::Tensor md = at::cdist(feats, feats.index_select(0, cs.slice(0, 0, 19))).amin(1);
   REQUIRE(md[cs[19].item<std::int64_t>()].item<float>() == Approx(md.max().item<float>()).epsilon(1e-4));
-  REQUIRE(std::get<0>(at::_unique(pc::greedy_coreset(feats, 400, 1, 0))).numel() == 400);
+  const adbench::CoresetOptions all_rows{/*projection_dim=*/0, /*seed=*/1, seeding, ""};
+  REQUIRE(std::get<0>(at::_unique(adbench::greedy_coreset(feats, 400, all_rows))).numel() == 400);
   at::Tensor near;
   at::Tensor nd = pc::nearest_distances(feats.slice(0, 0, 50), feats.slice(0, 100, 400), &near, 1000);
   auto [ev, ei] = at::cdist(feats.slice(0, 0, 50), feats.slice(0, 100, 400)).min(1);

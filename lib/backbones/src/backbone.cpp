@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/path_util.hpp"
 #include "adbench/core/safetensors.hpp"
 #include "adbench/core/sha256.hpp"
 #include "internal.hpp"
@@ -42,11 +43,6 @@ std::array<float, 3> parse_triple(const fs::path& file, const std::string& key, 
     throw_file_error(file, "metadata '" + key + "' must be a JSON array of 3 numbers, found '" + excerpt(text) + "'");
   }
   return out;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 /// In `text`, the first "<key1>\s*=\s*<key2>\s*=\s*...[...]" (keys case-insensitive): returns

@@ -110,7 +110,9 @@ void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, 
   put(page, text.high, w - kMargin, label_y, Align::Right, half);
   if (w >= 320) put(page, "anomaly map scale", w / 2, label_y, Align::Centre, w / 3);
 
-  fs::create_directories(out.parent_path());
+  std::error_code ec;
+  if (!out.parent_path().empty()) fs::create_directories(out.parent_path(), ec);
+  if (ec) throw_file_error(out.parent_path(), "cannot create folder (" + ec.message() + ")");
   write_image_rgb(out, page);
 }
 

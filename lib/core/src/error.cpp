@@ -1,6 +1,8 @@
 #include "adbench/core/error.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace adbench {
 
@@ -42,6 +44,20 @@ std::string one_line(std::string_view m) {
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
+}
+
+std::string InternalError::location() const {
+  std::string_view file = where_.file_name();
+#ifdef ADBENCH_SOURCE_ROOT
+  constexpr std::string_view root = ADBENCH_SOURCE_ROOT;  // "<source dir>/"
+  if (file.substr(0, root.size()) == root) file.remove_prefix(root.size());
+#endif
+  return std::string(file) + ":" + std::to_string(where_.line());
+}
+
+std::string os_reason() {
+  const int e = errno;
+  return e ? std::string(" (") + std::strerror(e) + ")" : std::string();
 }
 
 void throw_file_error(const std::filesystem::path& path, const std::string& problem) {

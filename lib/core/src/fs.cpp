@@ -219,19 +219,22 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
       forget_on_interrupt(tmp);
       throw_file_error(path, "cannot write (" + errno_text() + ")");
     }
+    errno = 0;
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
+    out.close();  // flushes: a full disk fails here
     if (!out) {
+      const std::string why = errno ? errno_text() : "disk full or read-only?";
       fs::remove(tmp, ec);
       forget_on_interrupt(tmp);
-      throw_file_error(path, "write failed (disk full or read-only?)");
+      throw_file_error(path, "write failed (" + why + ")");
     }
   }
   fs::rename(tmp, path, ec);
   if (ec) {
+    const std::string why = ec.message();
     fs::remove(tmp, ec);
     forget_on_interrupt(tmp);
-    throw_file_error(path, "cannot rename temporary file into place");
+    throw_file_error(path, "cannot rename temporary file into place (" + why + ")");
   }
   forget_on_interrupt(tmp);
 }

@@ -7,12 +7,14 @@
 #include <atomic>
 #include <climits>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/npy.hpp"
+#include "adbench/core/path_util.hpp"
 #include "adbench/formats/image_header.hpp"
 
 namespace fs = std::filesystem;
@@ -21,9 +23,19 @@ namespace adbench {
 
 namespace {
 std::string lower_ext(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-  return e;
+  return lower(p.extension().string());
+}
+
+/// cv::imwrite, its failures (false, or a cv::Exception) as "<path>: <what> (<reason>)".
+void imwrite_checked(const fs::path& path, const cv::Mat& m, const std::string& what) {
+  errno = 0;
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path.string(), m);
+  } catch (const cv::Exception& e) {
+    throw_file_error(path, what + " (" + e.msg + ")");
+  }
+  if (!ok) throw_file_error(path, what + os_reason());
 }
 
 std::atomic<std::uint64_t> g_max_image_pixels{kDefaultMaxImagePixels};
@@ -31,8 +43,7 @@ std::atomic<std::uint64_t> g_max_image_pixels{kDefaultMaxImagePixels};
 /// Reads the file, checks the header's size against --max-image-pixels, then decodes from memory:
 /// a decompression bomb (a small file that decodes to gigabytes) is refused before decoding.
 cv::Mat imread_checked(const fs::path& path, int flags) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw_file_error(path, "no such file");
+  if (!is_file(path)) throw_file_error(path, "no such file");
   const std::string bytes = read_file(path);
   const formats::ImageHeaderSize size = formats::image_header_size(bytes);
   if (!size.known()) throw_file_error(path, "cannot decode image (corrupt or unsupported format)");
@@ -71,8 +82,7 @@ cv::Mat read_image_rgb(const fs::path& path) {
 }
 
 cv::Size read_image_size(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw_file_error(path, "no such file");
+  if (!is_file(path)) throw_file_error(path, "no such file");
   // PNG, BMP and JPEG headers give the size without decoding (an MVTec-size PNG takes ~20 ms to
   // decode); other files are decoded.
   std::ifstream in(path, std::ios::binary);
@@ -185,13 +195,13 @@ at::Tensor read_score_map(const fs::path& path) {
 void write_score_map_tiff(const fs::path& path, const at::Tensor& map2d) {
   if (map2d.dim() != 2) throw InternalError("write_score_map_tiff: map is not 2-D");
   cv::Mat m = tensor_to_mat(map2d);
-  if (!cv::imwrite(path.string(), m)) throw_file_error(path, "cannot write TIFF map");
+  imwrite_checked(path, m, "cannot write TIFF map");
 }
 
 void write_image_rgb(const fs::path& path, const cv::Mat& rgb) {
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  if (!cv::imwrite(path.string(), bgr)) throw_file_error(path, "cannot write image");
+  imwrite_checked(path, bgr, "cannot write image");
 }
 
 }  // namespace adbench

@@ -1,6 +1,7 @@
 #include "adbench/core/npy.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 
@@ -59,14 +60,16 @@ void write_npy(const fs::path& path, const at::Tensor& tensor) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
+  errno = 0;
   std::ofstream out(path, std::ios::binary);
-  if (!out) throw_file_error(path, "cannot write .npy file");
+  if (!out) throw_file_error(path, "cannot write .npy file" + os_reason());
   out.write("\x93NUMPY\x01\x00", 8);
   std::uint16_t hl = static_cast<std::uint16_t>(header.size());
   out.write(reinterpret_cast<const char*>(&hl), 2);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
   out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
-  if (!out) throw_file_error(path, "cannot write .npy file");
+  out.close();  // the last buffered bytes reach the disk here: a full disk fails now, not silently
+  if (!out) throw_file_error(path, "cannot write .npy file" + os_reason());
 }
 
 }  // namespace adbench

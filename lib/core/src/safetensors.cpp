@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -99,14 +100,16 @@ void write_safetensors(const fs::path& path, const std::map<std::string, at::Ten
   }
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');
+  errno = 0;
   std::ofstream out(path, std::ios::binary);
-  if (!out) throw_file_error(path, "cannot write safetensors file");
+  if (!out) throw_file_error(path, "cannot write safetensors file" + os_reason());
   std::uint64_t hl = h.size();
   out.write(reinterpret_cast<const char*>(&hl), 8);
   out.write(h.data(), static_cast<std::streamsize>(h.size()));
   for (const auto& t : payload)
     out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
-  if (!out) throw_file_error(path, "cannot write safetensors file");
+  out.close();  // the last buffered bytes reach the disk here: a full disk fails now, not silently
+  if (!out) throw_file_error(path, "cannot write safetensors file" + os_reason());
 }
 
 }  // namespace adbench

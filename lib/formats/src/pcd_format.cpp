@@ -8,6 +8,7 @@
 #include <set>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/path_util.hpp"
 
 namespace adbench::formats {
 
@@ -168,8 +169,7 @@ PcdHeader parse_pcd_header(std::string_view bytes, const std::string& name) {
       }
     } else if (key == "DATA") {
       if (vals.size() != 1) fail(name, where + "DATA needs one value, got " + std::to_string(vals.size()));
-      std::string d(vals[0]);
-      for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string d = lower(vals[0]);
       if (d != "ascii" && d != "binary" && d != "binary_compressed")
         fail(name, "PCD DATA '" + excerpt(vals[0], 30) + "' is not ascii, binary or binary_compressed");
       h.data = d;

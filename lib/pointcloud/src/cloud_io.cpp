@@ -20,6 +20,7 @@
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/path_util.hpp"
 #include "adbench/formats/pcd_format.hpp"
 #include "adbench/pointcloud/cloud.hpp"
 #include "text_io.hpp"
@@ -29,11 +30,6 @@ namespace fs = std::filesystem;
 namespace adbench::pointcloud {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Open3D reports problems through its logger (printed to stdout by default). Keep stdout clean and
 // remember the last message for our error line.
@@ -180,8 +176,7 @@ void check_points(const fs::path& file, const at::Tensor& pts) {
 
 Cloud read_cloud(const fs::path& file) {
   const std::string ext = lower(file.extension().string());
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) throw_file_error(file, "cannot open file");
+  if (!is_file(file)) throw_file_error(file, "cannot open file");
   Cloud c;
   if (ext == ".pcd") {
     c.points = read_pcd(file);
@@ -202,8 +197,7 @@ Cloud read_cloud(const fs::path& file) {
 std::int64_t cloud_point_count(const fs::path& file) {
   const std::string ext = lower(file.extension().string());
   if (ext == ".pcd") {
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) throw_file_error(file, "cannot open file");
+    if (!is_file(file)) throw_file_error(file, "cannot open file");
     return formats::parse_pcd_header(read_file(file), file.string()).points;
   }
   if (ext == ".ply") return ply_vertex_count(file);

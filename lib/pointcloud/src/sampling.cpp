@@ -1,4 +1,5 @@
-// Farthest-point sampling, greedy coresets, chunked nearest-prototype distances, interpolation.
+// Farthest-point sampling, nearest-prototype distances, interpolation. Greedy coresets and the
+// brute-force kNN are adbench/core/nearest.hpp's.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/nearest.hpp"
 #include "adbench/pointcloud/features.hpp"
 #include "adbench/pointcloud/knn.hpp"
 
@@ -57,53 +59,13 @@ at::Tensor farthest_point_sample(const at::Tensor& points, std::int64_t m, std::
   return out;
 }
 
-at::Tensor greedy_coreset(const at::Tensor& features, std::int64_t m, std::uint64_t seed, std::int64_t projection_dim) {
-  at::Tensor f = features.to(at::kFloat).contiguous();
-  const std::int64_t n = f.size(0);
-  m = std::min(m, n);
-  if (m <= 0) return at::empty({0}, at::kLong);
-  if (projection_dim > 0 && f.size(1) > projection_dim) {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    at::Tensor proj = at::normal(0.0, 1.0 / std::sqrt(double(projection_dim)), {f.size(1), projection_dim}, gen);
-    f = at::matmul(f, proj).contiguous();
-  }
-  at::Tensor out = at::empty({m}, at::kLong);
-  std::int64_t* o = out.data_ptr<std::int64_t>();
-  std::int64_t cur = static_cast<std::int64_t>(seed % static_cast<std::uint64_t>(n));
-  at::Tensor sq = f.pow(2).sum(1);  // |f|^2
-  at::Tensor mind = at::full({n}, std::numeric_limits<float>::infinity(), at::kFloat);
-  for (std::int64_t s = 0; s < m; ++s) {
-    o[s] = cur;
-    at::Tensor c = f[cur];
-    // |f - c|^2 = |f|^2 + |c|^2 - 2 f.c
-    at::Tensor d = (sq + sq[cur] - 2 * at::mv(f, c)).clamp_min_(0);
-    at::minimum_out(mind, mind, d);
-    cur = mind.argmax().item<std::int64_t>();
-  }
-  return out;
-}
-
 at::Tensor nearest_distances(const at::Tensor& queries, const at::Tensor& bank, at::Tensor* nearest,
                              std::int64_t chunk_elems) {
-  at::Tensor q = queries.to(at::kFloat).contiguous();
-  at::Tensor b = bank.to(at::kFloat).contiguous();
-  if (b.size(0) == 0) throw InternalError("nearest_distances: empty bank");
-  const std::int64_t nq = q.size(0), nb = b.size(0);
-  at::Tensor out = at::empty({nq}, at::kFloat);
-  at::Tensor idx = at::empty({nq}, at::kLong);
-  at::Tensor bsq = b.pow(2).sum(1);
-  const std::int64_t qchunk = std::max<std::int64_t>(1, chunk_elems / std::max<std::int64_t>(1, nb));
-  for (std::int64_t s = 0; s < nq; s += qchunk) {
-    const std::int64_t e = std::min(nq, s + qchunk);
-    at::Tensor qc = q.slice(0, s, e);
-    at::Tensor d = at::addmm(bsq.unsqueeze(0), qc, b.t(), 1, -2);  // |b|^2 - 2 q.b
-    d.add_(qc.pow(2).sum(1, true));
-    auto [mv, mi] = d.min(1);
-    out.slice(0, s, e).copy_(mv.clamp_min(0).sqrt());
-    idx.slice(0, s, e).copy_(mi);
-  }
-  if (nearest) *nearest = idx;
-  return out;
+  if (bank.size(0) == 0) throw InternalError("nearest_distances: empty bank");
+  // adbench::knn (core/nearest.hpp), the one brute-force kNN: same |b|^2 - 2 q.b + |q|^2 arithmetic.
+  auto [d, i] = knn(queries.to(at::kFloat).contiguous(), bank.to(at::kFloat).contiguous(), 1, 4 * chunk_elems);
+  if (nearest) *nearest = i.select(1, 0).contiguous();
+  return d.select(1, 0).contiguous();
 }
 
 at::Tensor interpolate_from_centres(const at::Tensor& points, const at::Tensor& centres, const at::Tensor& centre_scores,

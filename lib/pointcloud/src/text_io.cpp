@@ -6,6 +6,7 @@
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
+#include "adbench/core/path_util.hpp"
 #include "adbench/formats/text_formats.hpp"
 #include "adbench/pointcloud/cloud.hpp"
 
@@ -23,8 +24,7 @@ at::Tensor read_xyz_text(const fs::path& file) {
 }  // namespace detail
 
 at::Tensor read_point_labels(const fs::path& gt, std::int64_t expected, const fs::path& cloud) {
-  std::error_code ec;
-  if (!fs::is_regular_file(gt, ec)) throw_file_error(gt, "cannot open ground-truth file");
+  if (!is_file(gt)) throw_file_error(gt, "cannot open ground-truth file");
   std::vector<std::uint8_t> labels = formats::parse_point_labels(read_file(gt), gt.string());
   const auto n = static_cast<std::int64_t>(labels.size());
   if (n != expected)

@@ -8,10 +8,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "adbench/backbones/backbone.hpp"
+#include "adbench/core/nearest.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
 
@@ -43,7 +45,7 @@ class FeatureExtractor {
   nlohmann::json provenance(std::uint64_t seed) const;
   /// Reads and resizes a batch of images to [B,3,S,S], normalised, on the backbone's device.
   /// `sizes` (optional) receives each image's original size.
-  at::Tensor images(const std::vector<Sample>& batch, std::vector<cv::Size>* sizes) const;
+  at::Tensor images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const;
   std::map<std::string, at::Tensor> features(const at::Tensor& x, const std::vector<std::string>& layers) const;
   int image_size() const { return size_; }
 
@@ -59,19 +61,7 @@ class FeatureExtractor {
 at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats, const std::vector<std::string>& layers,
                          int pool_size);
 
-/// Squared-L2 k nearest neighbours of each row of `query` [M,D] among `bank` [N,D], computed with
-/// matrix products in blocks so that no temporary exceeds ~block_bytes. Returns (distances [M,k],
-/// not squared, ascending; indices [M,k] int64).
-std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor& bank, int64_t k,
-                                      int64_t block_bytes = 256LL << 20);
-
-/// Greedy k-center coreset (Sener & Savarese; PatchCore's sampler): features [N,D] are projected
-/// by a seeded Gaussian random matrix to proj_dim (0: none), the first centre is a seeded random
-/// row, then each step adds the row farthest from the selected set. Memory: the projected
-/// features, their squared norms and one min-distance vector (O(N)); distances to the new centre
-/// are computed in row chunks. Never an N x N matrix. Returns n indices (int64, selection order).
-at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, int64_t proj_dim, std::uint64_t seed,
-                          const std::string& label);
+// Nearest neighbours (knn) and greedy k-center coresets: adbench/core/nearest.hpp.
 
 /// Small maps [B,h,w] -> per-image [H_i,W_i] maps: bilinear upsample to S x S, Gaussian smoothing
 /// (sigma in pixels of the S x S map, kernel radius round(4 sigma), reflected borders as scipy's

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
@@ -76,18 +77,16 @@ void FastRecon::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   spdlog::info("fastrecon: {}-shot support: {}", shots_, names);
   extractor_.load(ctx.device, seed_);
   at::NoGradGuard no_grad;
-  const size_t bs = static_cast<size_t>(std::max(1, ctx.batch_size));
   std::vector<at::Tensor> parts;
-  for (size_t s = 0; s < support.size(); s += bs) {
-    std::vector<Sample> batch(support.begin() + static_cast<long>(s), support.begin() + static_cast<long>(std::min(support.size(), s + bs)));
+  for_each_batch(support, ctx.batch_size, [&](std::span<const Sample> batch) {
     int64_t h = 0, w = 0;
     parts.push_back(embed(extractor_.images(batch, nullptr), &h, &w));
-  }
+  });
   at::Tensor q = at::cat(parts, 0);  // [K,hw,C] (few shots: small)
   mu_ = q.mean(0);
   at::Tensor all = q.reshape({-1, q.size(2)});
   const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio_ * static_cast<double>(all.size(0)))));
-  at::Tensor idx = feat::greedy_coreset(all, n, proj_dim_, seed_, "fastrecon: coreset");
+  at::Tensor idx = greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "fastrecon: coreset"});
   support_ = all.index_select(0, idx.to(all.device())).contiguous();
   spdlog::info("fastrecon: coreset of {} of {} patches ({} dims)", n, all.size(0), all.size(1));
   if (n >= all.size(1))

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/nearest.hpp"
 #include "adbench/core/progress.hpp"
 #include "adbench/pointcloud/features.hpp"
 #include "pointcloud_common/point_detector.hpp"
@@ -61,7 +62,9 @@ void FpfhPatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx)
   at::Tensor bank = at::cat(feats, 0);
   feats.clear();
   const auto m = std::max<std::int64_t>(1, static_cast<std::int64_t>(coreset_ratio_ * double(bank.size(0))));
-  bank_ = bank.index_select(0, pc::greedy_coreset(bank, m, ctx.seed, projection_dim_)).contiguous();
+  // SeedModulo: the point-cloud detectors' seeding (first centre = seed % N), kept for their results.
+  const CoresetOptions opt{projection_dim_, ctx.seed, CoresetSeeding::SeedModulo, ""};
+  bank_ = bank.index_select(0, greedy_coreset(bank, m, opt)).contiguous();
 }
 
 std::vector<Prediction> FpfhPatchCore::predict(const std::vector<Sample>& batch, const RunContext& ctx) {

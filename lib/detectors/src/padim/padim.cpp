@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
@@ -49,11 +50,9 @@ void Padim::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   seed_ = ctx.seed;
   extractor_.load(ctx.device, seed_);
   at::NoGradGuard no_grad;
-  const size_t bs = static_cast<size_t>(std::max(1, ctx.batch_size));
   at::Tensor sum, outer;  // float64 [hw,d], [hw,d,d]
   Progress progress("padim: features", static_cast<int64_t>(train.size()));
-  for (size_t s = 0; s < train.size(); s += bs) {
-    std::vector<Sample> batch(train.begin() + static_cast<long>(s), train.begin() + static_cast<long>(std::min(train.size(), s + bs)));
+  for_each_batch(train, ctx.batch_size, [&](std::span<const Sample> batch) {
     at::Tensor x = extractor_.images(batch, nullptr);
     if (!channel_idx_.defined()) {
       // The channel count is known once the backbone has run: draw the seeded subset.
@@ -75,7 +74,7 @@ void Padim::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     outer.baddbmm_(ep.transpose(1, 2), ep);  // sum over images of x x^T per position
     spdlog::debug("padim: outer products in {:.2f} s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     progress.tick(static_cast<int64_t>(batch.size()));
-  }
+  });
   progress.done();
   const double n = static_cast<double>(train.size());
   at::Tensor mean = sum / n;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
@@ -58,12 +59,10 @@ void PatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   seed_ = ctx.seed;
   extractor_.load(ctx.device, seed_);
   at::NoGradGuard no_grad;
-  const size_t bs = static_cast<size_t>(std::max(1, ctx.batch_size));
   at::Tensor all;  // [N*h*w, D], allocated once the first batch gives the patch grid
   int64_t rows = 0, per_image = 0;
   Progress progress("patchcore: features", static_cast<int64_t>(train.size()));
-  for (size_t s = 0; s < train.size(); s += bs) {
-    std::vector<Sample> batch(train.begin() + static_cast<long>(s), train.begin() + static_cast<long>(std::min(train.size(), s + bs)));
+  for_each_batch(train, ctx.batch_size, [&](std::span<const Sample> batch) {
     int64_t h = 0, w = 0;
     at::Tensor e = embed(extractor_.images(batch, nullptr), &h, &w);
     if (!all.defined()) {
@@ -73,7 +72,7 @@ void PatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     all.narrow(0, rows, e.size(0)).copy_(e);
     rows += e.size(0);
     progress.tick(static_cast<int64_t>(batch.size()));
-  }
+  });
   progress.done();
   const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio_ * static_cast<double>(rows))));
   spdlog::info("patchcore: {} patches of {} dims from {} images; coreset of {} ({} x {} dims projected)", rows,
@@ -81,7 +80,7 @@ void PatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   if (n >= rows) {
     bank_ = all;
   } else {
-    at::Tensor idx = feat::greedy_coreset(all, n, proj_dim_, seed_, "patchcore: coreset");
+    at::Tensor idx = greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "patchcore: coreset"});
     bank_ = all.index_select(0, idx.to(all.device()));
   }
 }
@@ -97,7 +96,7 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
   if (e.size(1) != bank_.size(1))
     throw InputError("patchcore: the memory bank has " + std::to_string(bank_.size(1)) + "-dim patches, the backbone gives " +
                      std::to_string(e.size(1)) + " (another backbone or layers?)");
-  auto [dist, idx] = feat::knn(e, bank_, 1);
+  auto [dist, idx] = knn(e, bank_, 1);
   const int64_t b = static_cast<int64_t>(batch.size());
   at::Tensor patch = dist.view({b, h * w});
   at::Tensor nn = idx.view({b, h * w});
@@ -111,7 +110,7 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
     const int64_t j = jmax[i].item<int64_t>();
     const double s_star = patch[i][j].item<double>();
     at::Tensor m_star = bank_[nn[i][j].item<int64_t>()].unsqueeze(0);
-    auto [nd, ni] = feat::knn(m_star, bank_, num_neighbors_);
+    auto [nd, ni] = knn(m_star, bank_, num_neighbors_);
     at::Tensor support = bank_.index_select(0, ni[0]);
     at::Tensor m_test = e[i * h * w + j].unsqueeze(0);
     at::Tensor d = (support - m_test).pow(2).sum(1).sqrt().to(at::kDouble);

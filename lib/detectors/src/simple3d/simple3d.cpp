@@ -1,6 +1,7 @@
 #include "simple3d.hpp"
 
 #include "adbench/core/error.hpp"
+#include "adbench/core/nearest.hpp"
 #include "adbench/core/progress.hpp"
 #include "adbench/pointcloud/features.hpp"
 #include "adbench/pointcloud/knn.hpp"
@@ -61,7 +62,9 @@ void Simple3D::fit_clouds(const std::vector<pc::Cloud>& clouds, std::uint64_t se
   }
   at::Tensor bank = at::cat(feats, 0);
   const auto m = std::max<std::int64_t>(1, static_cast<std::int64_t>(coreset_ratio_ * double(bank.size(0))));
-  prototypes_ = bank.index_select(0, pc::greedy_coreset(bank, m, seed, projection_dim_)).contiguous();
+  // SeedModulo: the point-cloud detectors' seeding (first centre = seed % N), kept for their results.
+  const CoresetOptions opt{projection_dim_, seed, CoresetSeeding::SeedModulo, ""};
+  prototypes_ = bank.index_select(0, greedy_coreset(bank, m, opt)).contiguous();
 }
 
 void Simple3D::fit(const std::vector<Sample>& train, const RunContext& ctx) {
@@ -78,7 +81,9 @@ void Simple3D::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   at::Tensor bank = at::cat(feats, 0);
   feats.clear();
   const auto m = std::max<std::int64_t>(1, static_cast<std::int64_t>(coreset_ratio_ * double(bank.size(0))));
-  prototypes_ = bank.index_select(0, pc::greedy_coreset(bank, m, ctx.seed, projection_dim_)).contiguous();
+  // SeedModulo: the point-cloud detectors' seeding (first centre = seed % N), kept for their results.
+  const CoresetOptions opt{projection_dim_, ctx.seed, CoresetSeeding::SeedModulo, ""};
+  prototypes_ = bank.index_select(0, greedy_coreset(bank, m, opt)).contiguous();
 }
 
 at::Tensor Simple3D::score_points(const pc::Cloud& cloud) const {

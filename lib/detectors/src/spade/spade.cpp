@@ -1,5 +1,6 @@
 #include "spade.hpp"
 
+#include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
@@ -55,12 +56,10 @@ void Spade::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   seed_ = ctx.seed;
   extractor_.load(ctx.device, seed_);
   at::NoGradGuard no_grad;
-  const size_t bs = static_cast<size_t>(std::max(1, ctx.batch_size));
   const int64_t n = static_cast<int64_t>(train.size());
   Progress progress("spade: features", n);
   int64_t row = 0;
-  for (size_t s = 0; s < train.size(); s += bs) {
-    std::vector<Sample> batch(train.begin() + static_cast<long>(s), train.begin() + static_cast<long>(std::min(train.size(), s + bs)));
+  for_each_batch(train, ctx.batch_size, [&](std::span<const Sample> batch) {
     int64_t h = 0, w = 0;
     auto [g, p] = embed(extractor_.images(batch, nullptr), &h, &w);
     if (!global_.defined()) {  // allocate once: the whole gallery, no concatenation copies
@@ -71,7 +70,7 @@ void Spade::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     pyramids_.narrow(0, row, p.size(0)).copy_(p);
     row += g.size(0);
     progress.tick(static_cast<int64_t>(batch.size()));
-  }
+  });
   progress.done();
   spdlog::info("spade: gallery of {} images, {} positions x {} dims each ({:.1f} MB)", n, pyramids_.size(1),
                pyramids_.size(2), static_cast<double>(pyramids_.numel()) * 4 / 1e6);
@@ -91,14 +90,14 @@ std::vector<Prediction> Spade::predict(const std::vector<Sample>& batch, const R
   if (g.size(1) != global_.size(1) || p.size(1) != pyramids_.size(1) || p.size(2) != pyramids_.size(2))
     throw InputError("spade: the gallery's features do not match the backbone's (another backbone, layers or image_size?)");
   const int64_t k = std::min<int64_t>(top_k_, global_.size(0));
-  auto [gd, gi] = feat::knn(g, global_, k);  // [B,k]
+  auto [gd, gi] = knn(g, global_, k);  // [B,k]
   // Cosine: features are unit vectors, so |a-b|^2 = 2 - 2 cos; report 1 - cos.
   at::Tensor image_d = cosine_ ? gd.pow(2) / 2 : gd;
   std::vector<double> scores(batch.size());
   std::vector<at::Tensor> small;
   for (size_t i = 0; i < batch.size(); ++i) {
     at::Tensor gallery = pyramids_.index_select(0, gi[static_cast<int64_t>(i)]).reshape({-1, pyramids_.size(2)});
-    auto [pd, pi] = feat::knn(p[static_cast<int64_t>(i)], gallery, pixel_k_);
+    auto [pd, pi] = knn(p[static_cast<int64_t>(i)], gallery, pixel_k_);
     small.push_back(pd.mean(1).view({h, w}));
     scores[i] = image_d[static_cast<int64_t>(i)].mean().item<double>();
   }

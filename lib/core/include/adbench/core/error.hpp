@@ -3,6 +3,7 @@
 // InputError: `main` prints its one-line message and exits with kExitBadInput. Broken invariants
 // throw InternalError (exit 1). Never validate input with assert(): Release builds drop it.
 #include <filesystem>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -26,10 +27,18 @@ class InputError : public Error {
   using Error::Error;
 };
 
-/// A broken invariant inside adbench (a bug).
+/// A broken invariant inside adbench (a bug). Records where it was thrown: `throw InternalError("x")`
+/// captures the throwing file and line, which `main` prints ("internal error at lib/x.cpp:12: x").
 class InternalError : public Error {
  public:
-  using Error::Error;
+  explicit InternalError(const std::string& message, std::source_location where = std::source_location::current())
+      : Error(message), where_(where) {}
+  const std::source_location& where() const noexcept { return where_; }
+  /// "<file>:<line>" of the throw: the file relative to the source tree when it lies inside it.
+  std::string location() const;
+
+ private:
+  std::source_location where_;
 };
 
 /// A user-supplied string (a file's bytes, a header field, a CLI value) fit for an error line: at
@@ -43,6 +52,10 @@ std::string one_line(std::string_view message);
 
 /// "<path>: <problem>" — the canonical shape of an input error about a file.
 [[noreturn]] void throw_file_error(const std::filesystem::path& path, const std::string& problem);
+
+/// " (<strerror(errno)>)" when errno is set, else "": the OS reason of a failed stream or library
+/// write, for "<path>: cannot write ..." lines. Set errno = 0 before the call it explains.
+std::string os_reason();
 
 /// Throws InputError(message) when `cond` is false.
 inline void check_input(bool cond, const std::string& message) {

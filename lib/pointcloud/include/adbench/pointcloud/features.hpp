@@ -18,14 +18,12 @@ at::Tensor fpfh(const at::Tensor& points, int normal_k, const std::vector<int>& 
 /// Farthest-point sampling: m indices (m <= N), starting from point `start`. O(N * m) time, O(N) memory.
 at::Tensor farthest_point_sample(const at::Tensor& points, std::int64_t m, std::int64_t start = 0);
 
-/// Greedy k-center coreset (PatchCore): m row indices of `features` [N,D] chosen one at a time as the
-/// row farthest from those chosen so far; features are first projected to `projection_dim` dimensions
-/// with a seeded Gaussian random projection when D exceeds it (0: never). O(N * m * D) time, O(N) extra
-/// memory. The first row is chosen with `seed`.
-at::Tensor greedy_coreset(const at::Tensor& features, std::int64_t m, std::uint64_t seed, std::int64_t projection_dim = 128);
+// Greedy k-center coresets: adbench::greedy_coreset (adbench/core/nearest.hpp; the point-cloud
+// detectors use CoresetSeeding::SeedModulo).
 
 /// For each query row [Q,D], the Euclidean distance to its nearest row of `bank` [M,D] (float32 [Q]);
-/// `nearest` (if given) receives its index. Chunked: at most ~`chunk_elems` distances at a time.
+/// `nearest` (if given) receives its index. Chunked: at most ~`chunk_elems` distances at a time
+/// (adbench::knn with k = 1).
 at::Tensor nearest_distances(const at::Tensor& queries, const at::Tensor& bank, at::Tensor* nearest = nullptr,
                              std::int64_t chunk_elems = std::int64_t{1} << 24);
 

@@ -1,0 +1,166 @@
+// The shared helpers of lib/core: batching, path queries, the synthetic-data RNG, kNN and greedy
+// coresets (nearest.hpp), InternalError's throw location.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <fstream>
+#include <vector>
+
+#include "adbench/core/batching.hpp"
+#include "adbench/core/error.hpp"
+#include "adbench/core/nearest.hpp"
+#include "adbench/core/path_util.hpp"
+#include "adbench/core/rng.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using adbench::test::TempDir;
+
+TEST_CASE("batch_ranges and for_each_batch cover the items in order", "[core][batching]") {
+  auto r = adbench::batch_ranges(10, 4);
+  REQUIRE(r.size() == 3);
+  CHECK((r[0].begin == 0 && r[0].end == 4));
+  CHECK((r[1].begin == 4 && r[1].end == 8));
+  CHECK((r[2].begin == 8 && r[2].end == 10));
+  CHECK(r[2].size() == 2);
+  CHECK(adbench::batch_ranges(0, 4).empty());
+  CHECK(adbench::batch_ranges(3, 0).size() == 3);   // < 1 counts as 1
+  CHECK(adbench::batch_ranges(3, -5).size() == 3);
+  CHECK(adbench::batch_ranges(3, 100).size() == 1);
+
+  const std::vector<int> v{1, 2, 3, 4, 5, 6, 7};
+  std::vector<int> sums, sizes;
+  adbench::for_each_batch(v, 3, [&](std::span<const int> b) {
+    int s = 0;
+    for (int x : b) s += x;
+    sums.push_back(s);
+    sizes.push_back(static_cast<int>(b.size()));
+  });
+  CHECK(sums == std::vector<int>{6, 15, 7});
+  CHECK(sizes == std::vector<int>{3, 3, 1});
+  // A mutable range gives mutable spans, views of the items themselves (no copies).
+  std::array<int, 5> a{0, 0, 0, 0, 0};
+  int batch = 0;
+  adbench::for_each_batch(a, 2, [&](std::span<int> b) {
+    ++batch;
+    for (int& x : b) x = batch;
+  });
+  CHECK(a == std::array<int, 5>{1, 1, 2, 2, 3});
+  int calls = 0;
+  adbench::for_each_batch(std::vector<int>{}, 4, [&](std::span<int>) { ++calls; });
+  CHECK(calls == 0);
+}
+
+TEST_CASE("lower, is_dir and is_file", "[core][paths]") {
+  CHECK(adbench::lower("MiXeD.PNG") == "mixed.png");
+  CHECK(adbench::lower("") == "");
+  CHECK(adbench::lower("\xC3\x89t\xC3\xA9 ABC") == "\xC3\x89t\xC3\xA9 abc");  // ASCII only, bytes kept
+  TempDir tmp("paths");
+  const fs::path file = tmp / "f.txt";
+  std::ofstream(file) << "x";
+  CHECK(adbench::is_dir(tmp.path()));
+  CHECK(!adbench::is_file(tmp.path()));
+  CHECK(adbench::is_file(file));
+  CHECK(!adbench::is_dir(file));
+  CHECK(!adbench::is_file(tmp / "missing"));
+  CHECK(!adbench::is_dir(tmp / "missing"));
+  // A file used as a folder (ENOTDIR) is neither, without throwing.
+  CHECK(!adbench::is_file(file / "x"));
+  CHECK(!adbench::is_dir(file / "x"));
+  static_assert(noexcept(adbench::is_dir(fs::path())) && noexcept(adbench::is_file(fs::path())));
+}
+
+TEST_CASE("Rng: the pinned xoshiro256** / splitmix64 stream of the synthetic data", "[core][rng]") {
+  // Reference values from an independent implementation (Python) of the same algorithms.
+  std::uint64_t state = 0;
+  CHECK(adbench::splitmix64(state) == 0xe220a8397b1dcdafULL);
+  CHECK(adbench::fnv1a("a") == 0xaf63dc4c8601ec8cULL);
+  CHECK(adbench::fnv1a("") == 0xcbf29ce484222325ULL);
+  adbench::Rng r(42);
+  CHECK(r.next() == 0x15780b2e0c2ec716ULL);
+  CHECK(r.next() == 0x6104d9866d113a7eULL);
+  CHECK(r.next() == 0xae17533239e499a1ULL);
+  adbench::Rng u(7);
+  CHECK(u.uniform() == 0.7005764821796896);
+  CHECK(u.uniform() == 0.2787512294737843);
+  adbench::Rng n(123);
+  CHECK(n.normal() == -0.4144957522872483);
+  adbench::Rng a(5), b(5);
+  for (int i = 0; i < 100; ++i) {
+    const int k = a.integer(-3, 3);
+    CHECK((k >= -3 && k <= 3));
+    const double x = a.uniform(2.0, 4.0);
+    CHECK((x >= 2.0 && x < 4.0));
+    b.next(), b.next();
+  }
+  CHECK(a.next() == b.next());  // integer and uniform each consume one draw
+}
+
+TEST_CASE("InternalError records where it was thrown", "[core][errors]") {
+  const int line = __LINE__ + 2;
+  try {
+    throw adbench::InternalError("broken invariant");
+  } catch (const adbench::InternalError& e) {
+    CHECK(std::string(e.what()) == "broken invariant");
+    CHECK(e.where().line() == static_cast<std::uint_least32_t>(line));
+    // Relative to the source tree: main prints "internal error at tests/core/test_helpers.cpp:N: ...".
+    CHECK(e.location() == "tests/core/test_helpers.cpp:" + std::to_string(line));
+  }
+  // Still an adbench::Error and a std::runtime_error, not an InputError.
+  CHECK_THROWS_AS(throw adbench::InternalError("x"), adbench::Error);
+}
+
+TEST_CASE("knn: blocked matmul search equals brute force", "[core][nearest]") {
+  at::manual_seed(1);
+  at::Tensor bank = at::randn({1000, 16}), query = at::randn({37, 16});
+  auto [d, i] = adbench::knn(query, bank, 3, /*block_bytes=*/4096);  // forces many blocks
+  at::Tensor full = at::cdist(query, bank);
+  auto [rd, ri] = full.topk(3, 1, false, true);
+  REQUIRE(at::equal(i, ri));
+  REQUIRE(at::allclose(d, rd, 1e-4, 1e-4));
+}
+
+TEST_CASE("greedy_coreset: farthest-point order without an N x N matrix", "[core][nearest]") {
+  at::manual_seed(2);
+  at::Tensor x = at::randn({300, 8});
+  // PatchCore's and FastRecon's seeding (the Generator default).
+  const adbench::CoresetOptions opt{/*projection_dim=*/0, /*seed=*/5, adbench::CoresetSeeding::Generator, "test"};
+  at::Tensor sel = adbench::greedy_coreset(x, 20, opt);
+  REQUIRE(sel.size(0) == 20);
+  // Reference: the same first centre, then repeatedly the point farthest from the chosen set.
+  at::Tensor dist = at::cdist(x, x);
+  std::vector<int64_t> ref{sel[0].item<int64_t>()};
+  at::Tensor mind = dist[ref[0]].clone();
+  for (int s = 1; s < 20; ++s) {
+    int64_t next = mind.argmax().item<int64_t>();
+    ref.push_back(next);
+    mind = at::minimum(mind, dist[next]);
+  }
+  for (int s = 0; s < 20; ++s) REQUIRE(sel[s].item<int64_t>() == ref[static_cast<size_t>(s)]);
+  // Same seed, same coreset; with the projection the indices stay distinct.
+  REQUIRE(at::equal(sel, adbench::greedy_coreset(x, 20, opt)));
+  at::Tensor proj = adbench::greedy_coreset(x, 50, {4, 5, adbench::CoresetSeeding::Generator, "test"});
+  REQUIRE(std::get<0>(at::_unique(proj)).size(0) == 50);
+}
+
+TEST_CASE("greedy_coreset: the point-cloud seeding starts at seed % N", "[core][nearest]") {
+  at::manual_seed(3);
+  at::Tensor x = at::randn({50, 6});
+  const adbench::CoresetOptions opt{0, 123, adbench::CoresetSeeding::SeedModulo, ""};
+  at::Tensor sel = adbench::greedy_coreset(x, 5, opt);
+  REQUIRE(sel.size(0) == 5);
+  CHECK(sel[0].item<int64_t>() == 123 % 50);
+  CHECK(at::equal(sel, adbench::greedy_coreset(x, 5, opt)));
+  CHECK(adbench::greedy_coreset(x, 80, opt).size(0) == 50);  // capped at N
+  CHECK(adbench::greedy_coreset(x, 0, opt).size(0) == 0);
+  // m = N: every row exactly once, the greedy order from row 123 % 50.
+  at::Tensor all = adbench::greedy_coreset(x, 50, opt);
+  CHECK(std::get<0>(at::_unique(all)).numel() == 50);
+  CHECK(at::equal(all.narrow(0, 0, 5), sel));
+  // k = 1 against the bank itself: every row is its own nearest neighbour, at distance ~0 (the
+  // |b|^2 - 2 q.b + |q|^2 form leaves float rounding: about sqrt(1e-6)).
+  auto [d, i] = adbench::knn(x, x, 1);
+  CHECK(at::equal(i.squeeze(1), at::arange(50, at::kLong)));
+  CHECK(d.max().item<float>() < 1e-2f);
+  CHECK_THROWS_AS(adbench::knn(x, x.narrow(0, 0, 0), 1), adbench::InternalError);
+}
