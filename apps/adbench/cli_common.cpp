@@ -53,7 +53,8 @@ CLI::Validator integer_in(std::int64_t lo, std::int64_t hi, const std::string& w
         const bool too_large = (v && *v > hi) || (overflow && text[0] != '-');
         if (v && *v >= lo && *v <= hi) return "";
         std::string msg = "expected " + what + ", got " + shown(text);
-        if (too_large && !names_hi && (v || all_digits(text, 0))) msg += " (at most " + std::to_string(hi) + ")";
+        if (too_large && !names_hi && (v || all_digits(text, 0)))
+          msg += " (at most " + std::to_string(hi) + ")";
         return msg;
       },
       "INT");
@@ -116,10 +117,14 @@ CommonOptions make_common(const Globals& g, int batch_size) {
 }
 
 void DetectorSugar::add_to(CLI::App& app) {
-  app.add_option("--backbone", backbone, "Backbone of a feature detector (setting 'backbone'): resnet18, wide_resnet50_2, mobilenet_v2, torchscript");
+  app.add_option("--backbone", backbone,
+                 "Backbone of a feature detector (setting 'backbone'): resnet18, wide_resnet50_2, "
+                 "mobilenet_v2, torchscript");
   app.add_option("--backbone-weights", backbone_weights,
-                 "Backbone weights (setting 'backbone_weights'): a .safetensors or TorchScript file, or 'none' for random init");
-  app.add_option("--shots", shots, "Few-shot detectors (fastrecon): number of normal training images used (setting 'shots')")
+                 "Backbone weights (setting 'backbone_weights'): a .safetensors or TorchScript file, or "
+                 "'none' for random init");
+  app.add_option("--shots", shots,
+                 "Few-shot detectors (fastrecon): number of normal training images used (setting 'shots')")
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
 }
 
@@ -138,21 +143,24 @@ nlohmann::json load_overrides(const std::string& config_file, const std::vector<
     o = formats::parse_config_json(read_file(config_file), config_file);
     if (o.contains("detector")) {
       std::string d = o["detector"].get<std::string>();
-      if (detector && detector->empty()) *detector = d;
+      if (detector && detector->empty())
+        *detector = d;
       else if (detector && *detector != d)
-        throw_file_error(config_file, "is for detector '" + excerpt(d) + "' but --detector is '" + *detector + "'");
+        throw_file_error(config_file,
+                         "is for detector '" + excerpt(d) + "' but --detector is '" + *detector + "'");
       o.erase("detector");
     }
     o.erase("_comment");
   }
   for (const auto& s : sets) {
     auto eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) throw InputError("--set: expected KEY=VALUE, got '" + excerpt(s) + "'");
+    if (eq == std::string::npos || eq == 0)
+      throw InputError("--set: expected KEY=VALUE, got '" + excerpt(s) + "'");
     std::string key = s.substr(0, eq), value = s.substr(eq + 1);
     // The detector is not a setting: --set detector=X used to be dropped without a word.
     if (key == "detector")
-      throw InputError("--set detector=" + excerpt(value) + ": the detector is not a setting; use --detector " +
-                       excerpt(value));
+      throw InputError("--set detector=" + excerpt(value) +
+                       ": the detector is not a setting; use --detector " + excerpt(value));
     nlohmann::json v;
     try {
       v = nlohmann::json::parse(value);

@@ -2,7 +2,6 @@
 // Shared pieces of the adbench subcommands. Each subcommand lives in cmd_<name>.cpp and registers
 // itself on the CLI11 app through setup_<name>(); main() dispatches and maps errors to exit codes.
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>

@@ -31,13 +31,15 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--set", o->sets, "Override one detector setting: KEY=VALUE (repeatable)");
   o->sugar.add_to(app);
   app.add_option("--setting", o->setting,
-                 "single-class (default: one model per category) | multi-class (one model trained on every category's "
+                 "single-class (default: one model per category) | multi-class (one model trained on every "
+                 "category's "
                  "train images, evaluated per category; with --run: the run's)")
       ->check(one_of({"single-class", "multi-class"}));
   app.add_option("--pred-out", o->pred_out, "Also write the prediction folder here");
   app.add_flag("--heatmaps", o->heatmaps, "With --pred-out: also write PNG overlays");
   app.add_option("--out", o->out,
-                 "Result JSON to write (refused if it exists, unless --force; '-': write it to stdout, the table to stderr)");
+                 "Result JSON to write (refused if it exists, unless --force; '-': write it to stdout, the "
+                 "table to stderr)");
   app.add_option("--csv", o->csv, "Leaderboard CSV to append one row per category to (header once)");
   app.add_option("--aupro-limits", o->aupro_limits,
                  "FPR limits for AUPRO, each in (0, 1] (default 0.3; e.g. 0.3 0.05 0.01 or 0.3,0.05,0.01)")
@@ -48,10 +50,12 @@ Action setup_eval(CLI::App& app, const Globals& g) {
                  "step (exact, scikit-learn average_precision_score) | trapezoid (anomalib's AUPR)")
       ->check(one_of({"step", "trapezoid"}))
       ->capture_default_str();
-  app.add_option("--aupro-bins", o->aupro_bins, "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
+  app.add_option("--aupro-bins", o->aupro_bins,
+                 "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
       ->check(integer_in(0, std::numeric_limits<int>::max(), "an integer >= 0 (0: exact AUPRO)"))
       ->capture_default_str();
-  app.add_flag("--no-resize", o->no_resize, "A map whose size differs from its mask is an error instead of being resized");
+  app.add_flag("--no-resize", o->no_resize,
+               "A map whose size differs from its mask is an error instead of being resized");
   app.add_option("--batch-size", o->batch_size, "Images per batch")
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
@@ -64,7 +68,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       "  adbench eval --pred preds --dataset mvtec_ad --root data/synth --category all \\\n"
       "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
       "  adbench eval --run runs/vm_cap --root data/synth --category cap\n"
-      "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights mobilenet_v2.safetensors \\\n"
+      "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights "
+      "mobilenet_v2.safetensors \\\n"
       "               --setting multi-class --root data/synth --category all\n"
       "  adbench eval --pred my_method_maps --dataset mvtec_ad --root /data/mvtec --category bottle\n"
       "With --pred and --category all, categories with no folder in PRED are skipped with a warning.");
@@ -76,7 +81,9 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     std::string detector = o->detector;
     if (!o->config.empty() || !o->sets.empty() || o->sugar.any()) {
       if (!o->pred.empty() || !o->run.empty())
-        throw InputError("adbench eval: --config, --set, --backbone, --backbone-weights and --shots apply to --detector only");
+        throw InputError(
+            "adbench eval: --config, --set, --backbone, --backbone-weights and --shots apply to --detector "
+            "only");
       req.overrides = load_overrides(o->config, o->sets, &detector);
       o->sugar.apply(req.overrides);
     }

@@ -25,9 +25,11 @@ std::string settings_listing(const SettingsTable& table) {
   std::size_t wk = 0, wd = 0, wr = 0;
   std::vector<std::array<std::string, 4>> rows;
   for (const auto& s : table) {
-    std::string def = s.default_value.is_string() ? "'" + s.default_value.get<std::string>() + "'" : s.default_value.dump();
+    std::string def =
+        s.default_value.is_string() ? "'" + s.default_value.get<std::string>() + "'" : s.default_value.dump();
     std::string range = s.range.text_for_error();  // "in [1, 31]", "an odd integer in [1, 31]", "one of a, b"
-    if (s.range.kind == SettingRange::Kind::Integer && s.range.odd) range = range.substr(3);
+    if (s.range.kind == SettingRange::Kind::Integer && s.range.odd)
+      range = range.substr(3);
     else if (s.range.kind == SettingRange::Kind::Integer || s.range.kind == SettingRange::Kind::Number)
       range = type_of(s.default_value) + " " + range;
     rows.push_back({s.key, def, range, s.doc});
@@ -68,7 +70,8 @@ Action setup_list(CLI::App& app, const Globals& g) {
         std::cout << n << "\t" << dataset_registry().summary(n) << "\n";
     } else if (o->what == "detectors") {
       for (const auto& n : detector_registry().names()) {
-        std::cout << n << "\t[" << plural_noun(detector_modality(n)) << "] " << detector_registry().summary(n) << "\n";
+        std::cout << n << "\t[" << plural_noun(detector_modality(n)) << "] " << detector_registry().summary(n)
+                  << "\n";
         if (o->verbose) std::cout << settings_listing(detector_settings(n));
       }
     } else {

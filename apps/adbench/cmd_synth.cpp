@@ -16,9 +16,10 @@ Action setup_synth(CLI::App& app, const Globals& g) {
   };
   auto o = std::make_shared<Opts>();
   app.add_option("--out", o->out, "Folder to write (refused if it exists, unless --force)")->required();
-  app.add_option("--kind", o->kind,
-                 "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth) or "
-                 "xyz (MVTec 3D-AD layout: organised xyz TIFFs)")
+  app.add_option(
+         "--kind", o->kind,
+         "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth) or "
+         "xyz (MVTec 3D-AD layout: organised xyz TIFFs)")
       ->check(one_of({"image", "pointcloud", "xyz"}))
       ->capture_default_str();
   app.add_flag("--force", o->force, "Replace an existing folder");
@@ -31,9 +32,12 @@ Action setup_synth(CLI::App& app, const Globals& g) {
       "  adbench eval --detector variation_model --root data/synth --category all");
   return [o, &g]() {
     StagingDir staging(o->out, OutputKind::DatasetFolder, o->force);
-    if (o->kind == "pointcloud") write_synthetic_pointcloud_dataset(staging.path(), g.seed);
-    else if (o->kind == "xyz") write_synthetic_xyz_dataset(staging.path(), g.seed);
-    else write_synthetic_dataset(staging.path(), g.seed);
+    if (o->kind == "pointcloud")
+      write_synthetic_pointcloud_dataset(staging.path(), g.seed);
+    else if (o->kind == "xyz")
+      write_synthetic_xyz_dataset(staging.path(), g.seed);
+    else
+      write_synthetic_dataset(staging.path(), g.seed);
     staging.commit();
     spdlog::info("wrote synthetic dataset to {} (seed {})", o->out, g.seed);
     std::cout << o->out << "\n";

@@ -1,10 +1,9 @@
 // adbench: one binary that benchmarks industrial anomaly detection end to end.
 // main() only parses the command line, dispatches to a subcommand and maps errors to exit codes:
 // bad input -> 2 with one line on stderr, internal errors -> 1.
-#include <adbench/build_info.hpp>
-
 #include <unistd.h>
 
+#include <adbench/build_info.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -22,8 +21,8 @@
 namespace {
 
 std::string version_string() {
-  std::string v = std::string("adbench ") + adbench::build::kVersion + " (commit " + adbench::build::kGitCommit +
-                  ", LibTorch " + adbench::build::kTorchVersion + ", " +
+  std::string v = std::string("adbench ") + adbench::build::kVersion + " (commit " +
+                  adbench::build::kGitCommit + ", LibTorch " + adbench::build::kTorchVersion + ", " +
                   (at::hasCUDA() ? "CUDA available" : "CPU only") + ")";
   return v;
 }
@@ -58,8 +57,9 @@ int main(int argc, char** argv) {
   register_builtin_datasets();
   register_builtin_detectors();
 
-  CLI::App app{"adbench: benchmark industrial anomaly detection end to end (datasets, detectors, exact metrics).",
-               "adbench"};
+  CLI::App app{
+      "adbench: benchmark industrial anomaly detection end to end (datasets, detectors, exact metrics).",
+      "adbench"};
   app.footer(
       "Examples:\n"
       "  adbench synth --out data/synth --seed 0\n"
@@ -77,10 +77,12 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", g.quiet, "Errors only on stderr; no progress bars");
   app.add_option("--device", g.device, "auto | cpu | cuda | cuda:N (auto: CUDA when available)")
       ->capture_default_str();
-  app.add_option("--threads", g.threads,
-                 "CPU threads for LibTorch and metrics (default 0: all cores; at most 4 x the hardware threads)")
+  app.add_option(
+         "--threads", g.threads,
+         "CPU threads for LibTorch and metrics (default 0: all cores; at most 4 x the hardware threads)")
       ->check(cli::threads_limit());
-  app.add_option("--seed", g.seed, "Random seed for every random step, an integer from 0 to 2^64-1 (default 0)")
+  app.add_option("--seed", g.seed,
+                 "Random seed for every random step, an integer from 0 to 2^64-1 (default 0)")
       ->check(cli::unsigned_64("an integer from 0 to 2^64-1"))
       ->capture_default_str();
   std::uint64_t max_pixels = kDefaultMaxImagePixels;
@@ -135,7 +137,8 @@ int main(int argc, char** argv) {
       // A filesystem call without an error_code failed (disk full, read-only, permissions): the
       // environment, not a bug. "<path>: <OS reason>", as for the calls that check their error_code.
       const std::string path = !e.path1().empty() ? e.path1().string() : e.path2().string();
-      std::cerr << "adbench: error: " << (path.empty() ? "" : path + ": ") << one_line(e.code().message()) << "\n";
+      std::cerr << "adbench: error: " << (path.empty() ? "" : path + ": ") << one_line(e.code().message())
+                << "\n";
       return kExitBadInput;
     } catch (const InternalError& e) {
       std::cerr << "adbench: internal error at " << e.location() << ": " << one_line(e.what()) << "\n";

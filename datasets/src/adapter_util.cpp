@@ -70,8 +70,9 @@ std::vector<fs::path> list_files(const fs::path& dir, bool (*accept)(const fs::p
     if (is_file(p)) out.push_back(p);
   }
   if (ec) throw_file_error(dir, "cannot list folder (" + ec.message() + ")");
-  std::sort(out.begin(), out.end(),
-            [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+  std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
+    return a.filename().string() < b.filename().string();
+  });
   return out;
 }
 
@@ -80,8 +81,7 @@ std::vector<std::string> list_subdirs(const fs::path& dir) {
   if (!is_dir(dir)) return out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!hidden(entry.path()) && is_dir(entry.path()))
-      out.push_back(entry.path().filename().string());
+    if (!hidden(entry.path()) && is_dir(entry.path())) out.push_back(entry.path().filename().string());
   }
   if (ec) throw_file_error(dir, "cannot list folder (" + ec.message() + ")");
   std::sort(out.begin(), out.end());
@@ -98,7 +98,8 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
-void check_category(const fs::path& root, const std::string& category, const std::vector<std::string>& valid) {
+void check_category(const fs::path& root, const std::string& category,
+                    const std::vector<std::string>& valid) {
   if (std::find(valid.begin(), valid.end(), category) == valid.end())
     throw_file_error(root, "unknown category '" + category + "' (valid: " + join(valid) + ")");
 }
@@ -129,7 +130,8 @@ CategoryData finish_category(const std::string& dataset, const std::string& cate
     Unit& u = s.unit();
     u.truth.reset();
     if (any_mask && s.label == 1) {
-      if (!p.mask.found) throw_file_error(p.mask.expected, "missing ground-truth mask for " + u.path.string());
+      if (!p.mask.found)
+        throw_file_error(p.mask.expected, "missing ground-truth mask for " + u.path.string());
       u.truth = *p.mask.found;
     }
     data.test.push_back(std::move(s));

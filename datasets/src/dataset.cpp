@@ -18,31 +18,38 @@ void register_builtin_datasets() {
   auto add = [&](const std::string& name, const std::string& layout, DatasetRegistry::Factory f) {
     if (!r.contains(name)) r.add(name, layout, std::move(f));
   };
-  add("mvtec_ad",
-      "<root>/<category>/{train/good/*, test/<defect>/*, ground_truth/<defect>/<stem>_mask.png}",
+  add("mvtec_ad", "<root>/<category>/{train/good/*, test/<defect>/*, ground_truth/<defect>/<stem>_mask.png}",
       &make_mvtec_ad_adapter);
-  add("mpdd", "MVTec AD layout: <root>/<category>/{train/good/*, test/<defect>/*, ground_truth/<defect>/<stem>_mask.png}",
+  add("mpdd",
+      "MVTec AD layout: <root>/<category>/{train/good/*, test/<defect>/*, "
+      "ground_truth/<defect>/<stem>_mask.png}",
       &make_mpdd_adapter);
   add("btad",
       "<root>/{01,02,03}/{train/ok/*, test/{ok,ko}/*, ground_truth/ko/<stem>.png|.bmp}; normal folder 'ok'",
       &make_btad_adapter);
   add("visa",
-      "<root>/split_csv/1cls.csv (object,split,label,image,mask; paths relative to <root>); masks hold instance ids",
+      "<root>/split_csv/1cls.csv (object,split,label,image,mask; paths relative to <root>); masks hold "
+      "instance ids",
       &make_visa_adapter);
   add("folder",
       "any MVTec-like tree: <root>/<category>/{train/good/*, test/<defect>/*, "
       "ground_truth/<defect>/<stem>_mask.<ext> or <stem>.<ext>}; png/jpg/jpeg/bmp/tif/tiff",
       &make_folder_adapter);
   add("mvtec_3d",
-      "<root>/<category>/{train,validation,test}/<defect>/{rgb/*.png, xyz/*.tiff, gt/*.png}; point clouds (organised xyz)",
+      "<root>/<category>/{train,validation,test}/<defect>/{rgb/*.png, xyz/*.tiff, gt/*.png}; point clouds "
+      "(organised xyz)",
       &make_mvtec_3d_adapter);
-  add("real3d_ad", "<root>/<category>/{train/*template*.pcd, test/*.pcd, gt/<stem>.txt}; point clouds; 'good' in a name = normal",
+  add("real3d_ad",
+      "<root>/<category>/{train/*template*.pcd, test/*.pcd, gt/<stem>.txt}; point clouds; 'good' in a name = "
+      "normal",
       &make_real3d_ad_adapter);
   add("anomaly_shapenet",
-      "<root>/<category>/{train/*template*.pcd, test/*.pcd, GT/<stem>.txt}; point clouds; 'good'/'positive' = normal",
+      "<root>/<category>/{train/*template*.pcd, test/*.pcd, GT/<stem>.txt}; point clouds; 'good'/'positive' "
+      "= normal",
       &make_anomaly_shapenet_adapter);
   add("minishift",
-      "<root>/<category>/{train/good/*.txt, test/good/*.txt, test/<defect>/<level>/*.txt, gt/<defect>/<level>/*.txt}; point clouds",
+      "<root>/<category>/{train/good/*.txt, test/good/*.txt, test/<defect>/<level>/*.txt, "
+      "gt/<defect>/<level>/*.txt}; point clouds",
       &make_minishift_adapter);
 }
 

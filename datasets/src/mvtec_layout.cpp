@@ -126,13 +126,15 @@ class MvtecLayoutAdapter final : public DatasetAdapter {
     std::vector<fs::path> normal, orphan;
     for (const auto& d : list_subdirs(gt))
       for (const auto& f : list_files(gt / d, &is_any_image))
-        if (d == spec_.normal) normal.push_back(f);
-        else if (!used.count(f)) orphan.push_back(f);
+        if (d == spec_.normal)
+          normal.push_back(f);
+        else if (!used.count(f))
+          orphan.push_back(f);
     const std::string head = "category " + data.category + ": ";
     if (!normal.empty())
-      data.warnings.push_back(head + std::to_string(normal.size()) +
-                              " ground-truth mask(s) for normal images, ignored (first: " + normal.front().string() +
-                              ")");
+      data.warnings.push_back(
+          head + std::to_string(normal.size()) +
+          " ground-truth mask(s) for normal images, ignored (first: " + normal.front().string() + ")");
     if (!orphan.empty())
       data.warnings.push_back(head + std::to_string(orphan.size()) +
                               " ground-truth mask(s) that match no anomalous test image, ignored (first: " +

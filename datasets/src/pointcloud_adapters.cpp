@@ -14,7 +14,6 @@ namespace adbench::datasets_detail {
 
 namespace {
 
-
 bool is_tiff(const fs::path& p) {
   auto e = lower(p.extension().string());
   return e == ".tiff" || e == ".tif";
@@ -25,8 +24,8 @@ bool is_pcd_or_ply(const fs::path& p) {
 }
 bool is_txt(const fs::path& p) { return lower(p.extension().string()) == ".txt"; }
 
-Sample cloud_sample(const std::string& category, const std::string& split, const std::string& defect, int label,
-                    const fs::path& file) {
+Sample cloud_sample(const std::string& category, const std::string& split, const std::string& defect,
+                    int label, const fs::path& file) {
   Sample s = Sample::single(Modality::PointCloud, file);
   s.category = category;
   s.split = split;
@@ -39,9 +38,11 @@ Sample cloud_sample(const std::string& category, const std::string& split, const
 
 /// finish_category for clouds: the ground truth is a mask on the xyz grid (organised) or per-point labels.
 CategoryData finish_points(const std::string& dataset, const std::string& category, const fs::path& root,
-                           std::vector<Sample> train, std::vector<PendingSample> test, const fs::path& test_dir,
-                           const std::string& empty_problem, CategoryData::Truth truth) {
-  return finish_category(dataset, category, root, std::move(train), std::move(test), test_dir, empty_problem, truth);
+                           std::vector<Sample> train, std::vector<PendingSample> test,
+                           const fs::path& test_dir, const std::string& empty_problem,
+                           CategoryData::Truth truth) {
+  return finish_category(dataset, category, root, std::move(train), std::move(test), test_dir, empty_problem,
+                         truth);
 }
 
 /// Real3D-AD / Anomaly-ShapeNet test file names: "<n>_<defect>[_...]" or "<defect><n>"; normal
@@ -56,8 +57,10 @@ std::string defect_from_stem(const std::string& stem, const std::vector<std::str
     tok.clear();
   };
   for (char c : l) {
-    if (std::isalpha(static_cast<unsigned char>(c))) tok += c;
-    else flush();
+    if (std::isalpha(static_cast<unsigned char>(c)))
+      tok += c;
+    else
+      flush();
   }
   flush();
   return out.empty() ? "anomalous" : out;
@@ -75,7 +78,8 @@ class Mvtec3dAdapter final : public DatasetAdapter {
     for (const auto& c : list_subdirs(root))
       if (is_dir(root / c / "train") && is_dir(root / c / "test")) out.push_back(c);
     if (out.empty())
-      throw_file_error(root, "no categories found (expected <root>/<category>/{train,test}/<defect>/xyz/*.tiff)");
+      throw_file_error(root,
+                       "no categories found (expected <root>/<category>/{train,test}/<defect>/xyz/*.tiff)");
     return out;
   }
   CategoryData load(const fs::path& root, const std::string& category) const override {
@@ -93,8 +97,8 @@ class Mvtec3dAdapter final : public DatasetAdapter {
         test.push_back(std::move(p));
       }
     }
-    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test", "no test clouds",
-                         CategoryData::Truth::GridMasks);
+    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test",
+                         "no test clouds", CategoryData::Truth::GridMasks);
   }
 };
 
@@ -112,8 +116,9 @@ class FlatCloudAdapter final : public DatasetAdapter {
     for (const auto& c : list_subdirs(root))
       if (is_dir(root / c / "train") && is_dir(root / c / "test")) out.push_back(c);
     if (out.empty())
-      throw_file_error(root, "no categories found (expected <root>/<category>/{train/*template*.pcd, test/*.pcd, " +
-                                 gt_ + "/<stem>.txt})");
+      throw_file_error(
+          root, "no categories found (expected <root>/<category>/{train/*template*.pcd, test/*.pcd, " + gt_ +
+                    "/<stem>.txt})");
     return out;
   }
   CategoryData load(const fs::path& root, const std::string& category) const override {
@@ -134,8 +139,8 @@ class FlatCloudAdapter final : public DatasetAdapter {
       if (is_file(p.mask.expected)) p.mask.found = p.mask.expected;
       test.push_back(std::move(p));
     }
-    return finish_points(name_, category, root, std::move(train), std::move(test), dir / "test", "no test clouds",
-                         CategoryData::Truth::PointLabels);
+    return finish_points(name_, category, root, std::move(train), std::move(test), dir / "test",
+                         "no test clouds", CategoryData::Truth::PointLabels);
   }
 
  private:
@@ -155,8 +160,9 @@ class MiniShiftAdapter final : public DatasetAdapter {
     for (const auto& c : list_subdirs(root))
       if (is_dir(root / c / "train") && is_dir(root / c / "test")) out.push_back(c);
     if (out.empty())
-      throw_file_error(root, "no categories found (expected <root>/<category>/{train/good, test/<defect>/<level>, "
-                             "gt/<defect>/<level>}/*.txt)");
+      throw_file_error(root,
+                       "no categories found (expected <root>/<category>/{train/good, test/<defect>/<level>, "
+                       "gt/<defect>/<level>}/*.txt)");
     return out;
   }
   CategoryData load(const fs::path& root, const std::string& category) const override {
@@ -181,8 +187,8 @@ class MiniShiftAdapter final : public DatasetAdapter {
         }
       }
     }
-    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test", "no test clouds",
-                         CategoryData::Truth::PointLabels);
+    return finish_points(name(), category, root, std::move(train), std::move(test), dir / "test",
+                         "no test clouds", CategoryData::Truth::PointLabels);
   }
 };
 
@@ -193,7 +199,8 @@ std::unique_ptr<DatasetAdapter> make_real3d_ad_adapter() {
   return std::make_unique<FlatCloudAdapter>("real3d_ad", "gt", std::vector<std::string>{"good"});
 }
 std::unique_ptr<DatasetAdapter> make_anomaly_shapenet_adapter() {
-  return std::make_unique<FlatCloudAdapter>("anomaly_shapenet", "GT", std::vector<std::string>{"good", "positive"});
+  return std::make_unique<FlatCloudAdapter>("anomaly_shapenet", "GT",
+                                            std::vector<std::string>{"good", "positive"});
 }
 std::unique_ptr<DatasetAdapter> make_minishift_adapter() { return std::make_unique<MiniShiftAdapter>(); }
 

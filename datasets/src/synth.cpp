@@ -3,13 +3,12 @@
 // operations (resize, polygon filling, PNG encoding with fixed parameters).
 #include "adbench/datasets/synth.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "adapters.hpp"
@@ -49,8 +48,8 @@ const std::vector<SynthCategoryInfo>& category_table() {
     t.push_back({"bracket", false, 256, 192, false, obj,
                  "an L-shaped brushed-steel bracket with three screw holes on a light background"});
     t.push_back({"cap", false, 224, 224, false, obj, "a red knurled bottle cap on a dark background"});
-    t.push_back({"marble", true, 192, 192, true, tex,
-                 "smooth veined marble; sizes vary (each side 184..200 px)"});
+    t.push_back(
+        {"marble", true, 192, 192, true, tex, "smooth veined marble; sizes vary (each side 184..200 px)"});
     t.push_back({"weave", true, 160, 160, false, tex, "woven fabric with aligned threads"});
     return t;
   }();
@@ -130,7 +129,8 @@ struct Photometric {
   /// u, v in [0, 1].
   cv::Vec3f apply(const Vec3& c, double u, double v) const {
     double g = grad_amp * ((u - 0.5) * grad_cos + (v - 0.5) * grad_sin);
-    return cv::Vec3f(static_cast<float>(c[0] * gain + offset[0] + g), static_cast<float>(c[1] * gain + offset[1] + g),
+    return cv::Vec3f(static_cast<float>(c[0] * gain + offset[0] + g),
+                     static_cast<float>(c[1] * gain + offset[1] + g),
                      static_cast<float>(c[2] * gain + offset[2] + g));
   }
 };
@@ -139,7 +139,8 @@ struct Photometric {
 // weave: threads of period 10 px (at 160 px), over/under alternating by cell.
 
 Scene render_weave(Rng& cat_rng, Rng& rng, int w, int h, double s) {
-  Vec3 warp = {205 + cat_rng.uniform(-10, 10), 188 + cat_rng.uniform(-10, 10), 158 + cat_rng.uniform(-10, 10)};
+  Vec3 warp = {205 + cat_rng.uniform(-10, 10), 188 + cat_rng.uniform(-10, 10),
+               158 + cat_rng.uniform(-10, 10)};
   Vec3 weft = {warp[0] - 12, warp[1] - 4, warp[2] + 8};
   Vec3 gap = {88, 78, 64};
   const double period = 10.0 * s;
@@ -193,7 +194,8 @@ Scene render_marble(Rng& cat_rng, Rng& rng, int w, int h, double s) {
       double m = 1 - std::fabs(t);
       double vw = m * m * m;  // vein weight, 1 on the vein
       Vec3 c;
-      for (int k = 0; k < 3; ++k) c[k] = base[k] * (1 - vw) + vein[k] * vw + 14.0 * (b - 0.5) + 8.0 * (c3 - 0.5);
+      for (int k = 0; k < 3; ++k)
+        c[k] = base[k] * (1 - vw) + vein[k] * vw + 14.0 * (b - 0.5) + 8.0 * (c3 - 0.5);
       f.at<cv::Vec3f>(y, x) = ph.apply(c, u, v);
     }
   Scene sc;
@@ -240,7 +242,7 @@ Scene render_cap(Rng& cat_rng, Rng& rng, int w, int h, double s) {
       double vig = 1 - 0.15 * ((u - 0.5) * (u - 0.5) + (v - 0.5) * (v - 0.5)) * 4;
       Vec3 bc = {back[0] * vig, back[1] * vig, back[2] * vig};
       double shade = 1 - 0.22 * rn * rn;
-      shade *= 1 - 0.3 * std::exp(-std::pow((rn - 0.72) * radius / (1.3 * s), 2));     // groove
+      shade *= 1 - 0.3 * std::exp(-std::pow((rn - 0.72) * radius / (1.3 * s), 2));      // groove
       if (rn > 0.86) shade *= 1 - 0.10 * (0.5 + 0.5 * std::cos(knurls * (phi - rot)));  // knurled rim
       double hx = dx + 0.3 * radius, hy = dy + 0.3 * radius;
       double spec = 45 * std::exp(-(hx * hx + hy * hy) / (2 * std::pow(0.22 * radius, 2)));
@@ -447,7 +449,8 @@ struct Size2 {
 };
 
 Size2 sample_size(const SynthCategoryInfo& cat, Rng& rng, int image_size) {
-  if (image_size > 0) return {image_size, image_size, image_size / static_cast<double>(std::min(cat.width, cat.height))};
+  if (image_size > 0)
+    return {image_size, image_size, image_size / static_cast<double>(std::min(cat.width, cat.height))};
   int w = cat.width, h = cat.height;
   if (cat.varying_size) {
     w += rng.integer(-8, 8);
@@ -457,9 +460,11 @@ Size2 sample_size(const SynthCategoryInfo& cat, Rng& rng, int image_size) {
 }
 
 void check_options(const SynthOptions& o) {
-  check_input(o.train_good >= 0, "synthetic data: train_good must be >= 0, got " + std::to_string(o.train_good));
+  check_input(o.train_good >= 0,
+              "synthetic data: train_good must be >= 0, got " + std::to_string(o.train_good));
   check_input(o.test_good >= 0, "synthetic data: test_good must be >= 0, got " + std::to_string(o.test_good));
-  check_input(o.per_defect >= 1, "synthetic data: per_defect must be >= 1, got " + std::to_string(o.per_defect));
+  check_input(o.per_defect >= 1,
+              "synthetic data: per_defect must be >= 1, got " + std::to_string(o.per_defect));
   check_input(o.image_size == 0 || (o.image_size >= 32 && o.image_size <= 1024),
               "synthetic data: image_size must be 0 or 32..1024, got " + std::to_string(o.image_size));
 }
@@ -472,8 +477,10 @@ std::string file_number(int i) {
 void write_png(const fs::path& path, const cv::Mat& m) {
   WriteScope scope;  // an interrupt never removes the folder while a file is half-written
   cv::Mat out;
-  if (m.channels() == 3) cv::cvtColor(m, out, cv::COLOR_RGB2BGR);
-  else out = m;
+  if (m.channels() == 3)
+    cv::cvtColor(m, out, cv::COLOR_RGB2BGR);
+  else
+    out = m;
   static const std::vector<int> kParams = {cv::IMWRITE_PNG_COMPRESSION, 3, cv::IMWRITE_PNG_STRATEGY,
                                            cv::IMWRITE_PNG_STRATEGY_DEFAULT};
   bool ok = false;
@@ -498,7 +505,8 @@ std::vector<SynthCategoryInfo> synthetic_categories() { return category_table();
 SynthSample render_synthetic_sample(const std::string& category, std::uint64_t seed, const std::string& split,
                                     const std::string& defect, int index, int image_size) {
   const SynthCategoryInfo& cat = find_category(category);
-  check_input(split == "train" || split == "test", "synthetic data: split must be train or test, got '" + split + "'");
+  check_input(split == "train" || split == "test",
+              "synthetic data: split must be train or test, got '" + split + "'");
   const bool good = defect == "good";
   if (!good) {
     check_input(split == "test", "synthetic data: train images are all 'good', got defect '" + defect + "'");
@@ -511,7 +519,8 @@ SynthSample render_synthetic_sample(const std::string& category, std::uint64_t s
               "synthetic data: image_size must be 0 or 32..1024, got " + std::to_string(image_size));
 
   const std::uint64_t cat_seed = mix(seed, hash_string(category));
-  std::uint64_t img_seed = mix(mix(mix(cat_seed, hash_string(split)), hash_string(defect)), static_cast<std::uint64_t>(index));
+  std::uint64_t img_seed =
+      mix(mix(mix(cat_seed, hash_string(split)), hash_string(defect)), static_cast<std::uint64_t>(index));
   Rng rng(img_seed);
   Size2 sz = sample_size(cat, rng, image_size);
 
@@ -546,8 +555,8 @@ SynthSample render_synthetic_sample(const std::string& category, std::uint64_t s
     out.mask = (ch[0] | ch[1] | ch[2]) != 0;
     if (cv::countNonZero(out.mask) >= min_pixels) return out;
   }
-  throw InternalError("synthetic data: could not place a visible '" + defect + "' defect on " + category + " " +
-                      split + " " + std::to_string(index));
+  throw InternalError("synthetic data: could not place a visible '" + defect + "' defect on " + category +
+                      " " + split + " " + std::to_string(index));
 }
 
 SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, const SynthOptions& options) {
@@ -561,7 +570,8 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
 
   std::error_code ec;
   if (fs::exists(out, ec)) {
-    if (!fs::is_directory(out, ec) || !fs::is_empty(out, ec)) throw_file_error(out, "already exists and is not empty");
+    if (!fs::is_directory(out, ec) || !fs::is_empty(out, ec))
+      throw_file_error(out, "already exists and is not empty");
   }
   fs::create_directories(out, ec);
   if (ec) throw_file_error(out, "cannot create folder (" + ec.message() + ")");
@@ -570,7 +580,8 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
   sum.root = out;
   sum.seed = seed;
   sum.categories = cats;
-  auto write_split = [&](const std::string& cat, const std::string& split, const std::string& defect, int count) {
+  auto write_split = [&](const std::string& cat, const std::string& split, const std::string& defect,
+                         int count) {
     if (count == 0) return;
     const fs::path dir = out / cat / split / defect;
     make_dirs(dir);
@@ -609,8 +620,11 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
   for (const auto& cat : cats) {
     const auto& info = find_category(cat);
     r << "  " << cat << " (" << (info.texture ? "texture" : "object") << ", ";
-    if (options.image_size) r << options.image_size << "x" << options.image_size;
-    else r << info.width << "x" << info.height << (info.varying_size ? " nominal, each side varies by up to 8 px" : "");
+    if (options.image_size)
+      r << options.image_size << "x" << options.image_size;
+    else
+      r << info.width << "x" << info.height
+        << (info.varying_size ? " nominal, each side varies by up to 8 px" : "");
     r << "): " << info.description << "\n    defects: " << datasets_detail::join(info.defects) << "\n";
   }
   r << "\ndefects:\n"

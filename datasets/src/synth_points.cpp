@@ -1,19 +1,19 @@
 // Synthetic point-cloud datasets (Real3D-AD and MVTec 3D-AD layouts). All randomness comes from our
 // own splitmix64 / xoshiro256** streams (adbench/core/rng.hpp), so the files depend only on the seed.
-#include <opencv2/imgcodecs.hpp>
+#include "adbench/datasets/synth_points.hpp"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
 #include "adapters.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/rng.hpp"
-#include "adbench/datasets/synth_points.hpp"
 
 namespace fs = std::filesystem;
 
@@ -25,8 +25,8 @@ constexpr double kPi = 3.14159265358979323846;
 
 // Rng: xoshiro256** seeded through splitmix64 (adbench/core/rng.hpp, shared with synth.cpp).
 
-Rng sample_rng(std::uint64_t seed, const std::string& category, const std::string& split, const std::string& defect,
-               int index) {
+Rng sample_rng(std::uint64_t seed, const std::string& category, const std::string& split,
+               const std::string& defect, int index) {
   std::uint64_t s = seed ^ (fnv1a(category + "/" + split + "/" + defect) * 0xD6E8FEB86659FD93ULL) ^
                     (static_cast<std::uint64_t>(index) * 0x632BE59BD9B4E019ULL);
   return Rng(splitmix64(s));
@@ -34,7 +34,7 @@ Rng sample_rng(std::uint64_t seed, const std::string& category, const std::strin
 
 double base_height(const std::string& category, double x, double y) {
   if (category == "wave") return 0.03 * std::sin(6.0 * x) + 0.03 * std::cos(5.0 * y);
-  if (category == "disc") return 0.15 * (1.0 - (x * x + y * y));  // dome over the unit disc
+  if (category == "disc") return 0.15 * (1.0 - (x * x + y * y));       // dome over the unit disc
   return 0.08 * (x - 0.5) * (x - 0.5) + 0.04 * (y - 0.5) * (y - 0.5);  // plate: a shallow bowl
 }
 
@@ -113,11 +113,13 @@ void write_image(const fs::path& p, const cv::Mat& m, const std::vector<int>& pa
 std::string pcd_bytes(const std::vector<float>& xyz, const std::string& encoding) {
   const size_t n = xyz.size() / 3;
   std::ostringstream h;
-  h << "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\n"
+  h << "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT "
+       "1 1 1\n"
     << "WIDTH " << n << "\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS " << n << "\nDATA " << encoding << "\n";
   std::string out = h.str();
   if (encoding == "ascii") {
-    for (size_t i = 0; i < n; ++i) out += fmt(xyz[3 * i]) + " " + fmt(xyz[3 * i + 1]) + " " + fmt(xyz[3 * i + 2]) + "\n";
+    for (size_t i = 0; i < n; ++i)
+      out += fmt(xyz[3 * i]) + " " + fmt(xyz[3 * i + 1]) + " " + fmt(xyz[3 * i + 2]) + "\n";
   } else if (encoding == "binary") {
     out.append(reinterpret_cast<const char*>(xyz.data()), xyz.size() * 4);
   } else {
@@ -130,7 +132,8 @@ std::string pcd_bytes(const std::vector<float>& xyz, const std::string& encoding
       comp.push_back(static_cast<char>(k - 1));
       comp.append(raw, i, k);
     }
-    const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(comp.size()), static_cast<std::uint32_t>(raw.size())};
+    const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(comp.size()),
+                                    static_cast<std::uint32_t>(raw.size())};
     out.append(reinterpret_cast<const char*>(sizes), 8);
     out += comp;
   }
@@ -140,7 +143,8 @@ std::string pcd_bytes(const std::vector<float>& xyz, const std::string& encoding
 void prepare_out(const fs::path& out) {
   std::error_code ec;
   if (fs::exists(out, ec)) {
-    if (!fs::is_directory(out, ec) || !fs::is_empty(out, ec)) throw_file_error(out, "already exists and is not empty");
+    if (!fs::is_directory(out, ec) || !fs::is_empty(out, ec))
+      throw_file_error(out, "already exists and is not empty");
   }
   fs::create_directories(out, ec);
   if (ec) throw_file_error(out, "cannot create folder (" + ec.message() + ")");
@@ -149,7 +153,8 @@ void prepare_out(const fs::path& out) {
 void check_options(const PointSynthOptions& o) {
   check_input(o.points >= 500 && o.points <= 5000000, "synth: points must be in 500..5000000");
   check_input(o.grid >= 32 && o.grid <= 1024, "synth: grid must be in 32..1024");
-  check_input(o.train >= 0 && o.test_good >= 0 && o.per_defect >= 1, "synth: counts must be >= 0 (per_defect >= 1)");
+  check_input(o.train >= 0 && o.test_good >= 0 && o.per_defect >= 1,
+              "synth: counts must be >= 0 (per_defect >= 1)");
 }
 
 const std::vector<std::string> kCloudDefects = {"bump", "crack", "dent", "hole"};
@@ -174,8 +179,8 @@ SynthCloud make_synthetic_cloud(const std::string& category, std::uint64_t seed,
     bool label = false;
     if (has_defect && defect == "hole") {
       const double dd = std::hypot(x - d.cx, y - d.cy);
-      if (dd < d.r) continue;               // removed: the hole
-      label = dd < d.r + 0.025;             // its rim
+      if (dd < d.r) continue;    // removed: the hole
+      label = dd < d.r + 0.025;  // its rim
     } else if (has_defect) {
       auto [dz, l] = d.at(x, y);
       z += dz;
@@ -187,7 +192,8 @@ SynthCloud make_synthetic_cloud(const std::string& category, std::uint64_t seed,
   return c;
 }
 
-SynthSummary write_synthetic_pointcloud_dataset(const fs::path& out, std::uint64_t seed, const PointSynthOptions& o) {
+SynthSummary write_synthetic_pointcloud_dataset(const fs::path& out, std::uint64_t seed,
+                                                const PointSynthOptions& o) {
   check_options(o);
   prepare_out(out);
   SynthSummary sum;
@@ -227,7 +233,8 @@ SynthSummary write_synthetic_pointcloud_dataset(const fs::path& out, std::uint64
   return sum;
 }
 
-SynthSummary write_synthetic_xyz_dataset(const fs::path& out, std::uint64_t seed, const PointSynthOptions& o) {
+SynthSummary write_synthetic_xyz_dataset(const fs::path& out, std::uint64_t seed,
+                                         const PointSynthOptions& o) {
   check_options(o);
   prepare_out(out);
   SynthSummary sum;
@@ -238,7 +245,8 @@ SynthSummary write_synthetic_xyz_dataset(const fs::path& out, std::uint64_t seed
   const int n = o.grid;
   auto render = [&](const std::string& split, const std::string& defect, int index) {
     Rng rng = sample_rng(seed, cat, split, defect, index);
-    const double jx = rng.uniform(-0.03, 0.03), jy = rng.uniform(-0.03, 0.03), tilt = rng.uniform(-0.02, 0.02);
+    const double jx = rng.uniform(-0.03, 0.03), jy = rng.uniform(-0.03, 0.03),
+                 tilt = rng.uniform(-0.02, 0.02);
     Defect d;
     const bool has_defect = defect != "good";
     if (has_defect) d = make_defect(rng, defect, -0.45, 0.45, 1.6);
@@ -258,7 +266,8 @@ SynthSummary write_synthetic_xyz_dataset(const fs::path& out, std::uint64_t seed
           if (l) gt.at<std::uint8_t>(r, c) = 255;
         }
         // Stored BGR-first by OpenCV: channel 0 = z, 1 = y, 2 = x, so the file holds (x, y, z).
-        xyz.at<cv::Vec3f>(r, c) = cv::Vec3f(static_cast<float>(z), static_cast<float>(y), static_cast<float>(x));
+        xyz.at<cv::Vec3f>(r, c) =
+            cv::Vec3f(static_cast<float>(z), static_cast<float>(y), static_cast<float>(x));
         const auto shade = static_cast<std::uint8_t>(std::clamp(120.0 + 600.0 * (z - 1.0), 0.0, 255.0));
         rgb.at<cv::Vec3b>(r, c) = cv::Vec3b(shade, shade, shade);
       }
@@ -283,7 +292,8 @@ SynthSummary write_synthetic_xyz_dataset(const fs::path& out, std::uint64_t seed
   for (const auto& defect : kXyzDefects)
     for (int i = 0; i < o.per_defect; ++i, sum.test_defect_images++) render("test", defect, i);
   write_bytes(out / "README.txt", "adbench synthetic organised xyz clouds (MVTec 3D-AD layout), seed " +
-                                      std::to_string(seed) + "\nxyz: float32 3-channel TIFF, (0,0,0) = missing.\n");
+                                      std::to_string(seed) +
+                                      "\nxyz: float32 3-channel TIFF, (0,0,0) = missing.\n");
   sum.files_written++;
   return sum;
 }

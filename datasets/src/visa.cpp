@@ -24,7 +24,8 @@ class VisaAdapter final : public DatasetAdapter {
   std::vector<std::string> categories(const fs::path& root) const override {
     std::set<std::string> names;
     for (const auto& r : read_rows(root)) names.insert(r.object);
-    if (names.empty()) throw_file_error(csv_path(root), "no rows (expected object,split,label,image,mask lines)");
+    if (names.empty())
+      throw_file_error(csv_path(root), "no rows (expected object,split,label,image,mask lines)");
     return {names.begin(), names.end()};
   }
 
@@ -49,7 +50,8 @@ class VisaAdapter final : public DatasetAdapter {
       s.rel_path = s.defect + "/" + s.path().filename().string();
       if (!is_file(s.path())) throw_file_error(s.path(), "no such file (listed in " + where + ")");
       if (r.split == "train") {
-        if (s.label == 1) throw InputError(where + ": anomalous image in the train split: " + excerpt(r.image));
+        if (s.label == 1)
+          throw InputError(where + ": anomalous image in the train split: " + excerpt(r.image));
         train.push_back(std::move(s));
         continue;
       }
@@ -74,8 +76,7 @@ class VisaAdapter final : public DatasetAdapter {
   static std::vector<Row> read_rows(const fs::path& root) {
     check_root(root);
     const fs::path csv = csv_path(root);
-    if (!is_file(csv))
-      throw_file_error(root, "no categories found (expected split_csv/1cls.csv)");
+    if (!is_file(csv)) throw_file_error(root, "no categories found (expected split_csv/1cls.csv)");
     return formats::parse_visa_csv(read_file(csv), csv.string());
   }
 };

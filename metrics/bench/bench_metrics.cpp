@@ -5,9 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
@@ -20,7 +19,8 @@ static double since(Clock::time_point t) { return std::chrono::duration<double>(
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::cerr << "usage: adbench_bench_metrics MAPS.npy MASKS.npy [--threads N] [--engine radix|torch] [--bins N]\n";
+    std::cerr << "usage: adbench_bench_metrics MAPS.npy MASKS.npy [--threads N] [--engine radix|torch] "
+                 "[--bins N]\n";
     return adbench::kExitBadInput;
   }
   int threads = 0;
@@ -28,10 +28,14 @@ int main(int argc, char** argv) try {
   opt.aupro_limits = {0.3, 0.05, 0.01};
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--engine") opt.engine = v == "torch" ? adbench::metrics::Engine::Torch : adbench::metrics::Engine::Radix;
-    else if (k == "--bins") opt.aupro_bins = std::stoi(v);
-    else throw adbench::InputError("unknown option " + k);
+    if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--engine")
+      opt.engine = v == "torch" ? adbench::metrics::Engine::Torch : adbench::metrics::Engine::Radix;
+    else if (k == "--bins")
+      opt.aupro_bins = std::stoi(v);
+    else
+      throw adbench::InputError("unknown option " + k);
   }
   const int used = adbench::set_threads(threads);
   auto t0 = Clock::now();
@@ -50,7 +54,9 @@ int main(int argc, char** argv) try {
   auto r = acc.compute();
   const double t_compute = since(t2);
   nlohmann::json j;
-  auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  auto opt_json = [](const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
   j["maps"] = n_maps;
   j["pixels"] = r.pixels;
   j["positives"] = r.positives;

@@ -11,14 +11,18 @@ namespace adbench::metrics {
 
 BinaryMetrics binary_metrics(const at::Tensor& scores, const at::Tensor& labels, const Options& options) {
   validate(options);
-  check_input(scores.defined() && scores.dim() == 1,
-              "scores: expected a 1-D tensor, got " + std::to_string(scores.defined() ? scores.dim() : 0) + " dimensions");
-  check_input(labels.defined() && labels.dim() == 1,
-              "labels: expected a 1-D tensor, got " + std::to_string(labels.defined() ? labels.dim() : 0) + " dimensions");
-  check_input(scores.size(0) == labels.size(0), "scores and labels: " + std::to_string(scores.size(0)) + " scores but " +
-                                                    std::to_string(labels.size(0)) + " labels");
-  check_input(at::isFloatingType(scores.scalar_type()),
-              "scores: dtype " + std::string(c10::toString(scores.scalar_type())) + ", expected a floating type");
+  check_input(scores.defined() && scores.dim() == 1, "scores: expected a 1-D tensor, got " +
+                                                         std::to_string(scores.defined() ? scores.dim() : 0) +
+                                                         " dimensions");
+  check_input(labels.defined() && labels.dim() == 1, "labels: expected a 1-D tensor, got " +
+                                                         std::to_string(labels.defined() ? labels.dim() : 0) +
+                                                         " dimensions");
+  check_input(scores.size(0) == labels.size(0), "scores and labels: " + std::to_string(scores.size(0)) +
+                                                    " scores but " + std::to_string(labels.size(0)) +
+                                                    " labels");
+  check_input(
+      at::isFloatingType(scores.scalar_type()),
+      "scores: dtype " + std::string(c10::toString(scores.scalar_type())) + ", expected a floating type");
   const auto lt = labels.scalar_type();
   check_input(lt == at::kBool || at::isIntegralType(lt, /*includeBool=*/false),
               "labels: dtype " + std::string(c10::toString(lt)) + ", expected bool or integer");
@@ -35,7 +39,8 @@ BinaryMetrics binary_metrics(const at::Tensor& scores, const at::Tensor& labels,
   for (std::int64_t i = 0; i < n; ++i) {
     if (!std::isfinite(sp[i])) ++bad;
     if (lp[i] != 0 && lp[i] != 1)
-      throw InputError("labels: value " + std::to_string(lp[i]) + " at index " + std::to_string(i) + " is not 0 or 1");
+      throw InputError("labels: value " + std::to_string(lp[i]) + " at index " + std::to_string(i) +
+                       " is not 0 or 1");
     v[static_cast<size_t>(i)] = {detail::double_key(sp[i]), lp[i] == 1};
     r.positives += lp[i];
   }
@@ -60,7 +65,8 @@ BinaryMetrics binary_metrics(const at::Tensor& scores, const at::Tensor& labels,
   r.f1_threshold = sr.f1_threshold;
   r.roc = std::move(sr.roc);
   r.pr = std::move(sr.pr);
-  if (n == 0) r.warnings.push_back("no samples: AUROC, AP and F1-max undefined");
+  if (n == 0)
+    r.warnings.push_back("no samples: AUROC, AP and F1-max undefined");
   else if (r.positives == 0 || r.positives == n)
     r.warnings.push_back("only one class present (" + std::to_string(r.positives) + " anomalous of " +
                          std::to_string(n) + "): AUROC, AP and F1-max undefined");

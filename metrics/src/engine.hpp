@@ -89,8 +89,8 @@ inline constexpr double kPrStep = 1.0 / 1000;  // s = recall in [0, 1]
 
 struct SweepConfig {
   std::int64_t positives = 0, negatives = 0;
-  std::int64_t regions = 0;   ///< number of ground-truth regions (AUPRO denominator)
-  bool want_pro = false;      ///< compute AUPRO (regions > 0 and negatives > 0)
+  std::int64_t regions = 0;  ///< number of ground-truth regions (AUPRO denominator)
+  bool want_pro = false;     ///< compute AUPRO (regions > 0 and negatives > 0)
   const Options* options = nullptr;
   double score_min = 0, score_max = 0;  ///< for aupro_bins
 };
@@ -105,9 +105,15 @@ template <class Key>
 class Sweep {
  public:
   explicit Sweep(const SweepConfig& cfg)
-      : cfg_(cfg), opt_(*cfg.options), P_(cfg.positives), N_(cfg.negatives),
-        trapezoid_(opt_.ap_convention == ApConvention::Trapezoid), bins_(opt_.aupro_bins),
-        roc_s_(kRocStep), pr_s_(kPrStep), pro_s_(kRocStep) {
+      : cfg_(cfg),
+        opt_(*cfg.options),
+        P_(cfg.positives),
+        N_(cfg.negatives),
+        trapezoid_(opt_.ap_convention == ApConvention::Trapezoid),
+        bins_(opt_.aupro_bins),
+        roc_s_(kRocStep),
+        pr_s_(kPrStep),
+        pro_s_(kRocStep) {
     classes_ok_ = P_ > 0 && N_ > 0;
     pro_ok_ = cfg.want_pro && cfg.regions > 0 && N_ > 0;
     inv_n_ = N_ > 0 ? 1.0 / static_cast<double>(N_) : 0;
@@ -133,8 +139,8 @@ class Sweep {
       ap_ += static_cast<double>(dtp) * prec;
       const std::int64_t f1_den = tp_ + fp_ + P_;
       // F1 = 2TP / (TP + FP + P); compare fractions exactly: 2a/b > 2c/d <=> a*d > c*b.
-      if (best_den_ == 0 ||
-          static_cast<unsigned __int128>(tp_) * best_den_ > static_cast<unsigned __int128>(best_tp_) * f1_den) {
+      if (best_den_ == 0 || static_cast<unsigned __int128>(tp_) * best_den_ >
+                                static_cast<unsigned __int128>(best_tp_) * f1_den) {
         best_tp_ = tp_, best_den_ = f1_den, best_key_ = key;
       }
       if (trapezoid_) {
@@ -147,7 +153,8 @@ class Sweep {
     }
     last_fp_ = fp_;
     if (curves_ && classes_ok_) {
-      const double x = static_cast<double>(fp_) * inv_n_, y = static_cast<double>(tp_) / static_cast<double>(P_);
+      const double x = static_cast<double>(fp_) * inv_n_,
+                   y = static_cast<double>(tp_) / static_cast<double>(P_);
       roc_s_.add(x, y, x + y);
       pr_s_.add(y, static_cast<double>(tp_) / static_cast<double>(tp_ + fp_), y);
     }
@@ -272,7 +279,9 @@ std::int64_t label8(const std::uint8_t* mask, std::int64_t h, std::int64_t w, st
                     std::vector<std::int64_t>& sizes);
 
 /// "HxW"
-inline std::string size_str(std::int64_t h, std::int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
+inline std::string size_str(std::int64_t h, std::int64_t w) {
+  return std::to_string(h) + "x" + std::to_string(w);
+}
 
 /// Number of threads for the CPU engine.
 int engine_threads(const Options& options);

@@ -40,8 +40,10 @@ std::int64_t label8(const std::uint8_t* mask, std::int64_t h, std::int64_t w, st
       std::int32_t best = 0;
       auto take = [&](std::int32_t v) {
         if (v == 0) return;
-        if (best == 0) best = v;
-        else if (v != best) unite(parent, best, v), best = std::min(best, v);
+        if (best == 0)
+          best = v;
+        else if (v != best)
+          unite(parent, best, v), best = std::min(best, v);
       };
       if (c > 0) take(l[c - 1]);
       if (up) {
@@ -63,7 +65,8 @@ std::int64_t label8(const std::uint8_t* mask, std::int64_t h, std::int64_t w, st
     std::int32_t root = find_root(parent, static_cast<std::int32_t>(i));
     if (root == static_cast<std::int32_t>(i)) final_id[i] = ++n;
   }
-  for (size_t i = 1; i < parent.size(); ++i) final_id[i] = final_id[find_root(parent, static_cast<std::int32_t>(i))];
+  for (size_t i = 1; i < parent.size(); ++i)
+    final_id[i] = final_id[find_root(parent, static_cast<std::int32_t>(i))];
   sizes.assign(static_cast<size_t>(n), 0);
   const std::int64_t total = h * w;
   for (std::int64_t i = 0; i < total; ++i) {

@@ -89,8 +89,10 @@ void radix_add(RadixStore<Key>& st, const V* data, const std::uint8_t* mask, con
       bad += bad_key(k);
       lo = std::min(lo, k);
       hi = std::max(hi, k);
-      if (mask[i]) dp[b++] = PT::make(k, labels ? labels[i] : 0);
-      else dn[a++] = k;
+      if (mask[i])
+        dp[b++] = PT::make(k, labels ? labels[i] : 0);
+      else
+        dn[a++] = k;
     }
     if (bad) throw InputError(non_finite_message(name, bad));
     st.neg.commit(a);
@@ -117,7 +119,8 @@ std::unique_ptr<RadixStore<std::uint64_t>> upgrade(RadixStore<std::uint32_t>& s)
     Pos64* d = out->pos.reserve(m);
     const std::uint64_t* p = s.pos.block(i);
     for (size_t j = 0; j < m; ++j)
-      d[j] = Pos64{double_key(key_value(PosTraits<std::uint32_t>::key(p[j]))), PosTraits<std::uint32_t>::region(p[j])};
+      d[j] = Pos64{double_key(key_value(PosTraits<std::uint32_t>::key(p[j]))),
+                   PosTraits<std::uint32_t>::region(p[j])};
     out->pos.commit(m);
     s.pos.release(i);
   }
@@ -150,9 +153,12 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
   size_t i = nneg, j = npos;
   while (i > 0 || j > 0) {
     Key k;
-    if (i == 0) k = PT::key(ps[j - 1]);
-    else if (j == 0) k = ng[i - 1];
-    else k = std::max(ng[i - 1], PT::key(ps[j - 1]));
+    if (i == 0)
+      k = PT::key(ps[j - 1]);
+    else if (j == 0)
+      k = ng[i - 1];
+    else
+      k = std::max(ng[i - 1], PT::key(ps[j - 1]));
     const size_t i0 = i;
     while (i > 0 && ng[i - 1] == k) --i;
     std::int64_t dtp = 0;
@@ -175,7 +181,8 @@ void validate(const Options& options) {
     check_input(l > 0 && l <= 1, "metrics options: AUPRO limit " + std::to_string(l) + " is outside (0, 1]");
   check_input(options.aupro_bins >= 0,
               "metrics options: aupro_bins must be >= 0, got " + std::to_string(options.aupro_bins));
-  check_input(options.threads >= 0, "metrics options: threads must be >= 0, got " + std::to_string(options.threads));
+  check_input(options.threads >= 0,
+              "metrics options: threads must be >= 0, got " + std::to_string(options.threads));
 }
 
 struct PixelAccumulator::Impl {
@@ -207,12 +214,14 @@ struct PixelAccumulator::Impl {
     const auto t = map.scalar_type();
     if (t == at::kFloat || t == at::kDouble) return map;
     if (t == at::kHalf || t == at::kBFloat16) return map.to(at::kFloat);
-    throw InputError(name + ": map has dtype " + std::string(c10::toString(t)) + ", expected a floating type");
+    throw InputError(name + ": map has dtype " + std::string(c10::toString(t)) +
+                     ", expected a floating type");
   }
 
   /// scores (float32/float64, any device), mask (CPU uint8 contiguous, 0/1 or non-zero), optional labels.
   void add_flat(const at::Tensor& scores, const std::uint8_t* mask, const std::int32_t* local_labels,
-                std::int64_t n, std::int64_t npos, const std::vector<std::int64_t>& sizes, const std::string& name) {
+                std::int64_t n, std::int64_t npos, const std::vector<std::int64_t>& sizes,
+                const std::string& name) {
     const std::uint32_t base = static_cast<std::uint32_t>(inv_size.size());
     if (inv_size.size() + sizes.size() >= (size_t{1} << 31))
       throw InputError(name + ": more than 2^31 ground-truth regions in one evaluation");
@@ -236,7 +245,8 @@ struct PixelAccumulator::Impl {
       if (local_labels && npos > 0) {
         region_buf.resize(static_cast<size_t>(n));
         for (std::int64_t i = 0; i < n; ++i)
-          region_buf[static_cast<size_t>(i)] = local_labels[i] ? base + static_cast<std::uint32_t>(local_labels[i]) - 1 : 0;
+          region_buf[static_cast<size_t>(i)] =
+              local_labels[i] ? base + static_cast<std::uint32_t>(local_labels[i]) - 1 : 0;
         lab = region_buf.data();
       }
       if (s.scalar_type() == at::kDouble) {
@@ -287,7 +297,8 @@ struct PixelAccumulator::Impl {
     add_flat(m, mp, labels, n, npos, sizes, name);
   }
 
-  void add_valid(const at::Tensor& map, const at::Tensor& mask, const at::Tensor& valid, const std::string& name) {
+  void add_valid(const at::Tensor& map, const at::Tensor& mask, const at::Tensor& valid,
+                 const std::string& name) {
     check_open();
     check_input(map.defined() && map.dim() == 2, name + ": map is not 2-D");
     check_input(mask.defined() && mask.dim() == 2, name + ": mask is not 2-D");
@@ -331,8 +342,8 @@ struct PixelAccumulator::Impl {
     check_input(scores.defined() && scores.dim() == 1, name + ": scores are not 1-D");
     check_input(labels.defined() && labels.dim() == 1, name + ": labels are not 1-D");
     if (scores.size(0) != labels.size(0))
-      throw InputError(name + ": " + std::to_string(scores.size(0)) + " scores but " + std::to_string(labels.size(0)) +
-                       " labels");
+      throw InputError(name + ": " + std::to_string(scores.size(0)) + " scores but " +
+                       std::to_string(labels.size(0)) + " labels");
     at::Tensor s = float_map(scores, name);
     at::Tensor lk = mask_u8(labels);
     const auto* lp = static_cast<const std::uint8_t*>(lk.data_ptr());
@@ -378,7 +389,8 @@ struct PixelAccumulator::Impl {
     r.roc = std::move(sr.roc);
     r.pr = std::move(sr.pr);
     r.pro = std::move(sr.pro);
-    for (size_t i = 0; i < opt.aupro_limits.size(); ++i) r.aupro.emplace_back(opt.aupro_limits[i], sr.aupro[i]);
+    for (size_t i = 0; i < opt.aupro_limits.size(); ++i)
+      r.aupro.emplace_back(opt.aupro_limits[i], sr.aupro[i]);
     if (pixels == 0) {
       r.warnings.push_back("no pixels: AUROC, AP, F1-max and AUPRO undefined");
     } else {
@@ -386,9 +398,12 @@ struct PixelAccumulator::Impl {
         r.warnings.push_back("only one class present (" + std::to_string(positives) + " anomalous of " +
                              std::to_string(pixels) + " pixels): AUROC, AP and F1-max undefined");
       if (!opt.aupro_limits.empty()) {
-        if (any_points) r.warnings.push_back("AUPRO undefined: point sets have no ground-truth regions");
-        else if (regions == 0) r.warnings.push_back("AUPRO undefined: no anomalous ground-truth region");
-        else if (negatives == 0) r.warnings.push_back("AUPRO undefined: no normal pixels");
+        if (any_points)
+          r.warnings.push_back("AUPRO undefined: point sets have no ground-truth regions");
+        else if (regions == 0)
+          r.warnings.push_back("AUPRO undefined: no anomalous ground-truth region");
+        else if (negatives == 0)
+          r.warnings.push_back("AUPRO undefined: no normal pixels");
       }
     }
     result = r;
@@ -409,7 +424,8 @@ void PixelAccumulator::add(const at::Tensor& map, const at::Tensor& mask, const 
                            const std::string& name) {
   impl_->add_valid(map, mask, valid, name);
 }
-void PixelAccumulator::add_points(const at::Tensor& scores, const at::Tensor& labels, const std::string& name) {
+void PixelAccumulator::add_points(const at::Tensor& scores, const at::Tensor& labels,
+                                  const std::string& name) {
   impl_->add_points(scores, labels, name);
 }
 PixelMetrics PixelAccumulator::compute() { return impl_->compute(); }

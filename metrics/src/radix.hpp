@@ -95,14 +95,17 @@ std::unique_ptr<T[]> radix_sort(Chunks<T>& src, Key kmin, int bits, int threads,
   const int top = std::min(bits, 12);
   const int shift = bits - top;
   const size_t nb = size_t{1} << top;
-  auto bucket_of = [&](const T& e) -> size_t { return static_cast<size_t>(static_cast<Key>(key_of(e) - kmin) >> shift); };
+  auto bucket_of = [&](const T& e) -> size_t {
+    return static_cast<size_t>(static_cast<Key>(key_of(e) - kmin) >> shift);
+  };
 
   // Blocks to threads, largest first to the least loaded.
   std::vector<std::vector<size_t>> mine(static_cast<size_t>(threads));
   {
     std::vector<size_t> order(src.block_count());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return src.block_size(a) > src.block_size(b); });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return src.block_size(a) > src.block_size(b); });
     std::vector<size_t> load(static_cast<size_t>(threads), 0);
     for (size_t i : order) {
       size_t t = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
@@ -170,7 +173,8 @@ std::unique_ptr<T[]> radix_sort(Chunks<T>& src, Key kmin, int bits, int threads,
       std::fill(cnt.begin(), cnt.end(), 0);
       for (size_t i = 0; i < m; ++i) {
         const Key v = static_cast<Key>(key_of(a[i]) - kmin);
-        for (int p = 0; p < passes; ++p) ++cnt[(static_cast<size_t>(p) << dbits) | static_cast<size_t>((v >> (p * dbits)) & dmask)];
+        for (int p = 0; p < passes; ++p)
+          ++cnt[(static_cast<size_t>(p) << dbits) | static_cast<size_t>((v >> (p * dbits)) & dmask)];
       }
       T* from = a;
       T* to = tmp.get();

@@ -104,9 +104,11 @@ SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Option
     r.f1_max = f1[best].item<double>();
     r.f1_threshold = V[best].item<double>() + 0.0;
     if (opt.keep_curves) {
-      at::Tensor x = FP.to(at::kDouble) / static_cast<double>(N), y = TP.to(at::kDouble) / static_cast<double>(P);
+      at::Tensor x = FP.to(at::kDouble) / static_cast<double>(N),
+                 y = TP.to(at::kDouble) / static_cast<double>(P);
       at::Tensor i1 = sample_indices(x + y, kRocStep, 2.0);
-      r.roc = to_curve(at::cat({at::zeros({1}, D), x.index_select(0, i1)}), at::cat({at::zeros({1}, D), y.index_select(0, i1)}));
+      r.roc = to_curve(at::cat({at::zeros({1}, D), x.index_select(0, i1)}),
+                       at::cat({at::zeros({1}, D), y.index_select(0, i1)}));
       at::Tensor i2 = sample_indices(y, kPrStep, 1.0);
       r.pr = to_curve(y.index_select(0, i2), prec.index_select(0, i2));
     }
@@ -117,7 +119,8 @@ SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Option
     if (opt.aupro_bins > 0) {
       at::Tensor b;
       if (vmax > vmin)
-        b = at::floor((V - vmin) / (vmax - vmin) * static_cast<double>(opt.aupro_bins)).clamp(0, opt.aupro_bins - 1);
+        b = at::floor((V - vmin) / (vmax - vmin) * static_cast<double>(opt.aupro_bins))
+                .clamp(0, opt.aupro_bins - 1);
       else
         b = at::zeros_like(V);
       at::Tensor keep = at::ones({nd}, b.options().dtype(at::kBool));
@@ -125,9 +128,10 @@ SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Option
       FPk = FP.masked_select(keep);
       PROk = PRO.masked_select(keep);
     }
-    at::Tensor x = at::cat({at::zeros({1}, D), (FPk.to(at::kDouble) / static_cast<double>(N)).clamp_max(1.0),
-                            at::ones({1}, D)});
-    at::Tensor y = at::cat({at::zeros({1}, D), (PROk / static_cast<double>(in.regions)).clamp_max(1.0), at::ones({1}, D)});
+    at::Tensor x = at::cat(
+        {at::zeros({1}, D), (FPk.to(at::kDouble) / static_cast<double>(N)).clamp_max(1.0), at::ones({1}, D)});
+    at::Tensor y = at::cat(
+        {at::zeros({1}, D), (PROk / static_cast<double>(in.regions)).clamp_max(1.0), at::ones({1}, D)});
     const std::int64_t m = x.size(0);
     for (size_t i = 0; i < opt.aupro_limits.size(); ++i) {
       const double lim = opt.aupro_limits[i];
@@ -135,7 +139,8 @@ SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Option
       double area = 0;
       if (ins > 1) {
         at::Tensor xs = x.slice(0, 0, ins), ys = y.slice(0, 0, ins);
-        area = (0.5 * (ys.slice(0, 1, ins) + ys.slice(0, 0, ins - 1)) * (xs.slice(0, 1, ins) - xs.slice(0, 0, ins - 1)))
+        area = (0.5 * (ys.slice(0, 1, ins) + ys.slice(0, 0, ins - 1)) *
+                (xs.slice(0, 1, ins) - xs.slice(0, 0, ins - 1)))
                    .sum()
                    .item<double>();
       }

@@ -10,8 +10,9 @@
 namespace adbench::metrics::detail {
 
 struct TorchStore {
-  std::vector<at::Tensor> scores;   ///< flat, on the device, float32 or float64
-  std::vector<at::Tensor> regions;  ///< flat int32 on the device: -1 negative, 0 positive without region, k >= 1 region
+  std::vector<at::Tensor> scores;  ///< flat, on the device, float32 or float64
+  std::vector<at::Tensor>
+      regions;  ///< flat int32 on the device: -1 negative, 0 positive without region, k >= 1 region
   bool any_double = false;
 };
 
@@ -22,6 +23,7 @@ struct TorchInputs {
 };
 
 /// Consumes the store.
-SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Options& options, at::Device device);
+SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Options& options,
+                          at::Device device);
 
 }  // namespace adbench::metrics::detail

@@ -3,9 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
-
-#include <limits>
 #include <iostream>
+#include <limits>
 
 #include "adbench/backbones/backbone.hpp"
 #include "adbench/core/error.hpp"
@@ -223,7 +222,8 @@ TEST_CASE("strict weight loading", "[backbones][errors]") {
     t["features.1.conv.1.weight"] = w;
     const fs::path f = write("nan.safetensors", t, good.metadata);
     CHECK(load_error("mobilenet_v2", f) ==
-          f.string() + ": tensor 'features.1.conv.1.weight' has 2 NaN or infinite values (first at flat index 7)");
+          f.string() +
+              ": tensor 'features.1.conv.1.weight' has 2 NaN or infinite values (first at flat index 7)");
   }
   SECTION("num_batches_tracked may be absent") {
     std::map<std::string, at::Tensor> t;

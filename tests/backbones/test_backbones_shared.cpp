@@ -60,8 +60,7 @@ TEST_CASE("shared MobileNetV2: logits equal torchvision's with the README's TF-S
 // to end (image -> resize -> normalisation from the metadata -> TF SAME network): torchvision with
 // TF SAME padding puts it in "military uniform" (652) with p = 0.929 after a box resize; with
 // torchvision's padding the top-1 is "mortarboard" (667, 0.34), as the README warns.
-TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg",
-          "[backbones][shared][image]") {
+TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg", "[backbones][shared][image]") {
   const fs::path img = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
   REQUIRE(fs::exists(img));
   auto bb = load_backbone("mobilenet_v2", kWeights.string(), at::kCPU);
@@ -106,7 +105,8 @@ TEST_CASE("shared MobileNetV2 classifies the weights README's four test images a
     const at::Tensor x = normalize(image_to_tensor(small), bb->normalization()).unsqueeze(0);
     const at::Tensor p = bb->logits(x).softmax(1)[0];
     const int64_t top1 = p.argmax().item<int64_t>();
-    std::cout << c.file << ": top-1 " << top1 << " (" << labels[top1 + 1] << ") p=" << p[top1].item<float>() << "\n";
+    std::cout << c.file << ": top-1 " << top1 << " (" << labels[top1 + 1] << ") p=" << p[top1].item<float>()
+              << "\n";
     CHECK(top1 == c.cls);
     CHECK(labels[c.cls + 1].rfind(c.label, 0) == 0);
     CHECK(std::abs(p[c.cls].item<float>() - c.p) < 0.01f);

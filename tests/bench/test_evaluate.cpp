@@ -3,7 +3,6 @@
 // category, pinned by independent references (rank AUROC over all units / pixels / points) and by
 // values recorded before the driver was unified (issue 8).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -121,8 +120,9 @@ Prediction fake_grid(const Sample& s) {
 /// Unorganised cloud: [N] per-point scores: 0.3 * label + 0.5 * noise.
 Prediction fake_points(const Sample& s) {
   const int64_t n = pointcloud::cloud_point_count(unit_path(s));
-  at::Tensor lab = unit_truth(s) ? pointcloud::read_point_labels(*unit_truth(s), n, unit_path(s)).to(at::kFloat)
-                                 : at::zeros({n}, at::kFloat);
+  at::Tensor lab = unit_truth(s)
+                       ? pointcloud::read_point_labels(*unit_truth(s), n, unit_path(s)).to(at::kFloat)
+                       : at::zeros({n}, at::kFloat);
   at::Tensor noise = at::empty({n}, at::kFloat);
   const std::uint64_t k = key_of(s);
   for (int64_t i = 0; i < n; ++i) noise[i] = hash01(k + std::uint64_t(i));
@@ -197,7 +197,8 @@ TEST_CASE("evaluate: image category with masks, fake predictor, writer round tri
   int calls = 0;
   EvalOptions eval;
   PredictionWriter writer(tmp / "pred", "weave", /*heatmaps=*/true, false);
-  CategoryResult r = evaluate_category(data, recording(fake_image, col, calls), eval, common_opts(4), &writer);
+  CategoryResult r =
+      evaluate_category(data, recording(fake_image, col, calls), eval, common_opts(4), &writer);
   writer.commit({{"detector", "fake"}});
   CHECK(calls == 2);  // 6 test images in batches of 4
   CHECK(r.category == "weave");
@@ -220,24 +221,24 @@ TEST_CASE("evaluate: image category with masks, fake predictor, writer round tri
   CHECK(r.warnings[0] == "category weave: 2 maps resized bilinearly to their mask's size");
   // Recorded before the driver was unified (issue 8): must not move.
   check_near(got, {
-      {"count.anomalous_pixels", 82},
-      {"count.empty_masks", 0},
-      {"count.masks", 4},
-      {"count.pixels", 13824},
-      {"count.regions", 4},
-      {"count.resized_maps", 2},
-      {"count.test", 6},
-      {"count.test_anomalous", 4},
-      {"count.test_normal", 2},
-      {"count.train", 2},
-      {"pixel.ap", 0.86985056429696073},
-      {"pixel.aupro_0.30", 0.93797224846803917},
-      {"pixel.auroc", 0.98677101710618331},
-      {"pixel.f1_max", 0.90909090909090906},
-      {"sample.ap", 0.85416666666666663},
-      {"sample.auroc", 0.625},
-      {"sample.f1_max", 0.80000000000000004},
-  });
+                      {"count.anomalous_pixels", 82},
+                      {"count.empty_masks", 0},
+                      {"count.masks", 4},
+                      {"count.pixels", 13824},
+                      {"count.regions", 4},
+                      {"count.resized_maps", 2},
+                      {"count.test", 6},
+                      {"count.test_anomalous", 4},
+                      {"count.test_normal", 2},
+                      {"count.train", 2},
+                      {"pixel.ap", 0.86985056429696073},
+                      {"pixel.aupro_0.30", 0.93797224846803917},
+                      {"pixel.auroc", 0.98677101710618331},
+                      {"pixel.f1_max", 0.90909090909090906},
+                      {"sample.ap", 0.85416666666666663},
+                      {"sample.auroc", 0.625},
+                      {"sample.f1_max", 0.80000000000000004},
+                  });
   CHECK(got.size() == 17);
 
   // Writer output: one map per test image, scores.csv, prediction.json, heatmaps.
@@ -256,7 +257,9 @@ TEST_CASE("evaluate: image category with masks, fake predictor, writer round tri
   const std::string rows = rec.csv_rows();
   CHECK(std::count(rows.begin(), rows.end(), '\n') == 2);
   const std::string header = ResultRecord::csv_header();
-  CHECK(header.rfind("adbench.csv/2,created_utc,git_commit,dataset,category,setting,level,source,detector,spec,", 0) == 0);
+  CHECK(header.rfind(
+            "adbench.csv/2,created_utc,git_commit,dataset,category,setting,level,source,detector,spec,", 0) ==
+        0);
   CHECK(csv_schema_of(header) == "adbench.csv/2");
   const auto commas = std::count(header.begin(), header.end(), ',');
   std::istringstream lines(rows);
@@ -274,7 +277,8 @@ TEST_CASE("evaluate: image category with masks, fake predictor, writer round tri
   CHECK(levels == std::vector<std::string>{"image", "pixel"});
   nlohmann::json j = rec.to_json();
   CHECK(j["schema"] == "adbench.result/2");
-  CHECK(j["categories"][0]["levels"][1]["metrics"]["auroc"].get<double>() == Approx(got["pixel.auroc"]).margin(1e-15));
+  CHECK(j["categories"][0]["levels"][1]["metrics"]["auroc"].get<double>() ==
+        Approx(got["pixel.auroc"]).margin(1e-15));
   CHECK(j["categories"][0]["levels"][1]["counts"]["resized_maps"] == 2);
   CHECK(j["mean"]["pixel"]["categories_counted"]["auroc"] == 1);
   const std::string table = rec.table();
@@ -314,7 +318,8 @@ TEST_CASE("evaluate: image category without masks warns and has no pixel level",
   CHECK(levels_of(r) == std::vector<std::string>{"sample"});
   REQUIRE(r.warnings.size() == 1);
   CHECK(r.warnings[0] ==
-        "category cap: no ground-truth masks in the test set; evaluated at image level only (pixel metrics null)");
+        "category cap: no ground-truth masks in the test set; evaluated at image level only (pixel metrics "
+        "null)");
   auto got = flatten(r);
   CHECK(got["count.test"] == 7);
   CHECK(got["count.masks"] == 0);
@@ -357,25 +362,25 @@ TEST_CASE("evaluate: xyz-grid category (mvtec_3d) excludes missing points", "[be
   CHECK(got.count("pixel.aupro_0.01") == 1);
   // Recorded before the driver was unified (issue 8): must not move.
   check_near(got, {
-      {"count.anomalous_pixels", 26},
-      {"count.empty_masks", 0},
-      {"count.masks", 3},
-      {"count.pixels", 2876},
-      {"count.regions", 3},
-      {"count.resized_maps", 0},
-      {"count.test", 5},
-      {"count.test_anomalous", 3},
-      {"count.test_normal", 2},
-      {"count.train", 1},
-      {"pixel.ap", 0.61531575208527034},
-      {"pixel.aupro_0.01", 0.58743449532923198},
-      {"pixel.aupro_0.30", 0.79878547378546816},
-      {"pixel.auroc", 0.93283400809716599},
-      {"pixel.f1_max", 0.69999999999999996},
-      {"sample.ap", 0.91666666666666663},
-      {"sample.auroc", 0.83333333333333337},
-      {"sample.f1_max", 0.8571428571428571},
-  });
+                      {"count.anomalous_pixels", 26},
+                      {"count.empty_masks", 0},
+                      {"count.masks", 3},
+                      {"count.pixels", 2876},
+                      {"count.regions", 3},
+                      {"count.resized_maps", 0},
+                      {"count.test", 5},
+                      {"count.test_anomalous", 3},
+                      {"count.test_normal", 2},
+                      {"count.train", 1},
+                      {"pixel.ap", 0.61531575208527034},
+                      {"pixel.aupro_0.01", 0.58743449532923198},
+                      {"pixel.aupro_0.30", 0.79878547378546816},
+                      {"pixel.auroc", 0.93283400809716599},
+                      {"pixel.f1_max", 0.69999999999999996},
+                      {"sample.ap", 0.91666666666666663},
+                      {"sample.auroc", 0.83333333333333337},
+                      {"sample.f1_max", 0.8571428571428571},
+                  });
   CHECK(got.size() == 18);
   // [H,W] grid maps are written as .tiff (MVTec 3D-AD evaluation layout) and .npy.
   CHECK(files_under(tmp / "pred" / "disc") ==
@@ -430,23 +435,23 @@ TEST_CASE("evaluate: unorganised point category, point level", "[bench]") {
   CHECK(got.count("point.aupro_0.30") == 0);  // points have no regions
   // Recorded before the driver was unified (issue 8): must not move.
   check_near(got, {
-      {"count.anomalous_pixels", 33},
-      {"count.empty_masks", 0},
-      {"count.masks", 4},
-      {"count.pixels", 3597},
-      {"count.regions", 0},
-      {"count.resized_maps", 0},
-      {"count.test", 6},
-      {"count.test_anomalous", 4},
-      {"count.test_normal", 2},
-      {"count.train", 1},
-      {"point.ap", 0.68200299001440567},
-      {"point.auroc", 0.9504812434105363},
-      {"point.f1_max", 0.77777777777777779},
-      {"sample.ap", 0.88749999999999996},
-      {"sample.auroc", 0.75},
-      {"sample.f1_max", 0.88888888888888884},
-  });
+                      {"count.anomalous_pixels", 33},
+                      {"count.empty_masks", 0},
+                      {"count.masks", 4},
+                      {"count.pixels", 3597},
+                      {"count.regions", 0},
+                      {"count.resized_maps", 0},
+                      {"count.test", 6},
+                      {"count.test_anomalous", 4},
+                      {"count.test_normal", 2},
+                      {"count.train", 1},
+                      {"point.ap", 0.68200299001440567},
+                      {"point.auroc", 0.9504812434105363},
+                      {"point.f1_max", 0.77777777777777779},
+                      {"sample.ap", 0.88749999999999996},
+                      {"sample.auroc", 0.75},
+                      {"sample.f1_max", 0.88888888888888884},
+                  });
   CHECK(got.size() == 16);
   CHECK(files_under(tmp / "pred" / "plate") ==
         std::vector<std::string>{".adbench-output", "prediction.json", "scores.csv", "test/bump/2_bump.npy",

@@ -1,7 +1,6 @@
 #include "cli_fixtures.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <fstream>
 
@@ -52,8 +51,10 @@ void write_prediction_folder(const fs::path& pred, const std::string& dataset, c
     auto [map, score] = make(s, gt);
     fs::path file = pred / category / "test" / s.defect / (s.stem + ext);
     fs::create_directories(file.parent_path());
-    if (ext == ".npy") write_npy(file, map);
-    else write_score_map_tiff(file, map);
+    if (ext == ".npy")
+      write_npy(file, map);
+    else
+      write_score_map_tiff(file, map);
     if (scores_csv && !std::isnan(score)) csv << s.rel_path << "," << score << "\n";
   }
 }

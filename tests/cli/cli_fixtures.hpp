@@ -22,8 +22,8 @@ void copy_tree(const std::filesystem::path& from, const std::filesystem::path& t
 /// for normal samples) and the score written to scores.csv (NaN: no scores.csv entry at all).
 using MapMaker = std::function<std::pair<at::Tensor, double>(const Sample&, const at::Tensor& gt)>;
 void write_prediction_folder(const std::filesystem::path& pred, const std::string& dataset,
-                             const std::filesystem::path& root, const std::string& category, const MapMaker& make,
-                             const std::string& ext = ".tiff", bool scores_csv = true);
+                             const std::filesystem::path& root, const std::string& category,
+                             const MapMaker& make, const std::string& ext = ".tiff", bool scores_csv = true);
 
 nlohmann::json read_json(const std::filesystem::path& p);
 

@@ -1,8 +1,7 @@
 // End-to-end tests of the adbench binary on the synthetic dataset: the whole train / infer / eval
 // path, prediction folders, result files, and one test per kind of bad input.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -50,9 +49,11 @@ TEST_CASE("adbench --version and --help", "[cli]") {
 TEST_CASE("adbench list", "[cli]") {
   auto d = run_adbench("list datasets");
   REQUIRE(d.exit_code == 0);
-  for (const char* name : {"btad\t", "folder\t", "mpdd\t", "mvtec_ad\t", "visa\t"}) REQUIRE(d.out.find(name) != std::string::npos);
+  for (const char* name : {"btad\t", "folder\t", "mpdd\t", "mvtec_ad\t", "visa\t"})
+    REQUIRE(d.out.find(name) != std::string::npos);
   auto det = run_adbench("list detectors");
-  REQUIRE((det.out.rfind("variation_model\t", 0) == 0 || det.out.find("\nvariation_model\t") != std::string::npos));
+  REQUIRE((det.out.rfind("variation_model\t", 0) == 0 ||
+           det.out.find("\nvariation_model\t") != std::string::npos));
   REQUIRE(det.out.find("\nsimple3d\t[point clouds] ") != std::string::npos);
   REQUIRE(det.out.find("\npatchcore\t[images] ") != std::string::npos);
   auto c = run_adbench("list categories --dataset mvtec_ad --root " + q(synth_root()));
@@ -116,7 +117,9 @@ TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
   const std::string root = q(synth_root());
   auto run = tmp / "run";
   auto pred = tmp / "pred";
-  REQUIRE(run_adbench("--quiet train --detector variation_model --root " + root + " --category weave --out " + q(run)).exit_code == 0);
+  REQUIRE(run_adbench("--quiet train --detector variation_model --root " + root + " --category weave --out " +
+                      q(run))
+              .exit_code == 0);
   REQUIRE(fs::exists(run / "run.json"));
   REQUIRE(fs::exists(run / "model.safetensors"));
   auto info = read_json(run / "run.json");
@@ -130,13 +133,17 @@ TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
   REQUIRE(fs::exists(pred / "weave" / "prediction.json"));
   REQUIRE(fs::exists(pred / "weave" / "test" / "good" / "000.tiff"));
   REQUIRE(fs::exists(pred / "weave" / "heatmaps" / "hole" / "000.png"));
-  auto staged = run_adbench("--quiet eval --pred " + q(pred) + " --root " + root + " --category weave --out " + q(tmp / "staged.json"));
-  auto onego = run_adbench("--quiet eval --detector variation_model --root " + root + " --category weave --out " + q(tmp / "onego.json"));
-  auto fromrun = run_adbench("--quiet eval --run " + q(run) + " --root " + root + " --category weave --out " + q(tmp / "fromrun.json"));
+  auto staged = run_adbench("--quiet eval --pred " + q(pred) + " --root " + root +
+                            " --category weave --out " + q(tmp / "staged.json"));
+  auto onego = run_adbench("--quiet eval --detector variation_model --root " + root +
+                           " --category weave --out " + q(tmp / "onego.json"));
+  auto fromrun = run_adbench("--quiet eval --run " + q(run) + " --root " + root + " --category weave --out " +
+                             q(tmp / "fromrun.json"));
   REQUIRE(staged.exit_code == 0);
   REQUIRE(onego.exit_code == 0);
   REQUIRE(fromrun.exit_code == 0);
-  auto a = read_json(tmp / "staged.json"), b = read_json(tmp / "onego.json"), c = read_json(tmp / "fromrun.json");
+  auto a = read_json(tmp / "staged.json"), b = read_json(tmp / "onego.json"),
+       c = read_json(tmp / "fromrun.json");
   REQUIRE(a["categories"][0]["metrics"] == b["categories"][0]["metrics"]);
   REQUIRE(c["categories"][0]["metrics"] == b["categories"][0]["metrics"]);
   REQUIRE(a["source"]["kind"] == "predictions");
@@ -148,14 +155,16 @@ TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
   // An existing prediction category is not overwritten without --force.
   auto again = run_adbench("--quiet infer --run " + q(run) + " --out " + q(pred));
   REQUIRE(again.exit_code == 2);
-  REQUIRE(again.err == "adbench: error: " + (pred / "weave").string() + ": already exists (use --force to overwrite)\n");
+  REQUIRE(again.err ==
+          "adbench: error: " + (pred / "weave").string() + ": already exists (use --force to overwrite)\n");
 }
 
 TEST_CASE("perfect and random prediction folders", "[cli][e2e]") {
   TempDir tmp("pf");
   auto perfect = tmp / "perfect";
-  write_prediction_folder(perfect, "mvtec_ad", synth_root(), "cap",
-                          [](const adbench::Sample& s, const at::Tensor& gt) { return std::make_pair(gt, double(s.label)); });
+  write_prediction_folder(
+      perfect, "mvtec_ad", synth_root(), "cap",
+      [](const adbench::Sample& s, const at::Tensor& gt) { return std::make_pair(gt, double(s.label)); });
   auto r = run_adbench("--quiet eval --pred " + q(perfect) + " --root " + q(synth_root()) +
                        " --category cap --aupro-limits 0.3 0.01 --out " + q(tmp / "p.json"));
   INFO(r.err);
@@ -184,21 +193,23 @@ TEST_CASE("perfect and random prediction folders", "[cli][e2e]") {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   std::vector<double> img_scores, px_scores;
   std::vector<int> img_labels, px_labels;
-  write_prediction_folder(random, "mvtec_ad", synth_root(), "cap", [&](const adbench::Sample& s, const at::Tensor& gt) {
-    at::Tensor m = at::empty_like(gt);
-    auto* p = m.data_ptr<float>();
-    const auto* g = gt.data_ptr<float>();
-    for (int64_t i = 0; i < m.numel(); ++i) {
-      p[i] = u(rng);
-      px_scores.push_back(p[i]);
-      px_labels.push_back(g[i] > 0.5f);
-    }
-    double score = u(rng);
-    img_scores.push_back(score);
-    img_labels.push_back(s.label);
-    return std::make_pair(m, score);
-  });
-  auto rr = run_adbench("--quiet eval --pred " + q(random) + " --root " + q(synth_root()) + " --category cap --out " + q(tmp / "r.json"));
+  write_prediction_folder(random, "mvtec_ad", synth_root(), "cap",
+                          [&](const adbench::Sample& s, const at::Tensor& gt) {
+                            at::Tensor m = at::empty_like(gt);
+                            auto* p = m.data_ptr<float>();
+                            const auto* g = gt.data_ptr<float>();
+                            for (int64_t i = 0; i < m.numel(); ++i) {
+                              p[i] = u(rng);
+                              px_scores.push_back(p[i]);
+                              px_labels.push_back(g[i] > 0.5f);
+                            }
+                            double score = u(rng);
+                            img_scores.push_back(score);
+                            img_labels.push_back(s.label);
+                            return std::make_pair(m, score);
+                          });
+  auto rr = run_adbench("--quiet eval --pred " + q(random) + " --root " + q(synth_root()) +
+                        " --category cap --out " + q(tmp / "r.json"));
   INFO(rr.err);
   REQUIRE(rr.exit_code == 0);
   auto jr = read_json(tmp / "r.json");
@@ -208,14 +219,20 @@ TEST_CASE("perfect and random prediction folders", "[cli][e2e]") {
   REQUIRE(std::abs(px - 0.5) < 0.02);
 }
 
-TEST_CASE("maps of another size are resized, or refused with --no-resize; .npy float64 maps read", "[cli][e2e]") {
+TEST_CASE("maps of another size are resized, or refused with --no-resize; .npy float64 maps read",
+          "[cli][e2e]") {
   TempDir tmp("rs");
   auto pred = tmp / "pred";
-  write_prediction_folder(pred, "mvtec_ad", synth_root(), "weave", [](const adbench::Sample& s, const at::Tensor& gt) {
-    at::Tensor small = at::upsample_bilinear2d(gt.unsqueeze(0).unsqueeze(0), {64, 64}, false).squeeze(0).squeeze(0);
-    return std::make_pair(small.to(at::kDouble), double(s.label));
-  }, ".npy");
-  auto ok = run_adbench("--quiet eval --pred " + q(pred) + " --root " + q(synth_root()) + " --category weave --out " + q(tmp / "a.json"));
+  write_prediction_folder(
+      pred, "mvtec_ad", synth_root(), "weave",
+      [](const adbench::Sample& s, const at::Tensor& gt) {
+        at::Tensor small =
+            at::upsample_bilinear2d(gt.unsqueeze(0).unsqueeze(0), {64, 64}, false).squeeze(0).squeeze(0);
+        return std::make_pair(small.to(at::kDouble), double(s.label));
+      },
+      ".npy");
+  auto ok = run_adbench("--quiet eval --pred " + q(pred) + " --root " + q(synth_root()) +
+                        " --category weave --out " + q(tmp / "a.json"));
   INFO(ok.err);
   REQUIRE(ok.exit_code == 0);
   auto j = read_json(tmp / "a.json");
@@ -226,15 +243,16 @@ TEST_CASE("maps of another size are resized, or refused with --no-resize; .npy f
   REQUIRE(no.exit_code == 2);
   auto first_map = pred / "weave" / "test" / "color" / "000.npy";
   auto first_mask = synth_root() / "weave" / "ground_truth" / "color" / "000_mask.png";
-  REQUIRE(no.err == "adbench: error: " + first_map.string() + ": map is 64x64 but its mask " + first_mask.string() +
-                        " is 160x160 (--no-resize forbids resizing)\n");
+  REQUIRE(no.err == "adbench: error: " + first_map.string() + ": map is 64x64 but its mask " +
+                        first_mask.string() + " is 160x160 (--no-resize forbids resizing)\n");
   REQUIRE_FALSE(fs::exists(tmp / "b.json"));
 }
 
 TEST_CASE("a result is never overwritten without --force", "[cli]") {
   TempDir tmp("ow");
   auto out = tmp / "r.json";
-  std::string cmd = "--quiet eval --detector variation_model --root " + q(synth_root()) + " --category cap --out " + q(out);
+  std::string cmd =
+      "--quiet eval --detector variation_model --root " + q(synth_root()) + " --category cap --out " + q(out);
   REQUIRE(run_adbench(cmd).exit_code == 0);
   auto before = read_text(out);
   auto again = run_adbench(cmd);
@@ -275,13 +293,15 @@ TEST_CASE("bad input: missing root, unknown dataset, unknown category", "[cli][e
   expect_eval_error(tmp, "--detector variation_model --root /nonexistent/adbench --category all",
                     "/nonexistent/adbench: no such folder");
   expect_eval_error(tmp, "--dataset nope --detector variation_model --root " + q(synth_root()),
-                    "unknown dataset 'nope' (valid: anomaly_shapenet, btad, folder, minishift, mpdd, mvtec_3d, mvtec_ad, real3d_ad, visa)");
+                    "unknown dataset 'nope' (valid: anomaly_shapenet, btad, folder, minishift, mpdd, "
+                    "mvtec_3d, mvtec_ad, real3d_ad, visa)");
   expect_eval_error(tmp, "--detector variation_model --root " + q(synth_root()) + " --category nope",
                     synth_root().string() + ": unknown category 'nope' (valid: bracket, cap, marble, weave)");
   expect_eval_error(tmp, "--detector nope --root " + q(synth_root()) + " --category cap",
                     "unknown detector 'nope' (valid: " + registered_detectors() + ")");
-  expect_eval_error(tmp, "--detector variation_model --set image_size=abc --root " + q(synth_root()) + " --category cap",
-                    "detector variation_model: setting 'image_size' expects a number, got \"abc\"");
+  expect_eval_error(
+      tmp, "--detector variation_model --set image_size=abc --root " + q(synth_root()) + " --category cap",
+      "detector variation_model: setting 'image_size' expects a number, got \"abc\"");
 }
 
 TEST_CASE("bad input: empty test set and empty training set", "[cli][errors]") {
@@ -308,8 +328,8 @@ TEST_CASE("bad input: corrupt image and a mask whose size differs from its image
   auto mask = root / "cap" / "ground_truth" / "spot" / "002_mask.png";
   cv::imwrite(mask.string(), cv::Mat(10, 12, CV_8UC1, cv::Scalar(255)));
   expect_eval_error(tmp, "--detector variation_model --root " + q(root) + " --category cap",
-                    mask.string() + ": mask is 12x10 but its image " + (root / "cap/test/spot/002.png").string() +
-                        " is 224x224");
+                    mask.string() + ": mask is 12x10 but its image " +
+                        (root / "cap/test/spot/002.png").string() + " is 224x224");
 }
 
 TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing maps", "[cli][errors]") {
@@ -318,9 +338,12 @@ TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing 
   auto make = [&](const std::string& name, const std::string& ext, bool csv,
                   std::function<at::Tensor(const adbench::Sample&, const at::Tensor&)> f) {
     auto pred = tmp / name;
-    write_prediction_folder(pred, "mvtec_ad", root, "cap",
-                            [&](const adbench::Sample& s, const at::Tensor& gt) { return std::make_pair(f(s, gt), double(s.label)); },
-                            ext, csv);
+    write_prediction_folder(
+        pred, "mvtec_ad", root, "cap",
+        [&](const adbench::Sample& s, const at::Tensor& gt) {
+          return std::make_pair(f(s, gt), double(s.label));
+        },
+        ext, csv);
     return pred;
   };
   auto nan_pred = make("nan", ".npy", false, [](const adbench::Sample& s, const at::Tensor& gt) {
@@ -328,8 +351,9 @@ TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing 
     if (s.rel_path == "good/003.png") m[5][7] = std::nanf("");
     return m;
   });
-  expect_eval_error(tmp, "--pred " + q(nan_pred) + " --root " + q(root) + " --category cap",
-                    (nan_pred / "cap/test/good/003.npy").string() + ": map has 1 non-finite values (NaN or infinite)");
+  expect_eval_error(
+      tmp, "--pred " + q(nan_pred) + " --root " + q(root) + " --category cap",
+      (nan_pred / "cap/test/good/003.npy").string() + ": map has 1 non-finite values (NaN or infinite)");
 
   auto inf_pred = make("inf", ".tiff", true, [](const adbench::Sample&, const at::Tensor& gt) { return gt; });
   {  // an infinite score in scores.csv
@@ -345,7 +369,8 @@ TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing 
                     (inf_pred / "cap/scores.csv").string() + ": line " + std::to_string(line) +
                         ": score for good/000.png is not finite (inf)");
 
-  auto cube = make("cube", ".npy", false, [](const adbench::Sample&, const at::Tensor& gt) { return gt.unsqueeze(0); });
+  auto cube = make("cube", ".npy", false,
+                   [](const adbench::Sample&, const at::Tensor& gt) { return gt.unsqueeze(0); });
   expect_eval_error(tmp, "--pred " + q(cube) + " --root " + q(root) + " --category cap",
                     (cube / "cap/test/color/000.npy").string() + ": expected a 2-D map, got 3 dimensions");
 
@@ -357,19 +382,20 @@ TEST_CASE("bad input: prediction folders with NaN, infinite, non-2-D or missing 
                         ": 2 of 21 predictions missing (first: test/hole/001.tiff, test/spot/002.tiff)");
 }
 
-TEST_CASE("a detector that does not take the dataset's modality: one line, exit 2, nothing written", "[cli][levels]") {
+TEST_CASE("a detector that does not take the dataset's modality: one line, exit 2, nothing written",
+          "[cli][levels]") {
   TempDir tmp("modality");
   fs::create_directories(tmp / "clouds" / "plate" / "train");
   fs::create_directories(tmp / "clouds" / "plate" / "test");
-  auto r = run_adbench("--quiet eval --detector variation_model --dataset real3d_ad --root " + q(tmp / "clouds") +
-                       " --category plate --out " + q(tmp / "r.json"));
+  auto r = run_adbench("--quiet eval --detector variation_model --dataset real3d_ad --root " +
+                       q(tmp / "clouds") + " --category plate --out " + q(tmp / "r.json"));
   REQUIRE(r.err ==
           "adbench: error: detector 'variation_model' takes images; dataset 'real3d_ad' holds point clouds "
           "(detectors for point clouds: fpfh_patchcore, simple3d)\n");
   REQUIRE(r.exit_code == 2);
   REQUIRE(!fs::exists(tmp / "r.json"));
-  auto t = run_adbench("--quiet train --detector simple3d --root " + q(synth_root()) + " --category cap --out " +
-                       q(tmp / "run"));
+  auto t = run_adbench("--quiet train --detector simple3d --root " + q(synth_root()) +
+                       " --category cap --out " + q(tmp / "run"));
   REQUIRE(t.err ==
           "adbench: error: detector 'simple3d' takes point clouds; dataset 'mvtec_ad' holds images "
           "(detectors for images: fastrecon, padim, patchcore, spade, variation_model)\n");
@@ -380,17 +406,21 @@ TEST_CASE("a detector that does not take the dataset's modality: one line, exit 
 TEST_CASE("appending to a CSV of an older schema names both versions and changes nothing", "[cli][levels]") {
   TempDir tmp("csvold");
   const std::string old_header =
-      "created_utc,adbench_version,git_commit,dataset,category,setting,source,detector,config_sha256,backbone,"
-      "weights_sha256,device,seed,image_auroc,image_ap,image_f1_max,pixel_auroc,pixel_ap,pixel_f1_max,aupro_0.3,"
+      "created_utc,adbench_version,git_commit,dataset,category,setting,source,detector,config_sha256,"
+      "backbone,"
+      "weights_sha256,device,seed,image_auroc,image_ap,image_f1_max,pixel_auroc,pixel_ap,pixel_f1_max,aupro_"
+      "0.3,"
       "aupro_0.05,aupro_0.01,train_s,infer_s,metrics_s\n";
-  const std::string old = old_header + "2026-01-01T00:00:00Z,0.1.0,abc,mvtec_ad,cap,single-class,detector,"
-                                       "variation_model,,,,cpu,0,0.9,0.9,0.9,0.9,0.9,0.9,0.5,,,1,1,1\n";
+  const std::string old = old_header +
+                          "2026-01-01T00:00:00Z,0.1.0,abc,mvtec_ad,cap,single-class,detector,"
+                          "variation_model,,,,cpu,0,0.9,0.9,0.9,0.9,0.9,0.9,0.5,,,1,1,1\n";
   std::ofstream(tmp / "old.csv") << old;
   auto r = run_adbench("--quiet eval --detector variation_model --root " + q(synth_root()) +
                        " --category cap --csv " + q(tmp / "old.csv"));
-  REQUIRE(r.err == "adbench: error: " + (tmp / "old.csv").string() +
-                       ": its header is adbench.csv/1 (an older or newer adbench), this adbench writes adbench.csv/2; "
-                       "write to a new CSV file (README \"Leaderboard CSV\")\n");
+  REQUIRE(r.err ==
+          "adbench: error: " + (tmp / "old.csv").string() +
+              ": its header is adbench.csv/1 (an older or newer adbench), this adbench writes adbench.csv/2; "
+              "write to a new CSV file (README \"Leaderboard CSV\")\n");
   REQUIRE(r.exit_code == 2);
   REQUIRE(read_text(tmp / "old.csv") == old);
 }

@@ -43,8 +43,8 @@ TEST_CASE("magnetic tile: a perfect prediction folder scores exactly as expected
 
 TEST_CASE("magnetic tile: variation_model trains, infers and evaluates", "[cli][shared]") {
   TempDir tmp("mtvm");
-  auto r = run_adbench("--quiet eval --detector variation_model --root " + q(kTile) + " --category tile --out " +
-                       q(tmp / "r.json"));
+  auto r = run_adbench("--quiet eval --detector variation_model --root " + q(kTile) +
+                       " --category tile --out " + q(tmp / "r.json"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto j = read_json(tmp / "r.json");
@@ -52,7 +52,8 @@ TEST_CASE("magnetic tile: variation_model trains, infers and evaluates", "[cli][
   REQUIRE(c["train"] == 714);
   REQUIRE(c["test"] == 630);
   REQUIRE(c["empty_masks"] == 4);
-  for (const char* m : {"image_auroc", "image_ap", "image_f1_max", "pixel_auroc", "pixel_ap", "pixel_f1_max", "aupro_0.3"}) {
+  for (const char* m :
+       {"image_auroc", "image_ap", "image_f1_max", "pixel_auroc", "pixel_ap", "pixel_f1_max", "aupro_0.3"}) {
     double v = metric(j, "tile", m);
     INFO(m);
     REQUIRE(v >= 0.0);

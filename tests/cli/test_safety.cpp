@@ -1,8 +1,6 @@
 // Data safety through the adbench binary: what --force may replace, where outputs may go, CSV
 // appends under concurrency, and clean interrupts. Each refused case checks the exact error line,
 // exit code 2, and that the would-be victim is intact byte for byte.
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -71,8 +70,9 @@ TEST_CASE("--force never empties the working directory", "[cli][safety]") {
                        tmp.path());
   REQUIRE(r.err == "adbench: error: .: is the working directory; adbench never writes over it\n");
   REQUIRE(r.exit_code == 2);
-  auto up = run_adbench("--quiet train --detector variation_model --root ../data --category cap --out .. --force",
-                        tmp / "data");
+  auto up =
+      run_adbench("--quiet train --detector variation_model --root ../data --category cap --out .. --force",
+                  tmp / "data");
   REQUIRE(up.err == "adbench: error: ..: contains the working directory (" + canon(tmp / "data") +
                         "); adbench never writes over it\n");
   REQUIRE(up.exit_code == 2);
@@ -85,8 +85,8 @@ TEST_CASE("--force never replaces or writes into the dataset being read", "[cli]
   SECTION("train --out DATA/cap/train --force") {
     auto r = run_adbench("--quiet train --detector variation_model --root " + q(data) +
                          " --category cap --out " + q(data / "cap" / "train") + " --force");
-    REQUIRE(r.err == "adbench: error: " + (data / "cap" / "train").string() + ": lies inside the dataset root (" +
-                         canon(data) + ")" + kInsideData);
+    REQUIRE(r.err == "adbench: error: " + (data / "cap" / "train").string() +
+                         ": lies inside the dataset root (" + canon(data) + ")" + kInsideData);
     REQUIRE(r.exit_code == 2);
   }
   SECTION("infer --run RUN --out DATA --force") {
@@ -96,8 +96,8 @@ TEST_CASE("--force never replaces or writes into the dataset being read", "[cli]
     REQUIRE(r.exit_code == 2);
   }
   SECTION("eval --out DATA/cap/result.json") {
-    auto r = run_adbench("--quiet eval --detector variation_model --root " + q(data) + " --category cap --out " +
-                         q(data / "cap" / "result.json"));
+    auto r = run_adbench("--quiet eval --detector variation_model --root " + q(data) +
+                         " --category cap --out " + q(data / "cap" / "result.json"));
     REQUIRE(r.err == "adbench: error: " + (data / "cap" / "result.json").string() +
                          ": lies inside the dataset root (" + canon(data) + ")" + kInsideData);
     REQUIRE(r.exit_code == 2);
@@ -105,10 +105,10 @@ TEST_CASE("--force never replaces or writes into the dataset being read", "[cli]
   SECTION("eval --csv on a dataset image") {
     const fs::path png = data / "cap" / "test" / "good" / "000.png";
     REQUIRE(fs::exists(png));
-    auto r = run_adbench("--quiet eval --pred " + q(cap_pred()) + " --root " + q(data) + " --category cap --csv " +
-                         q(png));
-    REQUIRE(r.err == "adbench: error: " + png.string() + ": lies inside the dataset root (" + canon(data) + ")" +
-                         kInsideData);
+    auto r = run_adbench("--quiet eval --pred " + q(cap_pred()) + " --root " + q(data) +
+                         " --category cap --csv " + q(png));
+    REQUIRE(r.err == "adbench: error: " + png.string() + ": lies inside the dataset root (" + canon(data) +
+                         ")" + kInsideData);
     REQUIRE(r.exit_code == 2);
   }
   SECTION("synth --out DATA --force") {
@@ -125,18 +125,20 @@ TEST_CASE("--force never replaces a run or prediction folder being read", "[cli]
   const auto run_before = snapshot(cap_run());
   const auto pred_before = snapshot(cap_pred());
   auto r = run_adbench("--quiet infer --run " + q(cap_run()) + " --out " + q(cap_run()) + " --force");
-  REQUIRE(r.err == "adbench: error: " + (cap_run() / "cap").string() + ": lies inside the run folder being read (" +
-                       canon(cap_run()) + ")" + kInsideData);
+  REQUIRE(r.err == "adbench: error: " + (cap_run() / "cap").string() +
+                       ": lies inside the run folder being read (" + canon(cap_run()) + ")" + kInsideData);
   REQUIRE(r.exit_code == 2);
   auto p = run_adbench("--quiet eval --pred " + q(cap_pred()) + " --root " + q(synth_root()) +
                        " --category cap --pred-out " + q(cap_pred()) + " --force");
   REQUIRE(p.err == "adbench: error: " + (cap_pred() / "cap").string() +
-                       ": lies inside the prediction folder being read (" + canon(cap_pred()) + ")" + kInsideData);
+                       ": lies inside the prediction folder being read (" + canon(cap_pred()) + ")" +
+                       kInsideData);
   REQUIRE(p.exit_code == 2);
   auto o = run_adbench("--quiet eval --pred " + q(cap_pred()) + " --root " + q(synth_root()) +
                        " --category cap --out " + q(cap_pred().parent_path()) + " --force");
-  REQUIRE(o.err == "adbench: error: " + cap_pred().parent_path().string() + ": contains the prediction folder being read (" +
-                       canon(cap_pred()) + "); adbench never writes over its inputs\n");
+  REQUIRE(o.err == "adbench: error: " + cap_pred().parent_path().string() +
+                       ": contains the prediction folder being read (" + canon(cap_pred()) +
+                       "); adbench never writes over its inputs\n");
   REQUIRE(o.exit_code == 2);
   REQUIRE(snapshot(cap_run()) == run_before);
   REQUIRE(snapshot(cap_pred()) == pred_before);
@@ -150,18 +152,21 @@ TEST_CASE("--force replaces only adbench's own outputs", "[cli][safety]") {
   const auto before = snapshot(user);
   auto r = run_adbench("--quiet train --detector variation_model --root " + q(synth_root()) +
                        " --category cap --out " + q(user) + " --force");
-  REQUIRE(r.err == "adbench: error: " + user.string() +
-                       ": exists and is not an adbench run folder (no .adbench-output marker); --force replaces "
-                       "only adbench's own outputs\n");
+  REQUIRE(r.err ==
+          "adbench: error: " + user.string() +
+              ": exists and is not an adbench run folder (no .adbench-output marker); --force replaces "
+              "only adbench's own outputs\n");
   REQUIRE(r.exit_code == 2);
   auto j = run_adbench("--quiet eval --pred " + q(cap_pred()) + " --root " + q(synth_root()) +
                        " --category cap --out " + q(user / "notes.txt") + " --force");
-  REQUIRE(j.err == "adbench: error: " + (user / "notes.txt").string() +
-                       ": exists and is not an adbench result file; --force replaces only adbench's own outputs\n");
+  REQUIRE(j.err ==
+          "adbench: error: " + (user / "notes.txt").string() +
+              ": exists and is not an adbench result file; --force replaces only adbench's own outputs\n");
   REQUIRE(j.exit_code == 2);
   auto dev = run_adbench("--quiet eval --pred " + q(cap_pred()) + " --root " + q(synth_root()) +
                          " --category cap --out /dev/full --force");
-  REQUIRE(dev.err == "adbench: error: /dev/full: exists and is not a regular file; adbench writes only regular files\n");
+  REQUIRE(dev.err ==
+          "adbench: error: /dev/full: exists and is not a regular file; adbench writes only regular files\n");
   REQUIRE(dev.exit_code == 2);
   REQUIRE(snapshot(user) == before);
   // adbench's own outputs are replaced with --force: a run folder, a result file, a synth folder.
@@ -180,15 +185,18 @@ TEST_CASE("--force replaces only adbench's own outputs", "[cli][safety]") {
   REQUIRE(count_partial_files(tmp.path()) == 0);
 }
 
-TEST_CASE("--csv appends only to adbench's own CSV and never blocks on a non-regular file", "[cli][safety][csv]") {
+TEST_CASE("--csv appends only to adbench's own CSV and never blocks on a non-regular file",
+          "[cli][safety][csv]") {
   TempDir tmp("csvsafe");
-  const std::string eval = "--quiet eval --pred " + q(cap_pred()) + " --root " + q(synth_root()) + " --category cap";
+  const std::string eval =
+      "--quiet eval --pred " + q(cap_pred()) + " --root " + q(synth_root()) + " --category cap";
   // A PNG outside the dataset: refused before any work, bytes unchanged.
   fs::copy_file(synth_root() / "cap" / "test" / "good" / "000.png", tmp / "img.png");
   const std::string png = adbench::read_file(tmp / "img.png");
   auto r = run_adbench(eval + " --csv " + q(tmp / "img.png"));
   REQUIRE(r.err.rfind("adbench: error: " + (tmp / "img.png").string() +
-                          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'adbench.csv/2,created_utc,",
+                          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected "
+                          "'adbench.csv/2,created_utc,",
                       0) == 0);
   REQUIRE(r.exit_code == 2);
   REQUIRE(adbench::read_file(tmp / "img.png") == png);
@@ -196,7 +204,8 @@ TEST_CASE("--csv appends only to adbench's own CSV and never blocks on a non-reg
   std::ofstream(tmp / "theirs.csv") << "method,auroc\nours,0.99";
   auto f = run_adbench(eval + " --csv " + q(tmp / "theirs.csv"));
   REQUIRE(f.err.rfind("adbench: error: " + (tmp / "theirs.csv").string() +
-                          ": is not an adbench leaderboard CSV (first line 'method,auroc', expected 'adbench.csv/2,created_utc,",
+                          ": is not an adbench leaderboard CSV (first line 'method,auroc', expected "
+                          "'adbench.csv/2,created_utc,",
                       0) == 0);
   REQUIRE(f.exit_code == 2);
   REQUIRE(adbench::read_file(tmp / "theirs.csv") == "method,auroc\nours,0.99");
@@ -236,8 +245,10 @@ TEST_CASE("20 concurrent evals appending to one CSV keep every row", "[cli][safe
     long n = 0;
     bool quoted = false;
     for (char ch : l) {
-      if (ch == '"') quoted = !quoted;
-      else if (ch == ',' && !quoted) ++n;
+      if (ch == '"')
+        quoted = !quoted;
+      else if (ch == ',' && !quoted)
+        ++n;
     }
     return n;
   };
@@ -250,7 +261,8 @@ TEST_CASE("20 concurrent evals appending to one CSV keep every row", "[cli][safe
   REQUIRE(rows == 40);  // 20 runs x (image, pixel) levels
 }
 
-TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing behind", "[cli][safety][signal]") {
+TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing behind",
+          "[cli][safety][signal]") {
   for (int attempt = 0; attempt < 8; ++attempt) {
     const int sig = attempt % 2 ? SIGTERM : SIGINT;
     INFO("attempt " << attempt << ", signal " << sig);
@@ -258,9 +270,9 @@ TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing be
     const fs::path pred = tmp / "pred";
     const std::string bin = adbench_bin();
     const std::string root = synth_root().string(), out = pred.string(), err = (tmp / "err.txt").string();
-    std::vector<std::string> args = {bin,        "--quiet",  "eval",     "--detector", "variation_model",
-                                     "--root",   root,       "--category", "all",      "--pred-out",
-                                     out,        "--heatmaps"};
+    std::vector<std::string> args = {bin,      "--quiet",   "eval",       "--detector", "variation_model",
+                                     "--root", root,        "--category", "all",        "--pred-out",
+                                     out,      "--heatmaps"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -289,7 +301,8 @@ TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing be
     INFO(e);
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 128 + sig);
-    REQUIRE(e.rfind(std::string("adbench: interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": removed ",
+    REQUIRE(e.rfind(std::string("adbench: interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                        ": removed ",
                     0) == 0);
     REQUIRE(count_partial_files(tmp.path()) == 0);
     // What is there is whole: every category folder carries its marker and its scores.
@@ -300,7 +313,8 @@ TEST_CASE("SIGINT and SIGTERM during eval --pred-out --heatmaps leave nothing be
   }
 }
 
-TEST_CASE("stale staging folders of dead processes are swept when the output is written again", "[cli][safety]") {
+TEST_CASE("stale staging folders of dead processes are swept when the output is written again",
+          "[cli][safety]") {
   TempDir tmp("stale");
   const fs::path pred = tmp / "pred";
   pid_t dead = ::fork();

@@ -3,10 +3,10 @@
 // every --help example run on the synthetic data, eval --pred on a folder with some categories,
 // the CSV row of an adbench prediction folder, heatmap PNG layout, and dataset links and masks.
 // Each bad input: exactly one line "adbench: error: ..." on stderr, exit code 2, nothing written.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -68,10 +68,14 @@ std::vector<std::vector<std::string>> csv_rows(const fs::path& p) {
     bool quoted = false;
     for (size_t i = 0; i < line.size(); ++i) {
       const char ch = line[i];
-      if (ch == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') f.back() += '"', ++i;
-      else if (ch == '"') quoted = !quoted;
-      else if (ch == ',' && !quoted) f.emplace_back();
-      else f.back() += ch;
+      if (ch == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"')
+        f.back() += '"', ++i;
+      else if (ch == '"')
+        quoted = !quoted;
+      else if (ch == ',' && !quoted)
+        f.emplace_back();
+      else
+        f.back() += ch;
     }
     rows.push_back(f);
   }
@@ -113,7 +117,8 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
   expect_error(eval + " --aupro-limits 0.3 0", "--aupro-limits: expected numbers in (0, 1], got 0");
   expect_error(eval + " --aupro-limits nan", "--aupro-limits: expected numbers in (0, 1], got 'nan'");
   expect_error(eval + " --aupro-limits 0.3,0", "--aupro-limits: expected numbers in (0, 1], got 0");
-  expect_error(eval + " --aupro-limits 0.3,abc,0.01", "--aupro-limits: expected numbers in (0, 1], got 'abc'");
+  expect_error(eval + " --aupro-limits 0.3,abc,0.01",
+               "--aupro-limits: expected numbers in (0, 1], got 'abc'");
   const std::string device = "--device: expected auto, cpu, cuda or cuda:N (N from 0 to 127), got ";
   expect_error("--device gpu " + eval, device + "'gpu'");
   expect_error("--device cuda:99999999999999999999 " + eval, device + "'cuda:99999999999999999999'");
@@ -124,8 +129,10 @@ TEST_CASE("numeric options: our own one-line messages, never CLI11's 309-digit b
                    "... (443 bytes) (run 'adbench --help' or 'adbench <command> --help')");
   // Choices: our line too, the value capped by excerpt().
   expect_error("list " + std::string(200, 'x'),
-               "what: expected one of datasets, detectors, categories, got '" + std::string(80, 'x') + "... (200 bytes)'");
-  expect_error(eval + " --setting multi", "--setting: expected one of single-class, multi-class, got 'multi'");
+               "what: expected one of datasets, detectors, categories, got '" + std::string(80, 'x') +
+                   "... (200 bytes)'");
+  expect_error(eval + " --setting multi",
+               "--setting: expected one of single-class, multi-class, got 'multi'");
   REQUIRE(listing(tmp.path()).empty());
 }
 

@@ -2,7 +2,6 @@
 // --backbone-weights path stores it absolute (run.json "paths": "absolute"), and a relative path in
 // run.json is read relative to the run folder. Needs ../shared/weights (a real mobilenet_v2 file).
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 

@@ -1,6 +1,5 @@
 // Core I/O: safetensors, .npy, TIFF maps, image headers, atomic writes, staging folders, SHA-256.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
@@ -50,21 +49,24 @@ TEST_CASE("safetensors: truncated and corrupt files are clear errors", "[core]")
                       (tmp / "cut.safetensors").string() +
                           ": tensor 'x' has data offsets [0, 400] outside the file's 390 data bytes");
   { std::ofstream(tmp / "tiny.safetensors", std::ios::binary) << "abc"; }
-  REQUIRE_THROWS_WITH(adbench::read_safetensors(tmp / "tiny.safetensors"),
-                      (tmp / "tiny.safetensors").string() + ": not a safetensors file (shorter than 8 bytes)");
+  REQUIRE_THROWS_WITH(
+      adbench::read_safetensors(tmp / "tiny.safetensors"),
+      (tmp / "tiny.safetensors").string() + ": not a safetensors file (shorter than 8 bytes)");
 }
 
 TEST_CASE("npy round trip for every supported dtype", "[core]") {
   TempDir tmp("npy");
-  for (auto t : {at::randn({4, 5}), at::randn({2, 3, 4}, at::kDouble), at::arange(9, at::kLong).reshape({3, 3}),
-                 at::ones({6}, at::kByte), at::arange(5, at::kInt)}) {
+  for (auto t :
+       {at::randn({4, 5}), at::randn({2, 3, 4}, at::kDouble), at::arange(9, at::kLong).reshape({3, 3}),
+        at::ones({6}, at::kByte), at::arange(5, at::kInt)}) {
     adbench::write_npy(tmp / "a.npy", t);
     auto back = adbench::read_npy(tmp / "a.npy");
     REQUIRE(back.scalar_type() == t.scalar_type());
     REQUIRE(at::equal(back, t));
   }
   { std::ofstream(tmp / "bad.npy", std::ios::binary) << "not numpy"; }
-  REQUIRE_THROWS_WITH(adbench::read_npy(tmp / "bad.npy"), (tmp / "bad.npy").string() + ": not a .npy file (bad magic)");
+  REQUIRE_THROWS_WITH(adbench::read_npy(tmp / "bad.npy"),
+                      (tmp / "bad.npy").string() + ": not a .npy file (bad magic)");
 }
 
 TEST_CASE("score maps: TIFF round trip, .npy dtypes, non-2-D maps refused", "[core]") {
@@ -108,7 +110,8 @@ TEST_CASE("image sizes from headers match decoding; masks binarise instance ids"
   { std::ofstream(tmp / "bad.png") << "garbage"; }
   REQUIRE_THROWS_WITH(adbench::read_image_rgb(tmp / "bad.png"),
                       (tmp / "bad.png").string() + ": cannot decode image (corrupt or unsupported format)");
-  REQUIRE_THROWS_WITH(adbench::read_image_rgb(tmp / "none.png"), (tmp / "none.png").string() + ": no such file");
+  REQUIRE_THROWS_WITH(adbench::read_image_rgb(tmp / "none.png"),
+                      (tmp / "none.png").string() + ": no such file");
 }
 
 TEST_CASE("atomic writes never overwrite without force and leave nothing partial", "[core]") {

@@ -1,8 +1,7 @@
 // The shared helpers of lib/core: batching, path queries, the synthetic-data RNG, kNN and greedy
 // coresets (nearest.hpp), InternalError's throw location.
-#include <catch2/catch.hpp>
-
 #include <array>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <vector>
 
@@ -24,7 +23,7 @@ TEST_CASE("batch_ranges and for_each_batch cover the items in order", "[core][ba
   CHECK((r[2].begin == 8 && r[2].end == 10));
   CHECK(r[2].size() == 2);
   CHECK(adbench::batch_ranges(0, 4).empty());
-  CHECK(adbench::batch_ranges(3, 0).size() == 3);   // < 1 counts as 1
+  CHECK(adbench::batch_ranges(3, 0).size() == 3);  // < 1 counts as 1
   CHECK(adbench::batch_ranges(3, -5).size() == 3);
   CHECK(adbench::batch_ranges(3, 100).size() == 1);
 
@@ -67,7 +66,7 @@ TEST_CASE("lower, is_dir and is_file", "[core][paths]") {
   // A file used as a folder (ENOTDIR) is neither, without throwing.
   CHECK(!adbench::is_file(file / "x"));
   CHECK(!adbench::is_dir(file / "x"));
-  static_assert(noexcept(adbench::is_dir(fs::path())) && noexcept(adbench::is_file(fs::path())));
+  static_assert(noexcept(adbench::is_dir(fs::path()))&& noexcept(adbench::is_file(fs::path())));
 }
 
 TEST_CASE("Rng: the pinned xoshiro256** / splitmix64 stream of the synthetic data", "[core][rng]") {
@@ -124,7 +123,8 @@ TEST_CASE("greedy_coreset: farthest-point order without an N x N matrix", "[core
   at::manual_seed(2);
   at::Tensor x = at::randn({300, 8});
   // PatchCore's and FastRecon's seeding (the Generator default).
-  const adbench::CoresetOptions opt{/*projection_dim=*/0, /*seed=*/5, adbench::CoresetSeeding::Generator, "test"};
+  const adbench::CoresetOptions opt{/*projection_dim=*/0, /*seed=*/5, adbench::CoresetSeeding::Generator,
+                                    "test"};
   at::Tensor sel = adbench::greedy_coreset(x, 20, opt);
   REQUIRE(sel.size(0) == 20);
   // Reference: the same first centre, then repeatedly the point farthest from the chosen set.

@@ -1,13 +1,12 @@
 // The output guard of lib/core/fs: what may be written, what --force may replace, CSV appends
 // under concurrency, stale staging sweeps. End-to-end cases through the CLI are in
 // tests/cli/test_safety.cpp.
-#include <catch2/catch.hpp>
-
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -56,10 +55,12 @@ TEST_CASE("an output is never the working directory or one of its ancestors", "[
                       ".: is the working directory; adbench never writes over it");
   REQUIRE_THROWS_WITH(adbench::check_output(cwd, OutputKind::PredictionFolder, true),
                       cwd.string() + ": is the working directory; adbench never writes over it");
-  REQUIRE_THROWS_WITH(adbench::check_output("..", OutputKind::DatasetFolder, true),
-                      "..: contains the working directory (" + cwd.string() + "); adbench never writes over it");
-  REQUIRE_THROWS_WITH(adbench::check_output("/", OutputKind::ResultFile, true),
-                      "/: contains the working directory (" + cwd.string() + "); adbench never writes over it");
+  REQUIRE_THROWS_WITH(
+      adbench::check_output("..", OutputKind::DatasetFolder, true),
+      "..: contains the working directory (" + cwd.string() + "); adbench never writes over it");
+  REQUIRE_THROWS_WITH(
+      adbench::check_output("/", OutputKind::ResultFile, true),
+      "/: contains the working directory (" + cwd.string() + "); adbench never writes over it");
   // A new entry inside the working directory is fine.
   REQUIRE_NOTHROW(adbench::check_output("adbench-guard-new-entry", OutputKind::RunFolder, false));
 }
@@ -84,33 +85,38 @@ TEST_CASE("an output is never an input, inside one, or around one", "[core][guar
   REQUIRE_THROWS_WITH(adbench::check_output(tmp / "link" / "cap" / "x.json", OutputKind::ResultFile, true),
                       (tmp / "link" / "cap" / "x.json").string() + ": lies inside the dataset root (" +
                           canon.string() + "); adbench never writes into its inputs");
-  REQUIRE_THROWS_WITH(adbench::check_output(tmp / "other" / ".." / "data" / "r.csv", OutputKind::CsvFile, false),
-                      (tmp / "other" / ".." / "data" / "r.csv").string() + ": lies inside the dataset root (" +
-                          canon.string() + "); adbench never writes into its inputs");
+  REQUIRE_THROWS_WITH(
+      adbench::check_output(tmp / "other" / ".." / "data" / "r.csv", OutputKind::CsvFile, false),
+      (tmp / "other" / ".." / "data" / "r.csv").string() + ": lies inside the dataset root (" +
+          canon.string() + "); adbench never writes into its inputs");
   // A sibling whose name starts like the input is not inside it.
   REQUIRE_NOTHROW(adbench::check_output(tmp / "data2", OutputKind::RunFolder, false));
   REQUIRE(snapshot(data).size() == 1);
 }
 
-TEST_CASE("file outputs: non-regular files are refused, --force replaces only adbench results", "[core][guard]") {
+TEST_CASE("file outputs: non-regular files are refused, --force replaces only adbench results",
+          "[core][guard]") {
   InputsCleared clear;
   TempDir tmp("guard");
   REQUIRE_THROWS_WITH(adbench::check_output("/dev/full", OutputKind::ResultFile, true),
                       "/dev/full: exists and is not a regular file; adbench writes only regular files");
   const fs::path fifo = tmp / "fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  REQUIRE_THROWS_WITH(adbench::write_result_file(fifo, "{}", true),
-                      fifo.string() + ": exists and is not a regular file; adbench writes only regular files");
+  REQUIRE_THROWS_WITH(
+      adbench::write_result_file(fifo, "{}", true),
+      fifo.string() + ": exists and is not a regular file; adbench writes only regular files");
   REQUIRE(fs::is_fifo(fifo));
   write_text(tmp / "real.json", "{\"schema\": \"adbench.result/1\"}");
   fs::create_symlink(tmp / "real.json", tmp / "link.json");
-  REQUIRE_THROWS_WITH(adbench::write_result_file(tmp / "link.json", "{}", true),
-                      (tmp / "link.json").string() + ": is a symbolic link; adbench writes only regular files");
+  REQUIRE_THROWS_WITH(
+      adbench::write_result_file(tmp / "link.json", "{}", true),
+      (tmp / "link.json").string() + ": is a symbolic link; adbench writes only regular files");
   REQUIRE(fs::is_symlink(tmp / "link.json"));
   write_text(tmp / "notes.txt", "my notes");
-  REQUIRE_THROWS_WITH(adbench::write_result_file(tmp / "notes.txt", "{}", true),
-                      (tmp / "notes.txt").string() +
-                          ": exists and is not an adbench result file; --force replaces only adbench's own outputs");
+  REQUIRE_THROWS_WITH(
+      adbench::write_result_file(tmp / "notes.txt", "{}", true),
+      (tmp / "notes.txt").string() +
+          ": exists and is not an adbench result file; --force replaces only adbench's own outputs");
   REQUIRE(adbench::read_file(tmp / "notes.txt") == "my notes");
   adbench::write_result_file(tmp / "real.json", "{\"schema\": \"adbench.result/1\", \"n\": 2}\n", true);
   REQUIRE(adbench::read_file(tmp / "real.json") == "{\"schema\": \"adbench.result/1\", \"n\": 2}\n");
@@ -124,20 +130,22 @@ TEST_CASE("folder outputs: --force replaces only folders carrying adbench's mark
   write_text(user / "thesis.tex", "years of work");
   REQUIRE_THROWS_WITH(adbench::StagingDir(user, OutputKind::RunFolder, false),
                       user.string() + ": already exists (use --force to overwrite)");
-  REQUIRE_THROWS_WITH(adbench::StagingDir(user, OutputKind::RunFolder, true),
-                      user.string() +
-                          ": exists and is not an adbench run folder (no .adbench-output marker); --force replaces "
-                          "only adbench's own outputs");
+  REQUIRE_THROWS_WITH(
+      adbench::StagingDir(user, OutputKind::RunFolder, true),
+      user.string() +
+          ": exists and is not an adbench run folder (no .adbench-output marker); --force replaces "
+          "only adbench's own outputs");
   REQUIRE(adbench::read_file(user / "thesis.tex") == "years of work");
   // A folder adbench wrote as a prediction folder is not replaced as a run folder.
   {
     adbench::StagingDir s(tmp / "pred", OutputKind::PredictionFolder, false);
     s.commit();
   }
-  REQUIRE_THROWS_WITH(adbench::StagingDir(tmp / "pred", OutputKind::RunFolder, true),
-                      (tmp / "pred").string() +
-                          ": exists and is not an adbench run folder (no .adbench-output marker); --force replaces "
-                          "only adbench's own outputs");
+  REQUIRE_THROWS_WITH(
+      adbench::StagingDir(tmp / "pred", OutputKind::RunFolder, true),
+      (tmp / "pred").string() +
+          ": exists and is not an adbench run folder (no .adbench-output marker); --force replaces "
+          "only adbench's own outputs");
   {
     adbench::StagingDir s(tmp / "pred", OutputKind::PredictionFolder, true);
     write_text(s.path() / "scores.csv", "path,score\n");
@@ -153,8 +161,9 @@ TEST_CASE("folder outputs: --force replaces only folders carrying adbench's mark
   REQUIRE_FALSE(fs::exists(tmp / "oldrun" / "run.json"));
   // A symbolic link to a folder is never replaced (nor followed).
   fs::create_directory_symlink(user, tmp / "userlink");
-  REQUIRE_THROWS_WITH(adbench::StagingDir(tmp / "userlink", OutputKind::RunFolder, true),
-                      (tmp / "userlink").string() + ": is a symbolic link, not a folder adbench wrote; not replaced");
+  REQUIRE_THROWS_WITH(
+      adbench::StagingDir(tmp / "userlink", OutputKind::RunFolder, true),
+      (tmp / "userlink").string() + ": is a symbolic link, not a folder adbench wrote; not replaced");
   write_text(tmp / "file", "x");
   REQUIRE_THROWS_WITH(adbench::StagingDir(tmp / "file", OutputKind::DatasetFolder, true),
                       (tmp / "file").string() + ": exists and is not a folder; not replaced");
@@ -197,10 +206,11 @@ TEST_CASE("CSV appends: header once, foreign files refused whatever their ending
   // A PNG: refused, its bytes escaped in the message.
   const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
   write_text(tmp / "img.png", png);
-  REQUIRE_THROWS_WITH(adbench::append_csv_rows(tmp / "img.png", header, "7,8\n"),
-                      (tmp / "img.png").string() +
-                          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'a,b'); adbench "
-                          "appends only to a CSV it wrote");
+  REQUIRE_THROWS_WITH(
+      adbench::append_csv_rows(tmp / "img.png", header, "7,8\n"),
+      (tmp / "img.png").string() +
+          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'a,b'); adbench "
+          "appends only to a CSV it wrote");
   REQUIRE(adbench::read_file(tmp / "img.png") == png);
   // An adbench CSV whose last row was cut off: the new row starts on its own line.
   write_text(tmp / "cut.csv", "a,b\n1,2\n3,");
@@ -213,16 +223,19 @@ TEST_CASE("CSV appends: header once, foreign files refused whatever their ending
   // Non-regular files never block: a FIFO and /dev/stdout are refused at once.
   const fs::path fifo = tmp / "fifo.csv";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  REQUIRE_THROWS_WITH(adbench::append_csv_rows(fifo, header, "1,2\n"),
-                      fifo.string() + ": exists and is not a regular file; adbench writes only regular files");
-  REQUIRE_THROWS_WITH(adbench::check_csv_output(fifo, header),
-                      fifo.string() + ": exists and is not a regular file; adbench writes only regular files");
+  REQUIRE_THROWS_WITH(
+      adbench::append_csv_rows(fifo, header, "1,2\n"),
+      fifo.string() + ": exists and is not a regular file; adbench writes only regular files");
+  REQUIRE_THROWS_WITH(
+      adbench::check_csv_output(fifo, header),
+      fifo.string() + ": exists and is not a regular file; adbench writes only regular files");
   REQUIRE_THROWS_WITH(adbench::append_csv_rows("/dev/stdout", header, "1,2\n"),
                       "/dev/stdout: is a symbolic link; adbench writes only regular files");
-  REQUIRE_THROWS_WITH(adbench::check_csv_output(tmp / "img.png", header),
-                      (tmp / "img.png").string() +
-                          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'a,b'); adbench "
-                          "appends only to a CSV it wrote");
+  REQUIRE_THROWS_WITH(
+      adbench::check_csv_output(tmp / "img.png", header),
+      (tmp / "img.png").string() +
+          ": is not an adbench leaderboard CSV (first line '\\x89PNG\\x0d', expected 'a,b'); adbench "
+          "appends only to a CSV it wrote");
 }
 
 TEST_CASE("CSV appends from 24 concurrent processes lose and tear no row", "[core][guard][csv]") {
@@ -242,7 +255,8 @@ TEST_CASE("CSV appends from 24 concurrent processes lose and tear no row", "[cor
           // Rows of ~2 KB, several per call: a torn write would show as a broken line.
           std::string rows;
           for (int k = 0; k < 3; ++k)
-            rows += std::to_string(w) + "," + std::to_string(r * 3 + k) + "," + std::string(2000, 'a' + w % 26) + "\n";
+            rows += std::to_string(w) + "," + std::to_string(r * 3 + k) + "," +
+                    std::string(2000, 'a' + w % 26) + "\n";
           adbench::append_csv_rows(csv, header, rows);
         }
       } catch (...) {

@@ -3,7 +3,6 @@
 // memory (adbench::formats, the same entry points the fuzz targets call) and through the file
 // readers of lib/core.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -73,12 +72,11 @@ std::string parse_st_error(const std::string& bytes) {
   return input_error([&] { fmt::parse_safetensors(bytes, "w.safetensors"); });
 }
 
-void write_bytes(const fs::path& p, const std::string& s) {
-  std::ofstream(p, std::ios::binary) << s;
-}
+void write_bytes(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 const char* kPcdHeader =
-    "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 2\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\n"
+    "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 2\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 "
+    "0 0\n"
     "POINTS 2\nDATA ";
 
 std::string pcd_error(const std::string& bytes) {
@@ -94,25 +92,30 @@ TEST_CASE("npy: a 40 KB header string is refused by size, not parsed by a recurs
   // Just under the cap: parsed (and refused for its dtype, echoed capped and escaped).
   const std::string long_descr = npy_dict(std::string(9000, '<') + "\x01", "(2,)");
   REQUIRE(parse_npy_error(npy_bytes(long_descr, "", 2)) ==
-          "a.npy: unsupported .npy dtype '<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<... (9001 bytes)' (expected <f4, "
+          "a.npy: unsupported .npy dtype '<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<... (9001 bytes)' "
+          "(expected <f4, "
           "<f8, |u1, |b1, <i4 or <i8)");
 }
 
 TEST_CASE("npy: shapes are checked against the file size before allocating", "[readers]") {
   REQUIRE(parse_npy_error(npy_bytes(npy_dict("<f4", "(-224, 224)"), "")) ==
           "a.npy: bad .npy header (negative dimension in 'shape' at byte 51 of the header)");
-  REQUIRE(parse_npy_error(npy_bytes(npy_dict("<f4", "(100000, 100000)"), std::string(16, '\0'))) ==
-          "a.npy: truncated .npy data: shape (100000, 100000) of <f4 needs 40000000000 bytes, the file has 16");
+  REQUIRE(
+      parse_npy_error(npy_bytes(npy_dict("<f4", "(100000, 100000)"), std::string(16, '\0'))) ==
+      "a.npy: truncated .npy data: shape (100000, 100000) of <f4 needs 40000000000 bytes, the file has 16");
   REQUIRE(parse_npy_error(npy_bytes(npy_dict("<f4", "(4611686018427387904, 4)"), "")) ==
-          "a.npy: shape (4611686018427387904, 4) of <f4 needs more than 2^64 bytes; the file has 0 bytes of data");
-  REQUIRE(parse_npy_error(npy_bytes(npy_dict("<f4", "(9223372036854775808, 1)"), "")) ==
-          "a.npy: bad .npy header (dimension in 'shape' is larger than int64 allows at byte 51 of the header)");
+          "a.npy: shape (4611686018427387904, 4) of <f4 needs more than 2^64 bytes; the file has 0 bytes of "
+          "data");
+  REQUIRE(
+      parse_npy_error(npy_bytes(npy_dict("<f4", "(9223372036854775808, 1)"), "")) ==
+      "a.npy: bad .npy header (dimension in 'shape' is larger than int64 allows at byte 51 of the header)");
   REQUIRE(parse_npy_error(npy_bytes(npy_dict("<f4", "(2, 2)"), std::string(16 + 3, '\0'))) ==
           "a.npy: 3 bytes after the .npy data (shape (2, 2) of <f4 needs 16)");
   REQUIRE(parse_npy_error(npy_bytes(npy_dict("<f4", "(2, 2)"), std::string(15, '\0'))) ==
           "a.npy: truncated .npy data: shape (2, 2) of <f4 needs 16 bytes, the file has 15");
   // A zero dimension is a valid, empty array ((0, 2^62) included: no overflow).
-  auto h = fmt::parse_npy_header(npy_bytes(npy_dict("<f8", "(0, 4611686018427387904)"), ""), 0 + 128, "a.npy");
+  auto h =
+      fmt::parse_npy_header(npy_bytes(npy_dict("<f8", "(0, 4611686018427387904)"), ""), 0 + 128, "a.npy");
   REQUIRE(h.data_bytes == 0);
   REQUIRE(h.shape == std::vector<std::int64_t>{0, std::int64_t(1) << 62});
 }
@@ -128,10 +131,12 @@ TEST_CASE("npy: malformed dict literals", "[readers]") {
           "a.npy: bad .npy header (expected an integer in 'shape' at byte 54 of the header)");
   REQUIRE(parse_npy_error(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,)}", "")) ==
           "a.npy: unsupported .npy dtype '>f4' (expected <f4, <f8, |u1, |b1, <i4 or <i8)");
-  REQUIRE(parse_npy_error(std::string("\x93NUMPY\x04\x00", 8)) == "a.npy: unsupported .npy version 4 (expected 1, 2 or 3)");
+  REQUIRE(parse_npy_error(std::string("\x93NUMPY\x04\x00", 8)) ==
+          "a.npy: unsupported .npy version 4 (expected 1, 2 or 3)");
 }
 
-TEST_CASE("npy files: (0,224) reads as empty, score maps refuse it; trailing bytes name the file", "[readers]") {
+TEST_CASE("npy files: (0,224) reads as empty, score maps refuse it; trailing bytes name the file",
+          "[readers]") {
   TempDir tmp("rnpy");
   write_bytes(tmp / "z.npy", npy_bytes(npy_dict("<f4", "(0, 224)"), ""));
   REQUIRE(adbench::read_npy(tmp / "z.npy").sizes() == at::IntArrayRef({0, 224}));
@@ -145,8 +150,9 @@ TEST_CASE("npy files: (0,224) reads as empty, score maps refuse it; trailing byt
 
 TEST_CASE("safetensors: shapes, offsets and JSON errors name the file and the tensor", "[readers]") {
   const std::string body(16, '\0');
-  REQUIRE(parse_st_error(st_bytes(R"({"w":{"dtype":"F32","shape":[-1,3,3,3],"data_offsets":[0,16]}})", body)) ==
-          "w.safetensors: tensor 'w' has shape entry -1 (expected integers >= 0)");
+  REQUIRE(
+      parse_st_error(st_bytes(R"({"w":{"dtype":"F32","shape":[-1,3,3,3],"data_offsets":[0,16]}})", body)) ==
+      "w.safetensors: tensor 'w' has shape entry -1 (expected integers >= 0)");
   REQUIRE(parse_st_error(st_bytes(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,16]}})", body)) ==
           "w.safetensors: tensor 'w' has shape entry 2.5 (expected integers >= 0)");
   REQUIRE(parse_st_error(st_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", body)) ==
@@ -162,7 +168,8 @@ TEST_CASE("safetensors: shapes, offsets and JSON errors name the file and the te
           "w.safetensors: tensor 'w': key 'data_offsets' is missing");
   REQUIRE(parse_st_error(st_bytes(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
                                   R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})",
-                                  body)) == "w.safetensors: tensor 'b' overlaps tensor 'a' in the data section");
+                                  body)) ==
+          "w.safetensors: tensor 'b' overlaps tensor 'a' in the data section");
   REQUIRE(parse_st_error(st_bytes("{\"w\":{\"dtype\":\n\"F32\",]", body)) ==
           "w.safetensors: not valid JSON (syntax error at line 2, column 7)");
   REQUIRE(parse_st_error(st_bytes(R"({"__metadata__":{"mean":[1,2,3]}})", "")) ==
@@ -171,10 +178,11 @@ TEST_CASE("safetensors: shapes, offsets and JSON errors name the file and the te
   const std::uint64_t n = 100'000'001;
   std::memcpy(huge.data(), &n, 8);
   REQUIRE(parse_st_error(huge) ==
-          "w.safetensors: safetensors header of 100000001 bytes, more than the 100000000 adbench (and safetensors) reads");
+          "w.safetensors: safetensors header of 100000001 bytes, more than the 100000000 adbench (and "
+          "safetensors) reads");
   // A 200 KB metadata value is plain data: read without trouble.
-  const auto h = fmt::parse_safetensors(st_bytes(R"({"__metadata__":{"padding":")" + std::string(200000, 'x') + "\"}}", ""),
-                                        "w.safetensors");
+  const auto h = fmt::parse_safetensors(
+      st_bytes(R"({"__metadata__":{"padding":")" + std::string(200000, 'x') + "\"}}", ""), "w.safetensors");
   REQUIRE(h.metadata.at("padding").size() == 200000);
 }
 
@@ -198,20 +206,25 @@ TEST_CASE("run.json and --config: the file and the key, not nlohmann's exception
                                             "tests/fuzz/corpus/safetensors/regress-number-overflow")) ==
           "w.safetensors: not valid JSON (a number too large for a double)");
   // Deep nesting is refused before parsing: copying or printing it later would recurse that deep.
-  REQUIRE(input_error([] { fmt::parse_config_json("{\"k\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}", "c.json"); }) ==
-          "c.json: JSON nested deeper than 64 levels");
-  REQUIRE(input_error([] { fmt::parse_config_json("{\"k\": \"[[[[\\\"" + std::string(100, '[') + "\"}", "c.json"); })
-              .empty());
+  REQUIRE(input_error([] {
+            fmt::parse_config_json("{\"k\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}",
+                                   "c.json");
+          }) == "c.json: JSON nested deeper than 64 levels");
+  REQUIRE(input_error([] {
+            fmt::parse_config_json("{\"k\": \"[[[[\\\"" + std::string(100, '[') + "\"}", "c.json");
+          }).empty());
   auto j = fmt::parse_config_json(R"({"detector": "padim", "k": 2})", "c.json");
   REQUIRE(fmt::json_get<std::int64_t>(j, "k", "c.json", 0) == 2);
   REQUIRE(fmt::json_get<std::string>(j, "missing", "c.json", "d") == "d");
 }
 
 TEST_CASE("scores.csv: duplicates, empty files and bad values are errors with the line", "[readers]") {
-  REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\ngood/000.png,1\nbad/001.png,2\ngood/000.png,3\n", "s.csv"); }) ==
-          "s.csv: line 4: duplicate row for 'good/000' (first at line 2)");
-  REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\ngood/000.png,1\ngood/000.tiff,3\n", "s.csv"); }) ==
-          "s.csv: line 3: duplicate row for 'good/000' (first at line 2)");
+  REQUIRE(input_error([] {
+            fmt::parse_scores_csv("path,score\ngood/000.png,1\nbad/001.png,2\ngood/000.png,3\n", "s.csv");
+          }) == "s.csv: line 4: duplicate row for 'good/000' (first at line 2)");
+  REQUIRE(input_error([] {
+            fmt::parse_scores_csv("path,score\ngood/000.png,1\ngood/000.tiff,3\n", "s.csv");
+          }) == "s.csv: line 3: duplicate row for 'good/000' (first at line 2)");
   REQUIRE(input_error([] { fmt::parse_scores_csv("", "s.csv"); }) ==
           "s.csv: empty file (expected the header 'path,score' and one row per test image)");
   REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\n", "s.csv"); }) ==
@@ -238,26 +251,31 @@ TEST_CASE("PCD: every header field is checked", "[readers]") {
   };
   REQUIRE(with("SIZE 4 4 4", "SIZE 4 4 3") == "c.pcd: PCD header line 3: SIZE 3 (expected 1, 2, 4 or 8)");
   REQUIRE(with("TYPE F F F", "TYPE F F Q") == "c.pcd: PCD header line 4: TYPE 'Q' (expected F, I or U)");
-  REQUIRE(with("COUNT 1 1 1", "COUNT 1 1 0") == "c.pcd: PCD header line 5: COUNT value 0 is outside [1, 1048576]");
+  REQUIRE(with("COUNT 1 1 1", "COUNT 1 1 0") ==
+          "c.pcd: PCD header line 5: COUNT value 0 is outside [1, 1048576]");
   REQUIRE(with("WIDTH 2", "WIDTH 2x") == "c.pcd: PCD header line 6: WIDTH value '2x' is not an integer");
-  REQUIRE(with("WIDTH 2", "WIDTH -2") == "c.pcd: PCD header line 6: WIDTH value -2 is outside [0, 1099511627776]");
+  REQUIRE(with("WIDTH 2", "WIDTH -2") ==
+          "c.pcd: PCD header line 6: WIDTH value -2 is outside [0, 1099511627776]");
   REQUIRE(with("POINTS 2", "POINTS 3") == "c.pcd: PCD header: POINTS 3 but WIDTH x HEIGHT is 2 x 1");
   REQUIRE(with("VIEWPOINT 0 0 0 1 0 0 0", "VIEWPOINT 0 0 0 1 0 0") ==
           "c.pcd: PCD header line 8: VIEWPOINT needs 7 numbers, got 6");
   REQUIRE(with("HEIGHT 1", "HEIGHT 1\nHEIGHT 1") == "c.pcd: PCD header line 8: repeated HEIGHT");
-  REQUIRE(with("VERSION 0.7", "VERSION 0.7\nCOLOUR 1") == "c.pcd: PCD header line 2: unknown keyword 'COLOUR'");
+  REQUIRE(with("VERSION 0.7", "VERSION 0.7\nCOLOUR 1") ==
+          "c.pcd: PCD header line 2: unknown keyword 'COLOUR'");
   REQUIRE(with("ascii", "lzf") == "c.pcd: PCD DATA 'lzf' is not ascii, binary or binary_compressed");
   REQUIRE(with("SIZE 4 4 4", "SIZE 4 4 4 4") ==
           "c.pcd: PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths (3, 4, 3, 3)");
 }
 
 TEST_CASE("PCD ascii rows parse completely; binary and LZF bodies are bounds-checked", "[readers]") {
-  REQUIRE(pcd_error(std::string(kPcdHeader) + "ascii\n1.0 abc 2.0\n4 5 6\n") == "c.pcd: line 11: 'abc' is not a number");
+  REQUIRE(pcd_error(std::string(kPcdHeader) + "ascii\n1.0 abc 2.0\n4 5 6\n") ==
+          "c.pcd: line 11: 'abc' is not a number");
   REQUIRE(pcd_error(std::string(kPcdHeader) + "ascii\n1 2 3 4\n4 5 6\n") ==
           "c.pcd: line 11: PCD row has 4 values, FIELDS need 3");
   REQUIRE(pcd_error(std::string(kPcdHeader) + "ascii\n1 2 3\n4 5 6\n7 8 9\n") ==
           "c.pcd: line 13: more rows than the header's 2 points");
-  REQUIRE(pcd_error(std::string(kPcdHeader) + "ascii\n1 2 3x\n4 5 6\n") == "c.pcd: line 11: '3x' is not a number");
+  REQUIRE(pcd_error(std::string(kPcdHeader) + "ascii\n1 2 3x\n4 5 6\n") ==
+          "c.pcd: line 11: '3x' is not a number");
   auto xyz = fmt::parse_pcd(std::string(kPcdHeader) + "ascii\n1 2 3\r\n\n4 5 -6e1\n", "c.pcd");
   REQUIRE(xyz == std::vector<float>{1, 2, 3, 4, 5, -60});
 
@@ -280,32 +298,38 @@ TEST_CASE("PCD ascii rows parse completely; binary and LZF bodies are bounds-che
   REQUIRE(pcd_error(std::string(kPcdHeader) + "binary\n" + std::string(23, '\0')) ==
           "c.pcd: cannot read point cloud (truncated: 2 points of 12 bytes need 24 bytes, the file has 23)");
   std::string big = kPcdHeader;
-  big.replace(big.find("WIDTH 2"), 7, "WIDTH 1099511627776").replace(big.find("POINTS 2"), 8, "POINTS 1099511627776");
+  big.replace(big.find("WIDTH 2"), 7, "WIDTH 1099511627776")
+      .replace(big.find("POINTS 2"), 8, "POINTS 1099511627776");
   REQUIRE(pcd_error(big + "binary\n") ==
-          "c.pcd: cannot read point cloud (truncated: 1099511627776 points of 12 bytes need 13194139533312 bytes, the "
+          "c.pcd: cannot read point cloud (truncated: 1099511627776 points of 12 bytes need 13194139533312 "
+          "bytes, the "
           "file has 0)");
-  REQUIRE(pcd_error(big + "ascii\n1 2 3\n") ==
-          "c.pcd: cannot read point cloud (truncated: header says 1099511627776 points, the body has 6 bytes)");
+  REQUIRE(
+      pcd_error(big + "ascii\n1 2 3\n") ==
+      "c.pcd: cannot read point cloud (truncated: header says 1099511627776 points, the body has 6 bytes)");
 }
 
 TEST_CASE("text clouds and ground truth: every value parses and is finite", "[readers]") {
   REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 3\n1.0 abc 2.0\n", "c.txt"); }) ==
           "c.txt: line 2: 'abc' is not a number");
-  REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 inf\n", "c.txt"); }) == "c.txt: line 1: value 'inf' is not finite");
+  REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 inf\n", "c.txt"); }) ==
+          "c.txt: line 1: value 'inf' is not finite");
   REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 1e39\n", "c.txt"); }) ==
           "c.txt: line 1: coordinate 1e+39 does not fit float32");
   REQUIRE(input_error([] { fmt::parse_point_labels("0 0 0 1\n0 0 nan 0\n", "gt.txt"); }) ==
           "gt.txt: line 2: value 'nan' is not finite");
   REQUIRE(input_error([] { fmt::parse_point_labels("0 0 1\n", "gt.txt"); }) ==
           "gt.txt: line 1: expected 'x y z label' or 'label', got 3 values");
-  REQUIRE(fmt::parse_point_labels("# x y z l\n0 0 0 0.9\n1,1,1,0\n", "gt.txt") == std::vector<std::uint8_t>{1, 0});
+  REQUIRE(fmt::parse_point_labels("# x y z l\n0 0 0 0.9\n1,1,1,0\n", "gt.txt") ==
+          std::vector<std::uint8_t>{1, 0});
 }
 
 TEST_CASE("VisA split CSV: quotes, paths leaving the root, columns", "[readers]") {
   const std::string head = "object,split,label,image,mask\n";
   REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,test,normal,\"a.png,\n", "1cls.csv"); }) ==
           "1cls.csv:2: unterminated quote");
-  REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,test,anomaly,a.png,../../etc/m.png\n", "1cls.csv"); }) ==
+  REQUIRE(input_error(
+              [&] { fmt::parse_visa_csv(head + "pcb,test,anomaly,a.png,../../etc/m.png\n", "1cls.csv"); }) ==
           "1cls.csv:2: path '../../etc/m.png' leaves the dataset root (expected a relative path inside it)");
   REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,test,normal,/abs.png,\n", "1cls.csv"); }) ==
           "1cls.csv:2: path '/abs.png' leaves the dataset root (expected a relative path inside it)");
@@ -313,7 +337,10 @@ TEST_CASE("VisA split CSV: quotes, paths leaving the root, columns", "[readers]"
           "1cls.csv: header names column 'mask' twice");
   REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,val,normal,a.png,\n", "1cls.csv"); }) ==
           "1cls.csv:2: split 'val' (expected train or test)");
-  const auto rows = fmt::parse_visa_csv("\xEF\xBB\xBF" "image,mask,object,label,split\n\"a,..b.png\",,pcb,normal,train\n", "1cls.csv");
+  const auto rows = fmt::parse_visa_csv(
+      "\xEF\xBB\xBF"
+      "image,mask,object,label,split\n\"a,..b.png\",,pcb,normal,train\n",
+      "1cls.csv");
   REQUIRE(rows.size() == 1);
   REQUIRE(rows[0].image == "a,..b.png");
   REQUIRE(rows[0].object == "pcb");
@@ -323,14 +350,17 @@ TEST_CASE("images: the header's size is checked against --max-image-pixels befor
   TempDir tmp("rimg");
   // A PNG that claims 20000 x 20000 (only the signature and IHDR: decoding would fail later anyway).
   std::string png = "\x89PNG\r\n\x1a\n";
-  png += std::string("\x00\x00\x00\x0dIHDR", 8) + std::string("\x00\x00\x4e\x20\x00\x00\x4e\x20\x08\x02\x00\x00\x00", 13);
+  png += std::string("\x00\x00\x00\x0dIHDR", 8) +
+         std::string("\x00\x00\x4e\x20\x00\x00\x4e\x20\x08\x02\x00\x00\x00", 13);
   png += std::string(4, '\0');
   write_bytes(tmp / "bomb.png", png);
   REQUIRE(adbench::max_image_pixels() == 67108864);
   REQUIRE(input_error([&] { adbench::read_image_rgb(tmp / "bomb.png"); }) ==
-          (tmp / "bomb.png").string() + ": image is 20000x20000 (400000000 pixels), more than --max-image-pixels 67108864");
+          (tmp / "bomb.png").string() +
+              ": image is 20000x20000 (400000000 pixels), more than --max-image-pixels 67108864");
   REQUIRE(input_error([&] { adbench::read_image_size(tmp / "bomb.png"); }) ==
-          (tmp / "bomb.png").string() + ": image is 20000x20000 (400000000 pixels), more than --max-image-pixels 67108864");
+          (tmp / "bomb.png").string() +
+              ": image is 20000x20000 (400000000 pixels), more than --max-image-pixels 67108864");
   // A real image under and over a lowered limit.
   cv::imwrite((tmp / "a.png").string(), cv::Mat(30, 40, CV_8UC3, cv::Scalar(1, 2, 3)));
   adbench::set_max_image_pixels(1200);

@@ -1,8 +1,7 @@
 // Dataset adapters on small trees written in each dataset's own layout.
 #include <catch2/catch.hpp>
-#include <opencv2/imgcodecs.hpp>
-
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
@@ -84,8 +83,8 @@ TEST_CASE("dataset registry: built-in names, summaries, idempotent registration"
   adbench::register_builtin_datasets();
   adbench::register_builtin_datasets();  // idempotent
   auto& reg = adbench::dataset_registry();
-  CHECK(reg.names() == Strings{"anomaly_shapenet", "btad", "folder", "minishift", "mpdd", "mvtec_3d", "mvtec_ad",
-                               "real3d_ad", "visa"});
+  CHECK(reg.names() == Strings{"anomaly_shapenet", "btad", "folder", "minishift", "mpdd", "mvtec_3d",
+                               "mvtec_ad", "real3d_ad", "visa"});
   const Strings clouds{"anomaly_shapenet", "minishift", "mvtec_3d", "real3d_ad"};
   for (const auto& n : reg.names()) {
     CHECK(reg.create(n)->name() == n);
@@ -98,9 +97,11 @@ TEST_CASE("dataset registry: built-in names, summaries, idempotent registration"
   CHECK(help.rfind("anomaly_shapenet ", 0) == 0);
   CHECK(help.find("\nvisa ") != std::string::npos);
   CHECK(input_error_of([] { adbench::make_dataset_adapter("mvtec"); }) ==
-        "unknown dataset 'mvtec' (valid: anomaly_shapenet, btad, folder, minishift, mpdd, mvtec_3d, mvtec_ad, real3d_ad, visa)");
+        "unknown dataset 'mvtec' (valid: anomaly_shapenet, btad, folder, minishift, mpdd, mvtec_3d, "
+        "mvtec_ad, real3d_ad, visa)");
   CHECK(input_error_of([] { adbench::dataset_summary("nope"); }) ==
-        "unknown dataset 'nope' (valid: anomaly_shapenet, btad, folder, minishift, mpdd, mvtec_3d, mvtec_ad, real3d_ad, visa)");
+        "unknown dataset 'nope' (valid: anomaly_shapenet, btad, folder, minishift, mpdd, mvtec_3d, mvtec_ad, "
+        "real3d_ad, visa)");
   CHECK(adbench::to_string(adbench::Modality::Image) == "image");
   CHECK(adbench::to_string(adbench::Modality::PointCloud) == "point_cloud");
 }
@@ -131,7 +132,8 @@ TEST_CASE("mvtec_ad and mpdd: categories, samples, labels, masks", "[datasets]")
       CHECK_FALSE(s.truth());
     }
     REQUIRE(d.test.size() == 5);
-    CHECK(rel_paths(d.test) == Strings{"crack/000.png", "crack/001.png", "good/000.png", "good/001.jpg", "hole/000.bmp"});
+    CHECK(rel_paths(d.test) ==
+          Strings{"crack/000.png", "crack/001.png", "good/000.png", "good/001.jpg", "hole/000.bmp"});
     const Sample& c0 = d.test[0];
     CHECK(c0.category == "bottle");
     CHECK(c0.split == "test");
@@ -178,8 +180,10 @@ TEST_CASE("mvtec_ad: error messages", "[datasets]") {
   SECTION("missing root") {
     const fs::path missing = root / "nope";
     for (const std::string name : {"mvtec_ad", "mpdd", "btad", "folder", "visa"}) {
-      CHECK(input_error_of([&] { adapter(name)->categories(missing); }) == missing.string() + ": no such folder");
-      CHECK(input_error_of([&] { adapter(name)->load(missing, "x"); }) == missing.string() + ": no such folder");
+      CHECK(input_error_of([&] { adapter(name)->categories(missing); }) ==
+            missing.string() + ": no such folder");
+      CHECK(input_error_of([&] { adapter(name)->load(missing, "x"); }) ==
+            missing.string() + ": no such folder");
     }
   }
   SECTION("no categories") {
@@ -198,7 +202,8 @@ TEST_CASE("mvtec_ad: error messages", "[datasets]") {
     put_image(root / "bottle/train/good/000.png");
     fs::create_directories(root / "bottle/test/good");
     put_text(root / "bottle/test/good/readme.txt", "x");
-    CHECK(input_error_of([&] { a->load(root, "bottle"); }) == (root / "bottle/test").string() + ": no test images");
+    CHECK(input_error_of([&] { a->load(root, "bottle"); }) ==
+          (root / "bottle/test").string() + ": no test images");
   }
   SECTION("a missing mask where others exist") {
     write_mvtec_category(root, "bottle");
@@ -252,10 +257,11 @@ TEST_CASE("btad: ok/ko folders, png and bmp masks", "[datasets]") {
     CHECK(*d.test[1].truth() == root / cat / "ground_truth/ko" / (cat == "03" ? "0001.bmp" : "0001.png"));
   }
   fs::remove(root / "03/ground_truth/ko/0001.bmp");
-  CHECK(input_error_of([&] { a->load(root, "03"); }) ==
-        (root / "03/ground_truth/ko/0001.png").string() + ": missing ground-truth mask for " +
-            (root / "03/test/ko/0001.bmp").string());
-  CHECK(input_error_of([&] { a->load(root, "04"); }) == root.string() + ": unknown category '04' (valid: 01, 02, 03)");
+  CHECK(input_error_of([&] { a->load(root, "03"); }) == (root / "03/ground_truth/ko/0001.png").string() +
+                                                            ": missing ground-truth mask for " +
+                                                            (root / "03/test/ko/0001.bmp").string());
+  CHECK(input_error_of([&] { a->load(root, "04"); }) ==
+        root.string() + ": unknown category '04' (valid: 01, 02, 03)");
 }
 
 TEST_CASE("folder: lenient extensions and mask names, train optional", "[datasets]") {
@@ -372,9 +378,11 @@ TEST_CASE("visa: split_csv/1cls.csv, good/bad defects, instance-id masks", "[dat
   }
   SECTION("empty test set, missing csv, bad rows") {
     put_text(csv, "object,split,label,image,mask\ncandle,train,normal,candle/Data/Images/Normal/0000.JPG,\n");
-    CHECK(input_error_of([&] { a->load(root, "candle"); }) == csv.string() + ": no test images for category 'candle'");
+    CHECK(input_error_of([&] { a->load(root, "candle"); }) ==
+          csv.string() + ": no test images for category 'candle'");
     put_text(csv, "object,split,label,image,mask\ncandle,val,normal,candle/Data/Images/Normal/0000.JPG,\n");
-    CHECK(input_error_of([&] { a->categories(root); }) == csv.string() + ":2: split 'val' (expected train or test)");
+    CHECK(input_error_of([&] { a->categories(root); }) ==
+          csv.string() + ":2: split 'val' (expected train or test)");
     put_text(csv, "object,split,label,image\n");
     CHECK(input_error_of([&] { a->categories(root); }) ==
           csv.string() + ": header has no 'mask' column (expected object,split,label,image,mask)");

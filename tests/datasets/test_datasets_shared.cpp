@@ -1,6 +1,5 @@
 // The real Magnetic Tile data in ../shared/data/magnetic_tile (MVTec AD layout).
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <set>
 
@@ -27,8 +26,9 @@ TEST_CASE("magnetic_tile through mvtec_ad and folder", "[datasets][shared]") {
       CHECK(s.label == (s.defect == "good" ? 0 : 1));
       CHECK(s.truth().has_value() == (s.label == 1));
     }
-    CHECK(per_defect == std::map<std::string, int>{
-                            {"blowhole", 115}, {"break", 85}, {"crack", 57}, {"fray", 32}, {"good", 238}, {"uneven", 103}});
+    CHECK(per_defect ==
+          std::map<std::string, int>{
+              {"blowhole", 115}, {"break", 85}, {"crack", 57}, {"fray", 32}, {"good", 238}, {"uneven", 103}});
     if (name != "mvtec_ad") continue;  // the pixel checks below need one pass only
 
     std::set<std::pair<int, int>> sizes;

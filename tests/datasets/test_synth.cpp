@@ -1,11 +1,10 @@
 // The synthetic dataset generator: determinism, layout, exact masks, detectability.
 #include <catch2/catch.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <set>
 #include <sstream>
 
@@ -215,7 +214,8 @@ TEST_CASE("synth: layout, sizes and exact masks", "[datasets][synth]") {
   CHECK(cv::countNonZero(g.mask) == 0);
 }
 
-TEST_CASE("synth: a per-pixel Gaussian baseline separates the defects (image AUROC > 0.8)", "[datasets][synth]") {
+TEST_CASE("synth: a per-pixel Gaussian baseline separates the defects (image AUROC > 0.8)",
+          "[datasets][synth]") {
   TempDir tmp("synth-auroc");
   for (std::uint64_t seed : {1ULL, 2024ULL}) {
     const fs::path root = tmp.path() / "seed" / std::to_string(seed);

@@ -1,6 +1,5 @@
 // Detector registry, configs and variation_model's arithmetic and state round trip.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
@@ -21,7 +20,8 @@ adbench::Sample image_sample(const fs::path& p) {
 }
 }  // namespace
 
-TEST_CASE("every registered detector: configs/<name>.json holds its defaults; config round-trips", "[detectors]") {
+TEST_CASE("every registered detector: configs/<name>.json holds its defaults; config round-trips",
+          "[detectors]") {
   adbench::register_builtin_detectors();
   for (const auto& name : adbench::detector_registry().names()) {
     INFO(name);
@@ -42,9 +42,12 @@ TEST_CASE("every registered detector: configs/<name>.json holds its defaults; co
 TEST_CASE("merge_config rejects unknown settings and wrong types", "[detectors]") {
   nlohmann::json d = {{"k", 3}, {"x", 0.5}, {"s", "a"}};
   REQUIRE(adbench::merge_config("d", d, {{"x", 1}})["x"] == 1);
-  REQUIRE_THROWS_WITH(adbench::merge_config("d", d, {{"y", 1}}), "detector d: unknown setting 'y' (valid: k, s, x)");
-  REQUIRE_THROWS_WITH(adbench::merge_config("d", d, {{"k", 1.5}}), "detector d: setting 'k' expects an integer, got 1.5");
-  REQUIRE_THROWS_WITH(adbench::merge_config("d", d, {{"s", 2}}), "detector d: setting 's' expects a string, got 2");
+  REQUIRE_THROWS_WITH(adbench::merge_config("d", d, {{"y", 1}}),
+                      "detector d: unknown setting 'y' (valid: k, s, x)");
+  REQUIRE_THROWS_WITH(adbench::merge_config("d", d, {{"k", 1.5}}),
+                      "detector d: setting 'k' expects an integer, got 1.5");
+  REQUIRE_THROWS_WITH(adbench::merge_config("d", d, {{"s", 2}}),
+                      "detector d: setting 's' expects a string, got 2");
 }
 
 TEST_CASE("variation_model: per-pixel mean, floored std, max |z| over channels", "[detectors]") {
@@ -78,7 +81,8 @@ TEST_CASE("variation_model: per-pixel mean, floored std, max |z| over channels",
   REQUIRE(preds[0].score > 1.0);  // a 0.2 deviation over a 0.02 floor, area-averaged when downsized 16 -> 8
 }
 
-TEST_CASE("variation_model: state round trip gives identical predictions; bad state is refused", "[detectors]") {
+TEST_CASE("variation_model: state round trip gives identical predictions; bad state is refused",
+          "[detectors]") {
   TempDir tmp("vm");
   std::vector<adbench::Sample> train;
   cv::RNG rng(3);

@@ -1,10 +1,8 @@
 // Feature-based image detectors (patchcore, padim, spade, fastrecon): mechanics with a randomly
 // initialised mobilenet_v2 (no shared files needed), the bounded-memory building blocks against
 // brute force, state round trips, bad input with its exact message, and the multi-class protocol.
-#include <catch2/catch.hpp>
-
 #include <adbench/build_info.hpp>
-
+#include <catch2/catch.hpp>
 #include <fstream>
 
 #include "adbench/core/error.hpp"
@@ -39,7 +37,8 @@ adbench::CategoryData cap() {
 
 // knn and greedy_coreset (adbench/core/nearest.hpp): tests/core/test_helpers.cpp.
 
-TEST_CASE("image detectors: maps at image size, state round trip gives identical predictions", "[detectors][image]") {
+TEST_CASE("image detectors: maps at image size, state round trip gives identical predictions",
+          "[detectors][image]") {
   auto data = cap();
   std::vector<adbench::Sample> train(data.train.begin(), data.train.begin() + 4);
   std::vector<adbench::Sample> test = {data.test.front(), data.test.back()};
@@ -79,7 +78,8 @@ TEST_CASE("image detectors: maps at image size, state round trip gives identical
 TEST_CASE("image detectors: settings resolve per backbone and are checked", "[detectors][image]") {
   adbench::register_builtin_detectors();
   auto& r = adbench::detector_registry();
-  REQUIRE(r.create("patchcore", nlohmann::json::object())->config()["layers"] == nlohmann::json({"layer2", "layer3"}));
+  REQUIRE(r.create("patchcore", nlohmann::json::object())->config()["layers"] ==
+          nlohmann::json({"layer2", "layer3"}));
   REQUIRE(r.create("patchcore", {{"backbone", "mobilenet_v2"}})->config()["layers"] ==
           nlohmann::json({"features.6", "features.13"}));
   REQUIRE(r.create("spade", {{"backbone", "mobilenet_v2"}})->config()["image_layer"] == "features.18");
@@ -89,9 +89,10 @@ TEST_CASE("image detectors: settings resolve per backbone and are checked", "[de
                       "detector patchcore: setting 'coreset_ratio' must be in (0, 1], got 0");
   REQUIRE_THROWS_WITH(r.create("spade", {{"image_metric", "l1"}}),
                       "detector spade: setting 'image_metric' must be one of l2, cosine, got 'l1'");
-  REQUIRE_THROWS_WITH(r.create("patchcore", {{"backbone", "torchscript"}}),
-                      "detector patchcore: backbone 'torchscript' has no default layers; give them with --set "
-                      "layers='[\"name\", ...]'");
+  REQUIRE_THROWS_WITH(
+      r.create("patchcore", {{"backbone", "torchscript"}}),
+      "detector patchcore: backbone 'torchscript' has no default layers; give them with --set "
+      "layers='[\"name\", ...]'");
 }
 
 TEST_CASE("image detectors: bad input has one exact message", "[detectors][image]") {
@@ -100,20 +101,26 @@ TEST_CASE("image detectors: bad input has one exact message", "[detectors][image
   adbench::RunContext ctx;
   // No weights given: the default backbone_weights "" is required.
   auto pc = adbench::detector_registry().create("patchcore", nlohmann::json::object());
-  REQUIRE_THROWS_WITH(pc->fit(data.train, ctx),
-                      "detector patchcore: no backbone weights for wide_resnet50_2: give --backbone-weights FILE "
-                      "(.safetensors or TorchScript; see scripts/export_weights.py) or --backbone-weights none for "
-                      "random initialisation");
+  REQUIRE_THROWS_WITH(
+      pc->fit(data.train, ctx),
+      "detector patchcore: no backbone weights for wide_resnet50_2: give --backbone-weights FILE "
+      "(.safetensors or TorchScript; see scripts/export_weights.py) or --backbone-weights none for "
+      "random initialisation");
   // Fewer training images than shots.
-  auto fr = adbench::detector_registry().create("fastrecon", {{"backbone", "mobilenet_v2"}, {"backbone_weights", "none"}, {"shots", 9}});
-  REQUIRE_THROWS_WITH(fr->fit(data.train, ctx), "fastrecon: --shots 9 needs at least 9 training images, got 8");
+  auto fr = adbench::detector_registry().create(
+      "fastrecon", {{"backbone", "mobilenet_v2"}, {"backbone_weights", "none"}, {"shots", 9}});
+  REQUIRE_THROWS_WITH(fr->fit(data.train, ctx),
+                      "fastrecon: --shots 9 needs at least 9 training images, got 8");
   // More PaDiM channels than the layers give (24 + 32 + 96 = 152 on mobilenet_v2).
-  auto pd = adbench::detector_registry().create("padim", {{"backbone", "mobilenet_v2"}, {"backbone_weights", "none"},
-                                                          {"image_size", 64}, {"channels", 200}});
-  REQUIRE_THROWS_WITH(pd->fit(data.train, ctx), "detector padim: channels = 200 but the layers give only 152 channels");
+  auto pd = adbench::detector_registry().create(
+      "padim",
+      {{"backbone", "mobilenet_v2"}, {"backbone_weights", "none"}, {"image_size", 64}, {"channels", 200}});
+  REQUIRE_THROWS_WITH(pd->fit(data.train, ctx),
+                      "detector padim: channels = 200 but the layers give only 152 channels");
 }
 
-TEST_CASE("CLI: --shots, empty training set, multi-class errors (exit 2, one line)", "[detectors][image][cli]") {
+TEST_CASE("CLI: --shots, empty training set, multi-class errors (exit 2, one line)",
+          "[detectors][image][cli]") {
   TempDir tmp("imgcli");
   const auto root = tiny_synth_root();
   auto expect = [](const adbench::test::CommandResult& r, const std::string& line) {
@@ -121,13 +128,17 @@ TEST_CASE("CLI: --shots, empty training set, multi-class errors (exit 2, one lin
     REQUIRE(r.exit_code == 2);
     REQUIRE(r.err == "adbench: error: " + line + "\n");
   };
-  expect(run_adbench("--quiet eval --detector fastrecon --backbone mobilenet_v2 --backbone-weights none --shots 20 --root " +
+  expect(run_adbench("--quiet eval --detector fastrecon --backbone mobilenet_v2 --backbone-weights none "
+                     "--shots 20 --root " +
                      quote(root) + " --category cap"),
          "fastrecon: --shots 20 needs at least 20 training images, got 8");
-  expect(run_adbench("--quiet eval --detector patchcore --backbone mobilenet_v2 --root " + quote(root) + " --category cap"),
-         "detector patchcore: no backbone weights for mobilenet_v2: give --backbone-weights FILE (.safetensors or "
+  expect(run_adbench("--quiet eval --detector patchcore --backbone mobilenet_v2 --root " + quote(root) +
+                     " --category cap"),
+         "detector patchcore: no backbone weights for mobilenet_v2: give --backbone-weights FILE "
+         "(.safetensors or "
          "TorchScript; see scripts/export_weights.py) or --backbone-weights none for random initialisation");
-  expect(run_adbench("--quiet eval --detector variation_model --backbone mobilenet_v2 --root " + quote(root) + " --category cap"),
+  expect(run_adbench("--quiet eval --detector variation_model --backbone mobilenet_v2 --root " + quote(root) +
+                     " --category cap"),
          "detector variation_model: unknown setting 'backbone' (valid: image_size, std_floor)");
   // An empty training set.
   fs::copy(root, tmp / "d", fs::copy_options::recursive);
@@ -135,20 +146,24 @@ TEST_CASE("CLI: --shots, empty training set, multi-class errors (exit 2, one lin
   expect(run_adbench("--quiet eval --detector padim --backbone mobilenet_v2 --backbone-weights none --root " +
                      quote(tmp / "d") + " --category cap"),
          (tmp / "d" / "cap" / "train").string() + ": no training images for category 'cap'");
-  expect(run_adbench("--quiet train --detector patchcore --backbone-weights none --setting multi-class --category cap --root " +
+  expect(run_adbench("--quiet train --detector patchcore --backbone-weights none --setting multi-class "
+                     "--category cap --root " +
                      quote(root) + " --out " + quote(tmp / "run")),
          "adbench train: --setting multi-class trains one model on every category: use --category all");
-  expect(run_adbench("--quiet train --detector patchcore --backbone-weights none --category all --root " + quote(root) +
-                     " --out " + quote(tmp / "run")),
-         "adbench train: --category all needs --setting multi-class (single-class trains one category per run)");
+  expect(
+      run_adbench("--quiet train --detector patchcore --backbone-weights none --category all --root " +
+                  quote(root) + " --out " + quote(tmp / "run")),
+      "adbench train: --category all needs --setting multi-class (single-class trains one category per run)");
 }
 
-TEST_CASE("CLI: multi-class trains one model on every category and records the setting", "[detectors][image][cli]") {
+TEST_CASE("CLI: multi-class trains one model on every category and records the setting",
+          "[detectors][image][cli]") {
   TempDir tmp("imgmc");
   const auto root = tiny_synth_root();
-  const std::string det = " --detector patchcore --backbone mobilenet_v2 --backbone-weights none --set image_size=64";
-  auto r = run_adbench("--quiet train" + det + " --setting multi-class --category all --root " + quote(root) + " --out " +
-                       quote(tmp / "run"));
+  const std::string det =
+      " --detector patchcore --backbone mobilenet_v2 --backbone-weights none --set image_size=64";
+  auto r = run_adbench("--quiet train" + det + " --setting multi-class --category all --root " + quote(root) +
+                       " --out " + quote(tmp / "run"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto info = nlohmann::json::parse(read_text(tmp / "run" / "run.json"));
@@ -162,18 +177,21 @@ TEST_CASE("CLI: multi-class trains one model on every category and records the s
   REQUIRE(r.exit_code == 0);
   REQUIRE(fs::exists(tmp / "pred" / "cap" / "scores.csv"));
   REQUIRE(fs::exists(tmp / "pred" / "weave" / "scores.csv"));
-  r = run_adbench("--quiet eval --run " + quote(tmp / "run") + " --root " + quote(root) + " --out " + quote(tmp / "r.json"));
+  r = run_adbench("--quiet eval --run " + quote(tmp / "run") + " --root " + quote(root) + " --out " +
+                  quote(tmp / "r.json"));
   REQUIRE(r.exit_code == 0);
   auto res = adbench::test::with_v1_view(nlohmann::json::parse(read_text(tmp / "r.json")));
   REQUIRE(res["setting"] == "multi-class");
   REQUIRE(res["categories"].size() == 2);
   REQUIRE(res["categories"][0]["counts"]["train"] == 16);
-  r = run_adbench("--quiet eval --run " + quote(tmp / "run") + " --setting single-class --root " + quote(root));
+  r = run_adbench("--quiet eval --run " + quote(tmp / "run") + " --setting single-class --root " +
+                  quote(root));
   REQUIRE(r.exit_code == 2);
-  REQUIRE(r.err == "adbench: error: adbench eval: --setting single-class but the run was trained multi-class\n");
+  REQUIRE(r.err ==
+          "adbench: error: adbench eval: --setting single-class but the run was trained multi-class\n");
   // One-go multi-class eval: same model for both categories, the same numbers as the run.
-  r = run_adbench("--quiet eval" + det + " --setting multi-class --root " + quote(root) + " --out " + quote(tmp / "g.json") +
-                  " --csv " + quote(tmp / "b.csv"));
+  r = run_adbench("--quiet eval" + det + " --setting multi-class --root " + quote(root) + " --out " +
+                  quote(tmp / "g.json") + " --csv " + quote(tmp / "b.csv"));
   REQUIRE(r.exit_code == 0);
   auto go = adbench::test::with_v1_view(nlohmann::json::parse(read_text(tmp / "g.json")));
   REQUIRE(go["setting"] == "multi-class");
@@ -184,8 +202,10 @@ TEST_CASE("CLI: multi-class trains one model on every category and records the s
 TEST_CASE("CLI: a run folder from another version or detector is refused", "[detectors][image][cli]") {
   TempDir tmp("imgrun");
   const auto root = tiny_synth_root();
-  auto r = run_adbench("--quiet train --detector padim --backbone mobilenet_v2 --backbone-weights none --set image_size=64 "
-                       "--set channels=10 --category cap --root " + quote(root) + " --out " + quote(tmp / "run"));
+  auto r = run_adbench(
+      "--quiet train --detector padim --backbone mobilenet_v2 --backbone-weights none --set image_size=64 "
+      "--set channels=10 --category cap --root " +
+      quote(root) + " --out " + quote(tmp / "run"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const fs::path info_path = tmp / "run" / "run.json";

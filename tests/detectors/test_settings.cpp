@@ -2,7 +2,6 @@
 // range, a description, and a range that the detector's constructor enforces at merge time with
 // one exact line, bounds inclusive or exclusive exactly as written.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "adbench/core/error.hpp"

@@ -55,7 +55,8 @@ inline double official_trapezoid(const std::vector<double>& x, const std::vector
   double correction = 0;
   bool in_x = std::find(x.begin(), x.end(), x_max) != x.end();
   if (!in_x) {
-    size_t ins = static_cast<size_t>(std::upper_bound(x.begin(), x.end(), x_max) - x.begin());  // bisect_right
+    size_t ins =
+        static_cast<size_t>(std::upper_bound(x.begin(), x.end(), x_max) - x.begin());  // bisect_right
     double y_interp = y[ins - 1] + ((y[ins] - y[ins - 1]) * (x_max - x[ins - 1]) / (x[ins] - x[ins - 1]));
     correction = 0.5 * (y_interp + y[ins - 1]) * (x_max - x[ins - 1]);
   }
@@ -113,7 +114,8 @@ inline RefResult reference_metrics(const std::vector<RefImage>& images, const st
   // PRO (official compute_pro on the (possibly quantised) scores)
   std::vector<size_t> order2(n);
   std::iota(order2.begin(), order2.end(), 0);
-  std::stable_sort(order2.begin(), order2.end(), [&](size_t a, size_t b) { return pro_scores[a] > pro_scores[b]; });
+  std::stable_sort(order2.begin(), order2.end(),
+                   [&](size_t a, size_t b) { return pro_scores[a] > pro_scores[b]; });
   std::vector<double> x{0.0}, y{0.0};
   double cfp = 0, cpro = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -130,7 +132,8 @@ inline RefResult reference_metrics(const std::vector<RefImage>& images, const st
 }
 
 /// Random maps with heavy ties, negative values, +-0.0, and blob masks (some empty).
-inline std::vector<RefImage> random_images(int count, std::int64_t h, std::int64_t w, unsigned seed, int levels) {
+inline std::vector<RefImage> random_images(int count, std::int64_t h, std::int64_t w, unsigned seed,
+                                           int levels) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
   std::vector<RefImage> out;
@@ -144,7 +147,8 @@ inline std::vector<RefImage> random_images(int count, std::int64_t h, std::int64
       double cy = u(rng) * h, cx = u(rng) * w, ry = 1 + u(rng) * h / 6, rx = 1 + u(rng) * w / 6;
       for (std::int64_t r = 0; r < h; ++r)
         for (std::int64_t c = 0; c < w; ++c)
-          if ((r - cy) * (r - cy) / (ry * ry) + (c - cx) * (c - cx) / (rx * rx) <= 1) im.mask[static_cast<size_t>(r * w + c)] = 1;
+          if ((r - cy) * (r - cy) / (ry * ry) + (c - cx) * (c - cx) / (rx * rx) <= 1)
+            im.mask[static_cast<size_t>(r * w + c)] = 1;
     }
     for (size_t i = 0; i < im.map.size(); ++i) {
       double v = u(rng) + (im.mask[i] ? 0.6 * u(rng) : 0.0) - 0.3;

@@ -1,7 +1,6 @@
 // Metrics module: engines against a plain reference, torch vs radix, conventions, undefined cases,
 // errors, streaming, curves.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "adbench/core/error.hpp"
@@ -21,7 +20,9 @@ at::Tensor map_tensor(const RefImage& im, at::ScalarType t) {
   return at::tensor(im.map, at::kDouble).reshape({im.h, im.w}).to(t);
 }
 at::Tensor mask_tensor(const RefImage& im) {
-  return at::tensor(std::vector<int64_t>(im.mask.begin(), im.mask.end()), at::kLong).reshape({im.h, im.w}).to(at::kBool);
+  return at::tensor(std::vector<int64_t>(im.mask.begin(), im.mask.end()), at::kLong)
+      .reshape({im.h, im.w})
+      .to(at::kBool);
 }
 
 /// The images as the engine sees them in dtype t (float32 rounds the values).
@@ -75,7 +76,8 @@ void require_matches_reference(const PixelMetrics& m, const test::RefResult& ref
 
 }  // namespace
 
-TEST_CASE("radix engine equals the plain reference (ties, negatives, -0.0, float32 and float64)", "[metrics]") {
+TEST_CASE("radix engine equals the plain reference (ties, negatives, -0.0, float32 and float64)",
+          "[metrics]") {
   Options opt;
   opt.aupro_limits = kLimits;
   opt.threads = 2;
@@ -180,7 +182,8 @@ TEST_CASE("AP trapezoid convention (anomalib AUPR)", "[metrics]") {
     REQUIRE(*binary_metrics(s, l, trap).ap == Approx(0.75).margin(1e-12));
     REQUIRE(*binary_metrics(s, l).ap == Approx(0.5 * 1 + 0.5 * 2.0 / 3).margin(1e-12));
     // a negative on top: (0, 0) sorts before the appended (0, 1): 0.5 * (1 + 0.5) = 0.75
-    REQUIRE(*binary_metrics(at::tensor({0.9, 0.8}), at::tensor({0, 1}), trap).ap == Approx(0.75).margin(1e-12));
+    REQUIRE(*binary_metrics(at::tensor({0.9, 0.8}), at::tensor({0, 1}), trap).ap ==
+            Approx(0.75).margin(1e-12));
   }
 }
 
@@ -260,8 +263,10 @@ TEST_CASE("input errors name the map and the problem", "[metrics]") {
   }
   REQUIRE_THROWS_WITH(binary_metrics(at::tensor({0.1, NAN}), at::tensor({0, 1})),
                       "scores: 1 non-finite values (NaN or infinite)");
-  REQUIRE_THROWS_WITH(binary_metrics(at::tensor({0.1, 0.2}), at::tensor({0, 1, 1})), "scores and labels: 2 scores but 3 labels");
-  REQUIRE_THROWS_WITH(binary_metrics(at::tensor({0.1, 0.2}), at::tensor({0, 2})), "labels: value 2 at index 1 is not 0 or 1");
+  REQUIRE_THROWS_WITH(binary_metrics(at::tensor({0.1, 0.2}), at::tensor({0, 1, 1})),
+                      "scores and labels: 2 scores but 3 labels");
+  REQUIRE_THROWS_WITH(binary_metrics(at::tensor({0.1, 0.2}), at::tensor({0, 2})),
+                      "labels: value 2 at index 1 is not 0 or 1");
   Options bad_limit;
   bad_limit.aupro_limits = {0.0};
   REQUIRE_THROWS_AS(PixelAccumulator(bad_limit), InputError);
@@ -289,7 +294,8 @@ TEST_CASE("streaming add() equals one-shot and the reference; dtype mixing stays
   // float32 maps first, then float64 maps: the float32 keys are widened exactly
   auto f = as_dtype(ims, at::kFloat);
   PixelAccumulator mixed(opt);
-  for (size_t i = 0; i < f.size(); ++i) mixed.add(map_tensor(f[i], i < 7 ? at::kFloat : at::kDouble), mask_tensor(f[i]));
+  for (size_t i = 0; i < f.size(); ++i)
+    mixed.add(map_tensor(f[i], i < 7 ? at::kFloat : at::kDouble), mask_tensor(f[i]));
   require_same(mixed.compute(), run(f, opt, at::kDouble), 0);
 }
 
@@ -314,10 +320,10 @@ TEST_CASE("8-connected labelling", "[metrics]") {
     at::Tensor mask = at::tensor(std::vector<int64_t>(m.begin(), m.end())).reshape({h, w}).to(at::kBool);
     return pixel_metrics({at::rand({h, w})}, {mask}).regions;
   };
-  REQUIRE(regions({1, 0, 0, 0, 1, 0, 0, 0, 1}, 3, 3) == 1);     // diagonal
-  REQUIRE(regions({0, 0, 1, 0, 1, 0, 1, 0, 0}, 3, 3) == 1);     // anti-diagonal (NE neighbour)
-  REQUIRE(regions({1, 0, 1, 0, 0, 0, 1, 0, 1}, 3, 3) == 4);     // isolated corners
-  REQUIRE(regions({1, 0, 1, 1, 0, 1, 1, 1, 1}, 3, 3) == 1);     // U shape: two provisional labels merge
+  REQUIRE(regions({1, 0, 0, 0, 1, 0, 0, 0, 1}, 3, 3) == 1);  // diagonal
+  REQUIRE(regions({0, 0, 1, 0, 1, 0, 1, 0, 0}, 3, 3) == 1);  // anti-diagonal (NE neighbour)
+  REQUIRE(regions({1, 0, 1, 0, 0, 0, 1, 0, 1}, 3, 3) == 4);  // isolated corners
+  REQUIRE(regions({1, 0, 1, 1, 0, 1, 1, 1, 1}, 3, 3) == 1);  // U shape: two provisional labels merge
   REQUIRE(regions({1, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 1}, 2, 6) == 2);
 }
 

@@ -1,7 +1,6 @@
 // Every case of ../shared/golden/metrics_{image,pixel}.json within 1e-6, on both engines and in
 // float32 where the golden maps are float32 values.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,8 @@
 // Point-cloud detectors and commands end to end: simple3d and fpfh_patchcore find the synthetic
 // defects (point AUROC >= 0.9, by an independent rank AUROC), train -> infer -> eval --pred equals the
 // one-go eval, mvtec_3d gets grid metrics, and bad clouds fail with one line and exit code 2.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 
 #include "../cli/cli_fixtures.hpp"
@@ -63,8 +62,10 @@ TEST_CASE("simple3d and fpfh_patchcore find the synthetic defects", "[pointcloud
       auto p = det->predict({smp}, ctx).at(0);
       const auto n = pc::cloud_point_count(smp.path());
       REQUIRE(p.map().sizes() == at::IntArrayRef({n}));
-      at::Tensor lab = smp.truth() ? pc::read_point_labels(*smp.truth(), n, smp.path()) : at::zeros({n}, at::kByte);
-      for (std::int64_t i = 0; i < n; ++i) s.push_back(p.map()[i].item<float>()), y.push_back(lab[i].item<int>());
+      at::Tensor lab =
+          smp.truth() ? pc::read_point_labels(*smp.truth(), n, smp.path()) : at::zeros({n}, at::kByte);
+      for (std::int64_t i = 0; i < n; ++i)
+        s.push_back(p.map()[i].item<float>()), y.push_back(lab[i].item<int>());
       obj.push_back(p.score);
       oy.push_back(smp.label);
     }
@@ -79,8 +80,8 @@ TEST_CASE("point clouds: train -> infer -> eval --pred equals the one-go eval", 
   TempDir tmp("pte");
   const std::string root = q(pc_root());
   auto run = tmp / "run", pred = tmp / "pred";
-  auto t = run_adbench("--quiet train --detector simple3d --dataset real3d_ad --root " + root + " --category plate --out " +
-                       q(run) + sets(kSimple3d));
+  auto t = run_adbench("--quiet train --detector simple3d --dataset real3d_ad --root " + root +
+                       " --category plate --out " + q(run) + sets(kSimple3d));
   INFO(t.err);
   REQUIRE(t.exit_code == 0);
   auto inf = run_adbench("--quiet infer --run " + q(run) + " --out " + q(pred));
@@ -89,12 +90,14 @@ TEST_CASE("point clouds: train -> infer -> eval --pred equals the one-go eval", 
   // One float32 .npy of per-point scores per test cloud, in the prediction-folder layout.
   at::Tensor s = adbench::read_npy(pred / "plate" / "test" / "dent" / "12_dent.npy");
   REQUIRE(s.scalar_type() == at::kFloat);
-  REQUIRE(s.sizes() == at::IntArrayRef({pc::cloud_point_count(pc_root() / "plate" / "test" / "12_dent.pcd")}));
+  REQUIRE(s.sizes() ==
+          at::IntArrayRef({pc::cloud_point_count(pc_root() / "plate" / "test" / "12_dent.pcd")}));
   REQUIRE(fs::exists(pred / "plate" / "scores.csv"));
   auto staged = run_adbench("--quiet eval --pred " + q(pred) + " --dataset real3d_ad --root " + root +
                             " --category plate --out " + q(tmp / "staged.json"));
-  auto fromrun = run_adbench("--quiet eval --run " + q(run) + " --dataset real3d_ad --root " + root +
-                             " --category plate --out " + q(tmp / "fromrun.json") + " --csv " + q(tmp / "board.csv"));
+  auto fromrun =
+      run_adbench("--quiet eval --run " + q(run) + " --dataset real3d_ad --root " + root +
+                  " --category plate --out " + q(tmp / "fromrun.json") + " --csv " + q(tmp / "board.csv"));
   INFO(staged.err << fromrun.err);
   REQUIRE(staged.exit_code == 0);
   REQUIRE(fromrun.exit_code == 0);
@@ -110,11 +113,13 @@ TEST_CASE("point clouds: train -> infer -> eval --pred equals the one-go eval", 
   REQUIRE(fs::exists(tmp / "board.csv"));
 }
 
-TEST_CASE("mvtec_3d layout: grid metrics with missing points excluded, .tiff and .npy maps", "[pointcloud][cli]") {
+TEST_CASE("mvtec_3d layout: grid metrics with missing points excluded, .tiff and .npy maps",
+          "[pointcloud][cli]") {
   TempDir tmp("x3d");
   REQUIRE(run_adbench("--quiet synth --kind xyz --out " + q(tmp / "xyz")).exit_code == 0);
   auto r = run_adbench("--quiet eval --detector fpfh_patchcore --dataset mvtec_3d --root " + q(tmp / "xyz") +
-                       " --category disc --pred-out " + q(tmp / "pred") + " --out " + q(tmp / "r.json") + sets(kFpfh));
+                       " --category disc --pred-out " + q(tmp / "pred") + " --out " + q(tmp / "r.json") +
+                       sets(kFpfh));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto j = read_json(tmp / "r.json");
@@ -133,11 +138,11 @@ TEST_CASE("bad clouds fail with one line and exit code 2", "[pointcloud][cli]") 
   TempDir tmp("pbad");
   copy_tree(pc_root() / "plate", tmp / "d" / "plate");
   const fs::path test = tmp / "d" / "plate" / "test";
-  const std::string base = "--quiet eval --detector fpfh_patchcore --dataset real3d_ad --root " + q(tmp / "d") +
-                           " --category plate" + sets(kFpfh);
+  const std::string base = "--quiet eval --detector fpfh_patchcore --dataset real3d_ad --root " +
+                           q(tmp / "d") + " --category plate" + sets(kFpfh);
   auto header = [](const std::string& size, const std::string& type, int n) {
-    return "VERSION 0.7\nFIELDS x y z\nSIZE " + size + "\nTYPE " + type + "\nCOUNT 1 1 1\nWIDTH " + std::to_string(n) +
-           "\nHEIGHT 1\nPOINTS " + std::to_string(n) + "\nDATA ascii\n";
+    return "VERSION 0.7\nFIELDS x y z\nSIZE " + size + "\nTYPE " + type + "\nCOUNT 1 1 1\nWIDTH " +
+           std::to_string(n) + "\nHEIGHT 1\nPOINTS " + std::to_string(n) + "\nDATA ascii\n";
   };
   auto check = [&](const fs::path& file, const std::string& content, const std::string& expected) {
     const std::string saved = adbench::read_file(file);
@@ -149,11 +154,13 @@ TEST_CASE("bad clouds fail with one line and exit code 2", "[pointcloud][cli]") 
   };
   check(test / "4_bump.pcd", header("8 8 8", "F F F", 1) + "1 2 3\n",
         (test / "4_bump.pcd").string() +
-            ": PCD field 'x' has TYPE F SIZE 8 COUNT 1, which cannot be read (x, y and z must be F 4, I 1/2/4 or U 1/2/4 "
+            ": PCD field 'x' has TYPE F SIZE 8 COUNT 1, which cannot be read (x, y and z must be F 4, I "
+            "1/2/4 or U 1/2/4 "
             "with COUNT 1)");
   check(test / "4_bump.pcd", header("4 4 4", "F F F", 2) + "1 2 3\n1 nan 3\n",
         (test / "4_bump.pcd").string() + ": 1 points have NaN or infinite coordinates (first: point 1)");
-  check(test / "4_bump.pcd", header("4 4 4", "F F F", 0), (test / "4_bump.pcd").string() + ": empty point cloud (0 points)");
+  check(test / "4_bump.pcd", header("4 4 4", "F F F", 0),
+        (test / "4_bump.pcd").string() + ": empty point cloud (0 points)");
   const fs::path gt = tmp / "d" / "plate" / "gt" / "4_bump.txt";
   const std::string g = adbench::read_file(gt);
   check(gt, g + "0 0 0 0\n",

@@ -2,7 +2,6 @@
 // and their one-line errors; kNN, FPS, coreset and bank distances against brute force; point-level
 // and masked-grid metrics on hand-made data against independent computations.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -62,8 +61,10 @@ TEST_CASE("PCD ascii, binary and binary_compressed and PLY round-trip", "[pointc
     REQUIRE(c.points.sizes() == pts.sizes());
     REQUIRE(!c.organised());
     REQUIRE(pc::cloud_point_count(f) == 1000);
-    if (std::string(enc) == "ascii") REQUIRE(at::allclose(c.points, pts, 1e-6, 1e-6));
-    else REQUIRE(at::equal(c.points, pts));  // float32 bytes survive exactly
+    if (std::string(enc) == "ascii")
+      REQUIRE(at::allclose(c.points, pts, 1e-6, 1e-6));
+    else
+      REQUIRE(at::equal(c.points, pts));  // float32 bytes survive exactly
   }
   auto ply = tmp / "c.ply";
   pc::write_ply(ply, pts);
@@ -74,9 +75,10 @@ TEST_CASE("PCD ascii, binary and binary_compressed and PLY round-trip", "[pointc
 TEST_CASE("PCD with extra fields, integer coordinates and a hand-written ascii body", "[pointcloud]") {
   TempDir tmp("pcf");
   auto f = tmp / "a.pcd";
-  write_text(f,
-             "# comment\nVERSION 0.7\nFIELDS x y z intensity\nSIZE 4 2 4 4\nTYPE F I F F\nCOUNT 1 1 1 1\nWIDTH 3\n"
-             "HEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 3\nDATA ascii\n1.5 2 3.25 9\n-1 -7 0 9\n0.125 100 -2 9\n");
+  write_text(
+      f,
+      "# comment\nVERSION 0.7\nFIELDS x y z intensity\nSIZE 4 2 4 4\nTYPE F I F F\nCOUNT 1 1 1 1\nWIDTH 3\n"
+      "HEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 3\nDATA ascii\n1.5 2 3.25 9\n-1 -7 0 9\n0.125 100 -2 9\n");
   auto c = pc::read_cloud(f);
   REQUIRE(c.size() == 3);
   REQUIRE(c.points[1][1].item<float>() == -7.f);
@@ -106,7 +108,8 @@ TEST_CASE("organised xyz TIFF: channel order and missing points", "[pointcloud]"
   // OpenCV's Mat is BGR-first: (z, y, x) in memory, (x, y, z) in the file.
   m.at<cv::Vec3f>(1, 2) = cv::Vec3f(3.f, 2.f, 1.f);
   m.at<cv::Vec3f>(3, 4) = cv::Vec3f(6.f, 5.f, 4.f);
-  REQUIRE(cv::imwrite((tmp / "a.tiff").string(), m, {cv::IMWRITE_TIFF_COMPRESSION, 1}));  // uncompressed: exact floats
+  REQUIRE(cv::imwrite((tmp / "a.tiff").string(), m,
+                      {cv::IMWRITE_TIFF_COMPRESSION, 1}));  // uncompressed: exact floats
   auto c = pc::read_cloud(tmp / "a.tiff");
   REQUIRE(c.organised());
   REQUIRE(c.height == 4);
@@ -121,32 +124,43 @@ TEST_CASE("organised xyz TIFF: channel order and missing points", "[pointcloud]"
 TEST_CASE("bad clouds: one line naming the file", "[pointcloud]") {
   TempDir tmp("bad");
   auto f = tmp / "f8.pcd";
-  write_text(f, "VERSION 0.7\nFIELDS x y z\nSIZE 8 8 8\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\nDATA ascii\n1 2 3\n");
+  write_text(f,
+             "VERSION 0.7\nFIELDS x y z\nSIZE 8 8 8\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS "
+             "1\nDATA ascii\n1 2 3\n");
   REQUIRE(error_of([&] { pc::read_cloud(f); }) ==
-          f.string() + ": PCD field 'x' has TYPE F SIZE 8 COUNT 1, which cannot be read (x, y and z must be F 4, "
-                       "I 1/2/4 or U 1/2/4 with COUNT 1)");
+          f.string() +
+              ": PCD field 'x' has TYPE F SIZE 8 COUNT 1, which cannot be read (x, y and z must be F 4, "
+              "I 1/2/4 or U 1/2/4 with COUNT 1)");
   auto noz = tmp / "noz.pcd";
-  write_text(noz, "VERSION 0.7\nFIELDS x y\nSIZE 4 4\nTYPE F F\nCOUNT 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\nDATA ascii\n1 2\n");
+  write_text(noz,
+             "VERSION 0.7\nFIELDS x y\nSIZE 4 4\nTYPE F F\nCOUNT 1 1\nWIDTH 1\nHEIGHT 1\nPOINTS 1\nDATA "
+             "ascii\n1 2\n");
   REQUIRE(error_of([&] { pc::read_cloud(noz); }) == noz.string() + ": PCD has no field 'z' (FIELDS x y)");
   auto nan = tmp / "nan.pcd";
   write_text(nan, std::string(kHeader) + "1 2 3\nnan 0 0\n");
   REQUIRE(error_of([&] { pc::read_cloud(nan); }) ==
           nan.string() + ": 1 points have NaN or infinite coordinates (first: point 1)");
   auto empty = tmp / "empty.pcd";
-  write_text(empty, "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 0\nHEIGHT 1\nPOINTS 0\nDATA ascii\n");
+  write_text(empty,
+             "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 0\nHEIGHT 1\nPOINTS "
+             "0\nDATA ascii\n");
   REQUIRE(error_of([&] { pc::read_cloud(empty); }) == empty.string() + ": empty point cloud (0 points)");
   auto short_bin = tmp / "short.pcd";
   pc::write_pcd(short_bin, random_points(10, 2), "binary");
   fs::resize_file(short_bin, fs::file_size(short_bin) - 12);
-  REQUIRE(error_of([&] { pc::read_cloud(short_bin); }).rfind(short_bin.string() + ": cannot read point cloud (truncated", 0) == 0);
+  REQUIRE(error_of([&] {
+            pc::read_cloud(short_bin);
+          }).rfind(short_bin.string() + ": cannot read point cloud (truncated", 0) == 0);
   auto short_ascii = tmp / "short_ascii.pcd";
   write_text(short_ascii, std::string(kHeader) + "1 2 3\n");
   REQUIRE(error_of([&] { pc::read_cloud(short_ascii); }) ==
-          short_ascii.string() + ": cannot read point cloud (truncated: header says 2 points, the file has 1 rows)");
+          short_ascii.string() +
+              ": cannot read point cloud (truncated: header says 2 points, the file has 1 rows)");
   write_text(tmp / "gt.txt", "0 0 0 0\n1 1 1 1\n1 1 1 1\n");
   REQUIRE(error_of([&] { pc::read_point_labels(tmp / "gt.txt", 2, tmp / "c.pcd"); }) ==
           (tmp / "gt.txt").string() + ": 3 points but its cloud " + (tmp / "c.pcd").string() + " has 2");
-  REQUIRE(error_of([&] { pc::read_cloud(tmp / "x.obj"); }) == (tmp / "x.obj").string() + ": cannot open file");
+  REQUIRE(error_of([&] { pc::read_cloud(tmp / "x.obj"); }) ==
+          (tmp / "x.obj").string() + ": cannot open file");
 }
 
 TEST_CASE("kNN, farthest-point sampling, coreset and bank distances against brute force", "[pointcloud]") {
@@ -200,8 +214,10 @@ TEST_CASE("point metrics on a hand-made cloud equal independent computations", "
   std::vector<double> s = {0.1, 0.4, 0.35, 0.8, 0.2, 0.7, 0.4, 0.05, 0.9, 0.3};
   std::vector<int> y = {0, 0, 0, 1, 0, 1, 1, 0, 0, 0};
   adbench::metrics::PixelAccumulator acc({}, at::kCPU);
-  acc.add_points(at::tensor(s, at::kDouble).slice(0, 0, 6), at::tensor(std::vector<int>(y.begin(), y.begin() + 6)), "a");
-  acc.add_points(at::tensor(s, at::kDouble).slice(0, 6, 10), at::tensor(std::vector<int>(y.begin() + 6, y.end())), "b");
+  acc.add_points(at::tensor(s, at::kDouble).slice(0, 0, 6),
+                 at::tensor(std::vector<int>(y.begin(), y.begin() + 6)), "a");
+  acc.add_points(at::tensor(s, at::kDouble).slice(0, 6, 10),
+                 at::tensor(std::vector<int>(y.begin() + 6, y.end())), "b");
   auto m = acc.compute();
   REQUIRE(m.pixels == 10);
   REQUIRE(m.positives == 3);
@@ -217,7 +233,8 @@ TEST_CASE("point metrics on a hand-made cloud equal independent computations", "
 
 TEST_CASE("masked grid metrics leave out missing points", "[pointcloud][metrics]") {
   // 4x4 grid; the right column is missing data with extreme scores that must not count.
-  at::Tensor map = at::tensor({0.1f, 0.2f, 0.3f, 9.f, 0.2f, 0.8f, 0.7f, 9.f, 0.1f, 0.9f, 0.2f, -9.f, 0.0f, 0.1f, 0.3f, -9.f})
+  at::Tensor map = at::tensor({0.1f, 0.2f, 0.3f, 9.f, 0.2f, 0.8f, 0.7f, 9.f, 0.1f, 0.9f, 0.2f, -9.f, 0.0f,
+                               0.1f, 0.3f, -9.f})
                        .reshape({4, 4});
   at::Tensor mask = at::zeros({4, 4}, at::kBool);
   mask[1][1] = true, mask[1][2] = true, mask[2][1] = true, mask[0][3] = true;  // (0,3) is missing

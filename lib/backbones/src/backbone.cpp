@@ -3,8 +3,8 @@
 #include "adbench/backbones/backbone.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <cctype>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -40,7 +40,8 @@ std::array<float, 3> parse_triple(const fs::path& file, const std::string& key, 
       out[i] = j[i].get<float>();
     }
   } catch (const std::exception&) {
-    throw_file_error(file, "metadata '" + key + "' must be a JSON array of 3 numbers, found '" + excerpt(text) + "'");
+    throw_file_error(
+        file, "metadata '" + key + "' must be a JSON array of 3 numbers, found '" + excerpt(text) + "'");
   }
   return out;
 }
@@ -63,8 +64,10 @@ std::optional<std::string> assigned_list(const std::string& text, const std::vec
         break;
       }
       i = skip_ws(i + keys[k].size());
-      if (i >= l.size() || l[i] != '=') ok = false;
-      else i = skip_ws(i + 1);
+      if (i >= l.size() || l[i] != '=')
+        ok = false;
+      else
+        i = skip_ws(i + 1);
     }
     if (!ok || i >= l.size() || l[i] != '[') continue;
     const size_t close = l.find(']', i);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
 #include "adbench/core/log.hpp"
@@ -17,7 +18,9 @@ namespace adbench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 std::string size_str(int64_t h, int64_t w) { return std::to_string(w) + "x" + std::to_string(h); }
 
@@ -99,7 +102,8 @@ int64_t non_finite(const at::Tensor& map) { return map.numel() - at::isfinite(ma
 /// 2-D images, views and frames: a mask image per anomalous unit.
 class MaskTruth final : public TruthStrategy {
  public:
-  MaskTruth(const metrics::Options& opt, at::Device device, bool resize) : acc_(opt, device), resize_(resize) {}
+  MaskTruth(const metrics::Options& opt, at::Device device, bool resize)
+      : acc_(opt, device), resize_(resize) {}
   std::string level() const override { return "pixel"; }
   std::string no_truth_warning(const std::string& category) const override {
     return "category " + category +
@@ -118,8 +122,8 @@ class MaskTruth final : public TruthStrategy {
       cv::Mat m = read_mask(*unit.truth);
       cv::Size img = read_image_size(unit.path);
       if (m.size() != img)
-        throw_file_error(*unit.truth, "mask is " + size_str(m.rows, m.cols) + " but its image " + unit.path.string() +
-                                          " is " + size_str(img.height, img.width));
+        throw_file_error(*unit.truth, "mask is " + size_str(m.rows, m.cols) + " but its image " +
+                                          unit.path.string() + " is " + size_str(img.height, img.width));
       mask = mask_to_tensor(m);
       if (!mask.any().item<bool>()) empty_masks_++;
     }
@@ -183,8 +187,8 @@ class GridTruth final : public TruthStrategy {
     at::Tensor map = map_in;
     if (map.dim() == 1) {
       if (map.size(0) != cloud.size())
-        throw InputError(name + ": " + std::to_string(map.size(0)) + " scores but its cloud " + unit.path.string() +
-                         " has " + std::to_string(cloud.size()) + " valid points");
+        throw InputError(name + ": " + std::to_string(map.size(0)) + " scores but its cloud " +
+                         unit.path.string() + " has " + std::to_string(cloud.size()) + " valid points");
       at::Tensor grid = at::zeros({h * w}, at::kFloat);
       grid.index_put_({cloud.grid_index}, map);
       map = grid.reshape({h, w});
@@ -198,8 +202,8 @@ class GridTruth final : public TruthStrategy {
       cv::Mat m = read_mask(*unit.truth);
       if (m.rows != h || m.cols != w)
         throw_file_error(*unit.truth, "mask is " + std::to_string(m.rows) + "x" + std::to_string(m.cols) +
-                                          " but its xyz grid " + unit.path.string() + " is " + std::to_string(h) +
-                                          "x" + std::to_string(w));
+                                          " but its xyz grid " + unit.path.string() + " is " +
+                                          std::to_string(h) + "x" + std::to_string(w));
       mask = mask_to_tensor(m);
       if (!mask.logical_and(valid).any().item<bool>()) empty_masks_++;
     } else {
@@ -230,12 +234,14 @@ class PointTruth final : public TruthStrategy {
   }
   void check(const std::string& name, at::Tensor& map) const override { check_point_map(name, map); }
   void add(const Unit& unit, const at::Tensor& map, const std::string& name) override {
-    if (map.dim() != 1) throw InputError(name + ": expected per-point scores [N], got a " + shape(map) + " array");
+    if (map.dim() != 1)
+      throw InputError(name + ": expected per-point scores [N], got a " + shape(map) + " array");
     const int64_t np = pointcloud::cloud_point_count(unit.path);
     if (map.size(0) != np)
-      throw InputError(name + ": " + std::to_string(map.size(0)) + " scores but its cloud " + unit.path.string() +
-                       " has " + std::to_string(np) + " points");
-    at::Tensor lab = unit.truth ? pointcloud::read_point_labels(*unit.truth, np, unit.path) : at::zeros({np}, at::kByte);
+      throw InputError(name + ": " + std::to_string(map.size(0)) + " scores but its cloud " +
+                       unit.path.string() + " has " + std::to_string(np) + " points");
+    at::Tensor lab =
+        unit.truth ? pointcloud::read_point_labels(*unit.truth, np, unit.path) : at::zeros({np}, at::kByte);
     if (unit.truth) {
       masks_++;
       if (!lab.any().item<bool>()) empty_masks_++;
@@ -252,11 +258,15 @@ class PointTruth final : public TruthStrategy {
   metrics::PixelAccumulator acc_;
 };
 
-std::unique_ptr<TruthStrategy> make_truth(const CategoryData& data, const EvalOptions& eval, at::Device device) {
+std::unique_ptr<TruthStrategy> make_truth(const CategoryData& data, const EvalOptions& eval,
+                                          at::Device device) {
   switch (data.truth) {
-    case CategoryData::Truth::Masks: return std::make_unique<MaskTruth>(eval.metrics, device, eval.resize);
-    case CategoryData::Truth::GridMasks: return std::make_unique<GridTruth>(eval.metrics, device);
-    case CategoryData::Truth::PointLabels: return std::make_unique<PointTruth>(eval.metrics, device);
+    case CategoryData::Truth::Masks:
+      return std::make_unique<MaskTruth>(eval.metrics, device, eval.resize);
+    case CategoryData::Truth::GridMasks:
+      return std::make_unique<GridTruth>(eval.metrics, device);
+    case CategoryData::Truth::PointLabels:
+      return std::make_unique<PointTruth>(eval.metrics, device);
   }
   throw InternalError("unknown ground-truth layout");
 }
@@ -267,24 +277,25 @@ std::string unit_level(Modality m) { return m == Modality::Video ? "frame" : "vi
 
 std::string sample_level(Modality m) { return m == Modality::Image ? "image" : "sample"; }
 
-double predict_all(const std::vector<Sample>& samples, const BatchPredictor& predict, const CommonOptions& common,
-                   const std::string& progress_label, const std::function<void(const Sample&, Prediction&)>& each) {
+double predict_all(const std::vector<Sample>& samples, const BatchPredictor& predict,
+                   const CommonOptions& common, const std::string& progress_label,
+                   const std::function<void(const Sample&, Prediction&)>& each) {
   Progress progress(progress_label, static_cast<int64_t>(samples.size()));
   double seconds = 0;
-  const std::size_t bs = static_cast<std::size_t>(std::max(1, common.batch_size));
-  for (std::size_t first = 0; first < samples.size(); first += bs) {
-    const std::size_t last = std::min(samples.size(), first + bs);
-    std::vector<Sample> batch(samples.begin() + static_cast<long>(first), samples.begin() + static_cast<long>(last));
+  for (const BatchRange& r : batch_ranges(samples.size(), common.batch_size)) {
+    std::vector<Sample> batch(samples.begin() + static_cast<long>(r.begin),
+                              samples.begin() + static_cast<long>(r.end));
     auto t0 = Clock::now();
     std::vector<Prediction> preds = predict(batch);
     seconds += seconds_since(t0);
     if (preds.size() != batch.size())
-      throw InternalError("predictor returned " + std::to_string(preds.size()) + " predictions for a batch of " +
-                          std::to_string(batch.size()) + " samples");
+      throw InternalError("predictor returned " + std::to_string(preds.size()) +
+                          " predictions for a batch of " + std::to_string(batch.size()) + " samples");
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (preds[i].units.size() != batch[i].units.size())
-        throw InternalError("predictor returned " + std::to_string(preds[i].units.size()) + " unit maps for " +
-                            batch[i].rel_path + ", which has " + std::to_string(batch[i].units.size()) + " units");
+        throw InternalError("predictor returned " + std::to_string(preds[i].units.size()) +
+                            " unit maps for " + batch[i].rel_path + ", which has " +
+                            std::to_string(batch[i].units.size()) + " units");
       each(batch[i], preds[i]);
       progress.tick();
     }
@@ -293,8 +304,9 @@ double predict_all(const std::vector<Sample>& samples, const BatchPredictor& pre
   return seconds;
 }
 
-CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
-                                 const CommonOptions& common, PredictionWriter* writer) {
+CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict,
+                                 const EvalOptions& eval, const CommonOptions& common,
+                                 PredictionWriter* writer) {
   CategoryResult r;
   r.category = data.category;
   r.modality = data.modality;
@@ -312,32 +324,36 @@ CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor&
   scores.reserve(data.test.size());
   labels.reserve(data.test.size());
   double metric_seconds = 0;
-  r.seconds.infer = predict_all(data.test, predict, common, "infer " + data.category, [&](const Sample& s, Prediction& p) {
-    for (std::size_t u = 0; u < s.units.size(); ++u) {
-      const std::string name = !p.origin.empty() ? p.origin : s.units[u].path.string();
-      truth->check(name, p.units[u].map);
-      if (multi_unit && !std::isfinite(p.units[u].score))
-        throw InputError(name + ": unit score is not finite (" + std::to_string(p.units[u].score) + ")");
-    }
-    const std::string name = !p.origin.empty() ? p.origin : s.units.front().path.string();
-    if (!std::isfinite(p.score))
-      throw InputError(name + ": " + score_what + " score is not finite (" + std::to_string(p.score) + ")");
-    if (writer) writer->add(s, p);
-    auto t1 = Clock::now();
-    for (std::size_t u = 0; u < s.units.size(); ++u) {
-      if (with_truth) truth->add(s.units[u], p.units[u].map, !p.origin.empty() ? p.origin : s.units[u].path.string());
-      if (multi_unit) {
-        unit_scores.push_back(p.units[u].score);
-        unit_labels.push_back(s.units[u].label);
-      }
-    }
-    metric_seconds += seconds_since(t1);
-    scores.push_back(p.score);
-    labels.push_back(s.label);
-  });
+  r.seconds.infer =
+      predict_all(data.test, predict, common, "infer " + data.category, [&](const Sample& s, Prediction& p) {
+        for (std::size_t u = 0; u < s.units.size(); ++u) {
+          const std::string name = !p.origin.empty() ? p.origin : s.units[u].path.string();
+          truth->check(name, p.units[u].map);
+          if (multi_unit && !std::isfinite(p.units[u].score))
+            throw InputError(name + ": unit score is not finite (" + std::to_string(p.units[u].score) + ")");
+        }
+        const std::string name = !p.origin.empty() ? p.origin : s.units.front().path.string();
+        if (!std::isfinite(p.score))
+          throw InputError(name + ": " + score_what + " score is not finite (" + std::to_string(p.score) +
+                           ")");
+        if (writer) writer->add(s, p);
+        auto t1 = Clock::now();
+        for (std::size_t u = 0; u < s.units.size(); ++u) {
+          if (with_truth)
+            truth->add(s.units[u], p.units[u].map, !p.origin.empty() ? p.origin : s.units[u].path.string());
+          if (multi_unit) {
+            unit_scores.push_back(p.units[u].score);
+            unit_labels.push_back(s.units[u].label);
+          }
+        }
+        metric_seconds += seconds_since(t1);
+        scores.push_back(p.score);
+        labels.push_back(s.label);
+      });
   auto t2 = Clock::now();
   auto add_level = [&](LevelResult l) {
-    for (const auto& w : l.warnings) warn(r.warnings, "category " + data.category + ": " + l.level + " level: " + w);
+    for (const auto& w : l.warnings)
+      warn(r.warnings, "category " + data.category + ": " + l.level + " level: " + w);
     r.levels.push_back(std::move(l));
   };
   add_level(binary_level(sample_level(data.modality), scores, labels, eval.metrics));

@@ -1,9 +1,8 @@
 #include "adbench/bench/heatmap.hpp"
 
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "adbench/core/error.hpp"

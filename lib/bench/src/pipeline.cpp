@@ -1,23 +1,24 @@
 #include "adbench/bench/pipeline.hpp"
 
 #include <ATen/Parallel.h>
-#include <adbench/build_info.hpp>
 
+#include <adbench/build_info.hpp>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 
-#include "adbench/formats/json_fields.hpp"
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/image_io.hpp"
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/log.hpp"
+#include "adbench/core/path_util.hpp"
 #include "adbench/core/progress.hpp"
 #include "adbench/core/safetensors.hpp"
 #include "adbench/core/sha256.hpp"
 #include "adbench/core/system_info.hpp"
+#include "adbench/formats/json_fields.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,8 +27,9 @@ namespace adbench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 void warn(std::vector<std::string>& sink, const std::string& msg) {
   spdlog::warn("{}", msg);
@@ -39,7 +41,8 @@ CategoryData load_category(const std::string& dataset, const fs::path& root, con
   return adapter->load(root, category);
 }
 
-std::vector<std::string> resolve_categories(const std::string& dataset, const fs::path& root, const std::string& category) {
+std::vector<std::string> resolve_categories(const std::string& dataset, const fs::path& root,
+                                            const std::string& category) {
   if (category != "all") return {category};
   auto adapter = dataset_registry().create(dataset);
   return adapter->categories(root);
@@ -56,7 +59,8 @@ nlohmann::json with_absolute_weights(const nlohmann::json& settings, const fs::p
   const std::string file = w.get<std::string>();
   if (file.empty() || file == "none" || fs::path(file).is_absolute()) return settings;
   nlohmann::json out = settings;
-  out["backbone_weights"] = fs::absolute(base / file).lexically_normal().string();  // base "": the working dir
+  out["backbone_weights"] =
+      fs::absolute(base / file).lexically_normal().string();  // base "": the working dir
   return out;
 }
 
@@ -70,8 +74,10 @@ CategoryData load_union(const std::string& dataset, const fs::path& root) {
   CategoryData all;
   for (const auto& c : resolve_categories(dataset, root, "all")) {
     CategoryData d = load_category(dataset, root, c);
-    if (all.category.empty()) all = d;
-    else all.train.insert(all.train.end(), d.train.begin(), d.train.end());
+    if (all.category.empty())
+      all = d;
+    else
+      all.train.insert(all.train.end(), d.train.begin(), d.train.end());
   }
   all.category = "all";
   return all;
@@ -79,7 +85,8 @@ CategoryData load_union(const std::string& dataset, const fs::path& root) {
 
 /// Backbone weights named by a detector config (a path; "" and "none" name no file).
 void protect_weights(const nlohmann::json& config) {
-  if (!config.is_object() || !config.contains("backbone_weights") || !config["backbone_weights"].is_string()) return;
+  if (!config.is_object() || !config.contains("backbone_weights") || !config["backbone_weights"].is_string())
+    return;
   std::string w = config["backbone_weights"].get<std::string>();
   if (!w.empty() && w != "none") protect_input(w, "the backbone weights file");
 }
@@ -90,8 +97,7 @@ void protect_weights(const nlohmann::json& config) {
 std::optional<Provenance> prediction_origin(const fs::path& category_dir, const std::string& category,
                                             std::vector<std::string>& warnings) {
   const fs::path file = category_dir / "prediction.json";
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return std::nullopt;
+  if (!is_file(file)) return std::nullopt;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(file));
@@ -108,16 +114,16 @@ void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& c
   if (data.train.empty() && data.category == "all")
     throw_file_error(data.root, "no training images in any category");
   if (data.train.empty())
-    throw_file_error(data.root / data.category / "train", "no training images for category '" + data.category + "'");
+    throw_file_error(data.root / data.category / "train",
+                     "no training images for category '" + data.category + "'");
   RunContext ctx{common.device, common.batch_size, common.seed};
   at::manual_seed(static_cast<uint64_t>(common.seed));
   det.fit(data.train, ctx);
 }
 
 BatchPredictor detector_predictor(Detector& det, const CommonOptions& common) {
-  return [&det, ctx = RunContext{common.device, common.batch_size, common.seed}](const std::vector<Sample>& batch) {
-    return det.predict(batch, ctx);
-  };
+  return [&det, ctx = RunContext{common.device, common.batch_size, common.seed}](
+             const std::vector<Sample>& batch) { return det.predict(batch, ctx); };
 }
 
 }  // namespace
@@ -137,7 +143,8 @@ Provenance make_provenance(const Detector& det, const CommonOptions& common) {
   p.spec = detector_spec(p.detector, p.config);
   const nlohmann::json prov = det.provenance();
   auto text = [&prov](const char* k) {
-    return prov.is_object() && prov.contains(k) && prov[k].is_string() ? prov[k].get<std::string>() : std::string();
+    return prov.is_object() && prov.contains(k) && prov[k].is_string() ? prov[k].get<std::string>()
+                                                                       : std::string();
   };
   p.backbone = text("backbone");
   p.weights = text("weights");
@@ -155,8 +162,8 @@ void check_modality(const std::string& detector, const std::string& dataset) {
   std::string fits;
   for (const auto& name : detector_registry().names())
     if (detector_modality(name) == holds) fits += (fits.empty() ? "" : ", ") + name;
-  throw InputError("detector '" + detector + "' takes " + plural_noun(takes) + "; dataset '" + dataset + "' holds " +
-                   plural_noun(holds) +
+  throw InputError("detector '" + detector + "' takes " + plural_noun(takes) + "; dataset '" + dataset +
+                   "' holds " + plural_noun(holds) +
                    (fits.empty() ? " (no detector takes " + plural_noun(holds) + " yet)"
                                  : " (detectors for " + plural_noun(holds) + ": " + fits + ")"));
 }
@@ -171,14 +178,18 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   check_setting(req.setting);
   const bool multi = req.setting == "multi-class";
   if (multi && req.category != "all")
-    throw InputError("adbench train: --setting multi-class trains one model on every category: use --category all");
+    throw InputError(
+        "adbench train: --setting multi-class trains one model on every category: use --category all");
   if (!multi && req.category == "all")
-    throw InputError("adbench train: --category all needs --setting multi-class (single-class trains one category per run)");
+    throw InputError(
+        "adbench train: --category all needs --setting multi-class (single-class trains one category per "
+        "run)");
   protect_input(req.root, "the dataset root");
   protect_weights(req.overrides);
   check_modality(req.detector, req.dataset);
   StagingDir staging(req.out, OutputKind::RunFolder, req.force);
-  CategoryData data = multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
+  CategoryData data =
+      multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
   auto det = make_detector(req.detector, req.overrides);
   fit_checked(*det, data, common);
   double train_s = seconds_since(t0);
@@ -211,17 +222,18 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
 
 LoadedRun load_run(const fs::path& run) {
   std::error_code ec;
-  if (!fs::is_directory(run, ec)) throw_file_error(run, "no such run folder");
+  if (!is_dir(run)) throw_file_error(run, "no such run folder");
   fs::path info_path = run / "run.json";
   if (!fs::exists(info_path, ec)) throw_file_error(info_path, "missing: not an adbench run folder");
   // Syntax and the type of every key read below are checked here: errors name the file and the key.
   nlohmann::json info = formats::parse_run_json(read_file(info_path), info_path.string());
   if (info.value("format", "") != kRunFormat)
-    throw_file_error(info_path, "run format '" + excerpt(info.value("format", "")) + "' is not " + kRunFormat);
+    throw_file_error(info_path,
+                     "run format '" + excerpt(info.value("format", "")) + "' is not " + kRunFormat);
   std::string version = info.value("adbench_version", "");
   if (version != build::kVersion)
-    throw_file_error(info_path, "written by adbench " + excerpt(version) + ", this is adbench " + build::kVersion +
-                                    "; retrain with this version");
+    throw_file_error(info_path, "written by adbench " + excerpt(version) + ", this is adbench " +
+                                    build::kVersion + "; retrain with this version");
   std::string det_name = info.value("detector", "");
   if (!detector_registry().contains(det_name))
     throw_file_error(info_path, "unknown detector '" + excerpt(det_name) + "'");
@@ -229,7 +241,8 @@ LoadedRun load_run(const fs::path& run) {
   SafeTensors st = read_safetensors(run / "model.safetensors");
   auto meta = st.metadata.find("detector");
   if (meta != st.metadata.end() && meta->second != det_name)
-    throw_file_error(run / "model.safetensors", "holds a '" + meta->second + "' model, run.json says '" + det_name + "'");
+    throw_file_error(run / "model.safetensors",
+                     "holds a '" + meta->second + "' model, run.json says '" + det_name + "'");
   LoadedRun out;
   out.detector = detector_registry().create(
       det_name, with_absolute_weights(info.value("config", nlohmann::json::object()), run));
@@ -244,9 +257,10 @@ LoadedRun load_run(const fs::path& run) {
     nlohmann::json now = out.detector->provenance();
     std::string sha = now.is_object() ? now.value("weights_sha256", std::string()) : std::string();
     if (sha != trained["weights_sha256"].get<std::string>())
-      throw_file_error(info_path, "trained with backbone weights " + trained.value("weights", std::string("?")) +
-                                      " (sha256 " + trained["weights_sha256"].get<std::string>() +
-                                      "), but the weights file now has sha256 " + (sha.empty() ? "(none)" : sha));
+      throw_file_error(info_path,
+                       "trained with backbone weights " + trained.value("weights", std::string("?")) +
+                           " (sha256 " + trained["weights_sha256"].get<std::string>() +
+                           "), but the weights file now has sha256 " + (sha.empty() ? "(none)" : sha));
   }
   out.info = std::move(info);
   return out;
@@ -266,27 +280,28 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   auto predict = detector_predictor(*run.detector, common);
   std::size_t written = 0;
   for (const auto& cat : categories) {
-  CategoryData data = load_category(dataset, root, cat);
-  PredictionWriter writer(req.out, cat, req.heatmaps, req.force);
-  auto t0 = Clock::now();
-  predict_all(data.test, predict, common, "infer " + cat, [&writer](const Sample& s, Prediction& p) { writer.add(s, p); });
-  nlohmann::json prov = {{"adbench_version", build::kVersion},
-                         {"git_commit", build::kGitCommit},
-                         {"created_utc", utc_timestamp()},
-                         {"command", common.command_line},
-                         {"run", fs::absolute(req.run).lexically_normal().string()},
-                         {"detector", run.info["detector"]},
-                         {"config", run.info["config"]},
-                         {"provenance", run.info["provenance"]},
-                         {"dataset", dataset},
-                         {"root", fs::absolute(root).lexically_normal().string()},
-                         {"category", cat},
-                         {"setting", run.info.value("setting", "single-class")},
-                         {"device", device_string(common.device)},
-                         {"infer_seconds", seconds_since(t0)},
-                         {"produced_by", make_provenance(*run.detector, common).to_json()}};
-  writer.commit(prov);
-  written += data.test.size();
+    CategoryData data = load_category(dataset, root, cat);
+    PredictionWriter writer(req.out, cat, req.heatmaps, req.force);
+    auto t0 = Clock::now();
+    predict_all(data.test, predict, common, "infer " + cat,
+                [&writer](const Sample& s, Prediction& p) { writer.add(s, p); });
+    nlohmann::json prov = {{"adbench_version", build::kVersion},
+                           {"git_commit", build::kGitCommit},
+                           {"created_utc", utc_timestamp()},
+                           {"command", common.command_line},
+                           {"run", fs::absolute(req.run).lexically_normal().string()},
+                           {"detector", run.info["detector"]},
+                           {"config", run.info["config"]},
+                           {"provenance", run.info["provenance"]},
+                           {"dataset", dataset},
+                           {"root", fs::absolute(root).lexically_normal().string()},
+                           {"category", cat},
+                           {"setting", run.info.value("setting", "single-class")},
+                           {"device", device_string(common.device)},
+                           {"infer_seconds", seconds_since(t0)},
+                           {"produced_by", make_provenance(*run.detector, common).to_json()}};
+    writer.commit(prov);
+    written += data.test.size();
   }
   return written;
 }
@@ -296,7 +311,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   int sources = int(req.detector.has_value()) + int(req.predictions.has_value()) + int(req.run.has_value());
   if (sources != 1) throw InputError("adbench eval: give exactly one of --detector, --pred or --run");
   if (req.setting && *req.setting == "multi-class" && req.category != "all")
-    throw InputError("adbench eval: --setting multi-class evaluates one model on every category: use --category all");
+    throw InputError(
+        "adbench eval: --setting multi-class evaluates one model on every category: use --category all");
   protect_input(req.root, "the dataset root");
   if (req.predictions) protect_input(*req.predictions, "the prediction folder being read");
   if (req.run) protect_input(*req.run, "the run folder being read");
@@ -305,7 +321,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.out) check_output(*req.out, OutputKind::ResultFile, req.force);
   if (req.csv) check_csv_output(*req.csv, ResultRecord::csv_header());
   for (double l : req.eval.metrics.aupro_limits)
-    if (!(l > 0.0 && l <= 1.0)) throw InputError("--aupro-limits: each limit must be in (0, 1], got " + std::to_string(l));
+    if (!(l > 0.0 && l <= 1.0))
+      throw InputError("--aupro-limits: each limit must be in (0, 1], got " + std::to_string(l));
 
   ResultRecord rec;
   rec.command = common.command_line;
@@ -316,11 +333,12 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   rec.threads = at::get_num_threads();
   rec.seed = common.seed;
   rec.created_utc = utc_timestamp();
-  rec.options = {{"aupro_limits", req.eval.metrics.aupro_limits},
-                 {"ap_convention", req.eval.metrics.ap_convention == metrics::ApConvention::Step ? "step" : "trapezoid"},
-                 {"aupro_bins", req.eval.metrics.aupro_bins},
-                 {"resize_maps", req.eval.resize},
-                 {"batch_size", common.batch_size}};
+  rec.options = {
+      {"aupro_limits", req.eval.metrics.aupro_limits},
+      {"ap_convention", req.eval.metrics.ap_convention == metrics::ApConvention::Step ? "step" : "trapezoid"},
+      {"aupro_bins", req.eval.metrics.aupro_bins},
+      {"resize_maps", req.eval.resize},
+      {"batch_size", common.batch_size}};
 
   std::optional<LoadedRun> run;
   if (req.run) {
@@ -340,17 +358,17 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   auto categories = resolve_categories(req.dataset, req.root, req.category);
   if (req.predictions && req.category == "all") {
     // A prediction folder may hold some of the categories: evaluate those, and say which not.
-    std::error_code ec;
-    if (!fs::is_directory(*req.predictions, ec)) throw_file_error(*req.predictions, "no such prediction folder");
+    if (!is_dir(*req.predictions)) throw_file_error(*req.predictions, "no such prediction folder");
     std::vector<std::string> present, absent;
-    for (const auto& c : categories) (fs::is_directory(*req.predictions / c, ec) ? present : absent).push_back(c);
+    for (const auto& c : categories) (is_dir(*req.predictions / c) ? present : absent).push_back(c);
     auto join = [](const std::vector<std::string>& v) {
       std::string out;
       for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
       return out;
     };
     if (present.empty())
-      throw_file_error(*req.predictions, "no predictions for any of the " + std::to_string(categories.size()) +
+      throw_file_error(*req.predictions, "no predictions for any of the " +
+                                             std::to_string(categories.size()) +
                                              " categories of the dataset (" + join(categories) +
                                              "; expected <category>/test/<defect>/<stem>.tiff)");
     if (!absent.empty())
@@ -382,7 +400,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     auto tc = Clock::now();
     CategoryData data = load_category(req.dataset, req.root, category);
     std::unique_ptr<PredictionWriter> writer;
-    if (req.pred_out) writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);
+    if (req.pred_out)
+      writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);
     CategoryResult r;
     if (shared) {
       rec.source = {{"kind", "detector"}};
@@ -406,7 +425,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       r.train = run->info.value("train_count", 0);
       if (multi) r.seconds.train = run->info.value("train_seconds", 0.0);
     } else {
-      rec.source = {{"kind", "predictions"}, {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
+      rec.source = {{"kind", "predictions"},
+                    {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
       PredictionReader reader(*req.predictions, category, data.test);
       auto predict = [&reader](const std::vector<Sample>& batch) {
         std::vector<Prediction> out;
@@ -418,15 +438,21 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       r.produced_by = prediction_origin(*req.predictions / category, category, r.warnings);
     }
     if (writer) {
-      nlohmann::json prov = {{"adbench_version", build::kVersion}, {"git_commit", build::kGitCommit},
-                             {"created_utc", utc_timestamp()},   {"command", common.command_line},
-                             {"source", rec.source},             {"dataset", req.dataset},
+      nlohmann::json prov = {{"adbench_version", build::kVersion},
+                             {"git_commit", build::kGitCommit},
+                             {"created_utc", utc_timestamp()},
+                             {"command", common.command_line},
+                             {"source", rec.source},
+                             {"dataset", req.dataset},
                              {"setting", rec.setting},
-                             {"root", rec.root},                 {"category", category},
+                             {"root", rec.root},
+                             {"category", category},
                              {"device", rec.device}};
       // What computed these maps: the detector that ran here, or the producer of the folder read.
-      if (rec.produced_by) prov["produced_by"] = rec.produced_by->to_json();
-      else if (r.produced_by) prov["produced_by"] = r.produced_by->to_json();
+      if (rec.produced_by)
+        prov["produced_by"] = rec.produced_by->to_json();
+      else if (r.produced_by)
+        prov["produced_by"] = r.produced_by->to_json();
       writer->commit(prov);
     }
     r.seconds.total = seconds_since(tc);

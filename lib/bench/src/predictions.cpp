@@ -1,19 +1,19 @@
 #include "adbench/bench/predictions.hpp"
-#include "adbench/bench/heatmap.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "adbench/bench/heatmap.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
-#include "adbench/formats/text_formats.hpp"
 #include "adbench/core/image_io.hpp"
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/npy.hpp"
+#include "adbench/core/path_util.hpp"
+#include "adbench/formats/text_formats.hpp"
 
 namespace fs = std::filesystem;
 
@@ -36,7 +36,8 @@ std::string format_score(double v) {
 
 }  // namespace
 
-PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string& category, bool heatmaps, bool force)
+PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string& category, bool heatmaps,
+                                   bool force)
     : staging_(pred_root / category, OutputKind::PredictionFolder, force), heatmaps_(heatmaps) {}
 
 void PredictionWriter::add(const Sample& sample, const Prediction& p) {
@@ -71,9 +72,7 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
   std::ostringstream csv;
   csv << "path,score\n";
   for (const auto& [s, score] : written_) csv << s.rel_path << "," << format_score(score) << "\n";
-  {
-    write_file_atomic(staging_.path() / "scores.csv", csv.str());
-  }
+  { write_file_atomic(staging_.path() / "scores.csv", csv.str()); }
   if (heatmaps_) {
     for (const auto& [s, score] : written_) {
       if (s.modality == Modality::PointCloud) continue;  // no image to overlay
@@ -93,19 +92,20 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
                                    const std::vector<Sample>& test)
     : dir_(pred_root / category) {
   std::error_code ec;
-  if (!fs::is_directory(pred_root, ec)) throw_file_error(pred_root, "no such prediction folder");
-  if (!fs::is_directory(dir_, ec))
+  if (!is_dir(pred_root)) throw_file_error(pred_root, "no such prediction folder");
+  if (!is_dir(dir_))
     throw_file_error(dir_, "no predictions for category '" + category + "' (expected " +
                                (dir_ / "test/<defect>/<stem>.tiff").string() + ")");
   std::vector<std::string> missing;
   for (const auto& s : test) {
     fs::path found;
     const bool points = s.modality == Modality::PointCloud;
-    static const std::array<const char*, 3> kImageExt{".tiff", ".tif", ".npy"}, kPointExt{".npy", ".tiff", ".tif"};
+    static const std::array<const char*, 3> kImageExt{".tiff", ".tif", ".npy"},
+        kPointExt{".npy", ".tiff", ".tif"};
     std::vector<fs::path> present;
     for (const char* ext : points ? kPointExt : kImageExt) {
       fs::path p = prediction_map_path(pred_root, s, ext);
-      if (fs::is_regular_file(p, ec)) present.push_back(p);
+      if (is_file(p)) present.push_back(p);
     }
     // adbench writes a point cloud's organised map as .npy with a .tiff copy; any other pair is
     // ambiguous: which one the user meant is unknown.
@@ -114,13 +114,15 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
     if (present.size() > 1 && !npy_with_tiff_copy) {
       std::string names;
       for (const auto& p : present) names += (names.empty() ? "" : ", ") + p.filename().string();
-      throw_file_error(present[0].parent_path() / s.stem,
-                       "ambiguous prediction: " + std::to_string(present.size()) + " maps (" + names +
-                           "); keep one");
+      throw_file_error(
+          present[0].parent_path() / s.stem,
+          "ambiguous prediction: " + std::to_string(present.size()) + " maps (" + names + "); keep one");
     }
     if (!present.empty()) found = present[0];
-    if (found.empty()) missing.push_back("test/" + s.defect + "/" + s.stem + (points ? ".npy" : ".tiff"));
-    else maps_[prediction_key(s)] = found;
+    if (found.empty())
+      missing.push_back("test/" + s.defect + "/" + s.stem + (points ? ".npy" : ".tiff"));
+    else
+      maps_[prediction_key(s)] = found;
   }
   if (!missing.empty()) {
     std::string first;
@@ -131,7 +133,8 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
   fs::path csv = dir_ / "scores.csv";
   if (!fs::exists(csv, ec)) return;
   // Empty files, duplicate rows, malformed or non-finite scores: formats::parse_scores_csv.
-  for (const auto& row : formats::parse_scores_csv(read_file(csv), csv.string())) scores_[row.key] = row.score;
+  for (const auto& row : formats::parse_scores_csv(read_file(csv), csv.string()))
+    scores_[row.key] = row.score;
   std::vector<std::string> no_score;
   for (const auto& s : test)
     if (!scores_.count(prediction_key(s))) no_score.push_back(s.rel_path);
@@ -148,8 +151,9 @@ Prediction PredictionReader::read(const Sample& sample) const {
   at::Tensor map;
   if (sample.modality == Modality::PointCloud && file.extension() == ".npy") {
     at::Tensor t = read_npy(file);
-    if (t.dim() < 1 || t.dim() > 2) throw_file_error(file, "expected per-point scores [N] or an [H,W] map, got " +
-                                                               std::to_string(t.dim()) + " dimensions");
+    if (t.dim() < 1 || t.dim() > 2)
+      throw_file_error(file, "expected per-point scores [N] or an [H,W] map, got " + std::to_string(t.dim()) +
+                                 " dimensions");
     if (!t.is_floating_point()) throw_file_error(file, "expected float32 or float64 scores");
     if (t.numel() == 0) throw_file_error(file, "per-point scores have no values");
     map = t;

@@ -1,7 +1,6 @@
 #include "adbench/bench/result.hpp"
 
 #include <adbench/build_info.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +12,9 @@
 namespace adbench {
 
 namespace {
-nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 std::string csv_escape(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -46,8 +47,8 @@ ResultField text_field(const std::string& name, std::function<std::string(const 
 
 /// Table headings: "I-AUROC" for the image level's auroc, "P-AUPRO@0.3" for the pixel level's aupro_0.3.
 std::string level_prefix(const std::string& level) {
-  static const std::map<std::string, std::string> kPrefix = {{"sample", "S"}, {"frame", "F"}, {"view", "V"},
-                                                             {"image", "I"},  {"pixel", "P"}, {"point", "Pt"}};
+  static const std::map<std::string, std::string> kPrefix = {
+      {"sample", "S"}, {"frame", "F"}, {"view", "V"}, {"image", "I"}, {"pixel", "P"}, {"point", "Pt"}};
   auto it = kPrefix.find(level);
   return it == kPrefix.end() ? level : it->second;
 }
@@ -99,10 +100,13 @@ const std::vector<ResultField>& result_fields() {
       std::string path = s.is_object() ? s.value("path", "") : "";
       return path.empty() ? kind : kind + ":" + path;
     }));
-    f.push_back(text_field("detector", [](const ResultRow& r) { return produced(r, &Provenance::detector); }));
+    f.push_back(
+        text_field("detector", [](const ResultRow& r) { return produced(r, &Provenance::detector); }));
     f.push_back(text_field("spec", [](const ResultRow& r) { return produced(r, &Provenance::spec); }));
-    f.push_back(text_field("config_sha256", [](const ResultRow& r) { return produced(r, &Provenance::config_sha256); }));
-    f.push_back(text_field("backbone", [](const ResultRow& r) { return produced(r, &Provenance::backbone); }));
+    f.push_back(text_field("config_sha256",
+                           [](const ResultRow& r) { return produced(r, &Provenance::config_sha256); }));
+    f.push_back(
+        text_field("backbone", [](const ResultRow& r) { return produced(r, &Provenance::backbone); }));
     f.push_back(text_field("weights_sha256", [](const ResultRow& r) {
       std::string sha = produced(r, &Provenance::weights_sha256);
       return sha.empty() && produced(r, &Provenance::weights) == "none" ? std::string("none") : sha;
@@ -115,11 +119,16 @@ const std::vector<ResultField>& result_fields() {
     f.push_back(metric_field("aupro_0.3", "AUPRO@0.3"));
     f.push_back(metric_field("aupro_0.05", "AUPRO@0.05"));
     f.push_back(metric_field("aupro_0.01", "AUPRO@0.01"));
-    f.push_back(text_field("units", [](const ResultRow& r) { return std::to_string(r.level.count("units")); }));
-    f.push_back(text_field("anomalous", [](const ResultRow& r) { return std::to_string(r.level.count("anomalous")); }));
-    f.push_back(text_field("train_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.train, 3); }));
-    f.push_back(text_field("infer_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.infer, 3); }));
-    f.push_back(text_field("metrics_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.metrics, 3); }));
+    f.push_back(
+        text_field("units", [](const ResultRow& r) { return std::to_string(r.level.count("units")); }));
+    f.push_back(text_field("anomalous",
+                           [](const ResultRow& r) { return std::to_string(r.level.count("anomalous")); }));
+    f.push_back(
+        text_field("train_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.train, 3); }));
+    f.push_back(
+        text_field("infer_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.infer, 3); }));
+    f.push_back(
+        text_field("metrics_s", [](const ResultRow& r) { return fmt_value(r.category.seconds.metrics, 3); }));
     return f;
   }();
   return fields;
@@ -235,7 +244,8 @@ std::string ResultRecord::table() const {
     for (const auto& c : categories)
       if (const LevelResult* l = c.level(level))
         for (const auto& [k, v] : l->metrics)
-          if (std::find(cols.begin(), cols.end(), std::make_pair(level, k)) == cols.end()) cols.emplace_back(level, k);
+          if (std::find(cols.begin(), cols.end(), std::make_pair(level, k)) == cols.end())
+            cols.emplace_back(level, k);
   size_t w0 = 8;
   for (const auto& c : categories) w0 = std::max(w0, c.category.size());
   std::ostringstream out;
@@ -252,8 +262,10 @@ std::string ResultRecord::table() const {
     std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w0), name.c_str());
     out << buf;
     for (const auto& v : vals) {
-      if (v) std::snprintf(buf, sizeof buf, " %11.2f", 100.0 * *v);
-      else std::snprintf(buf, sizeof buf, " %11s", "-");
+      if (v)
+        std::snprintf(buf, sizeof buf, " %11.2f", 100.0 * *v);
+      else
+        std::snprintf(buf, sizeof buf, " %11s", "-");
       out << buf;
     }
     out << "\n";
@@ -274,7 +286,8 @@ std::string ResultRecord::table() const {
     for (const auto& [s, n] : sums) vals.push_back(n ? std::optional<double>(s / n) : std::nullopt);
     row("mean", vals);
   }
-  out << "(values in %, '-' = undefined or not computed; device " << device << ", " << wall_seconds << " s)\n";
+  out << "(values in %, '-' = undefined or not computed; device " << device << ", " << wall_seconds
+      << " s)\n";
   return out.str();
 }
 

@@ -1,7 +1,7 @@
 #include "adbench/core/device.hpp"
 
-#include <ATen/Parallel.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 
 #include <charconv>
 #include <fstream>
@@ -26,19 +26,20 @@ at::Device parse_device(const std::string& spec) {
     const char* first = spec.data() + 5;
     const char* last = spec.data() + spec.size();
     auto [ptr, ec] = std::from_chars(first, last, index);
-    ok = spec[4] == ':' && first != last && ptr == last && ec == std::errc() && spec[5] != '-' && index <= kMaxIndex;
+    ok = spec[4] == ':' && first != last && ptr == last && ec == std::errc() && spec[5] != '-' &&
+         index <= kMaxIndex;
   }
   if (!ok)
-    throw InputError("--device: expected auto, cpu, cuda or cuda:N (N from 0 to " + std::to_string(kMaxIndex) +
-                     "), got '" + excerpt(spec) + "'");
+    throw InputError("--device: expected auto, cpu, cuda or cuda:N (N from 0 to " +
+                     std::to_string(kMaxIndex) + "), got '" + excerpt(spec) + "'");
   if (!at::hasCUDA()) {
     throw InputError("--device " + excerpt(spec, 40) +
                      ": this adbench was built against a LibTorch without CUDA or no GPU is visible");
   }
   const auto count = static_cast<int>(at::getNumGPUs());
   if (index >= count)
-    throw InputError("--device " + spec + ": only " + std::to_string(count) + " CUDA device(s) visible (cuda:0 to cuda:" +
-                     std::to_string(count - 1) + ")");
+    throw InputError("--device " + spec + ": only " + std::to_string(count) +
+                     " CUDA device(s) visible (cuda:0 to cuda:" + std::to_string(count - 1) + ")");
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 

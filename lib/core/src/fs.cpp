@@ -62,11 +62,16 @@ std::string errno_text() { return std::strerror(errno); }
 
 const char* kind_name(OutputKind k) {
   switch (k) {
-    case OutputKind::ResultFile: return "result";
-    case OutputKind::CsvFile: return "csv";
-    case OutputKind::RunFolder: return "run";
-    case OutputKind::PredictionFolder: return "prediction";
-    case OutputKind::DatasetFolder: return "dataset";
+    case OutputKind::ResultFile:
+      return "result";
+    case OutputKind::CsvFile:
+      return "csv";
+    case OutputKind::RunFolder:
+      return "run";
+    case OutputKind::PredictionFolder:
+      return "prediction";
+    case OutputKind::DatasetFolder:
+      return "dataset";
   }
   return "?";
 }
@@ -175,23 +180,27 @@ void check_output(const fs::path& path, OutputKind kind, bool force) {
   const fs::path cwd = resolved(fs::current_path(ec));
   if (out == cwd) throw_file_error(path, "is the working directory; adbench never writes over it");
   if (strictly_inside(cwd, out))
-    throw_file_error(path, "contains the working directory (" + cwd.string() + "); adbench never writes over it");
+    throw_file_error(path,
+                     "contains the working directory (" + cwd.string() + "); adbench never writes over it");
   {
     std::lock_guard<std::mutex> lock(inputs_mutex());
     for (const auto& in : inputs()) {
       if (out == in.path) throw_file_error(path, "is " + in.what + "; adbench never writes over its inputs");
       if (strictly_inside(out, in.path))
-        throw_file_error(path, "lies inside " + in.what + " (" + in.path.string() + "); adbench never writes into its inputs");
+        throw_file_error(path, "lies inside " + in.what + " (" + in.path.string() +
+                                   "); adbench never writes into its inputs");
       if (strictly_inside(in.path, out))
-        throw_file_error(path, "contains " + in.what + " (" + in.path.string() + "); adbench never writes over its inputs");
+        throw_file_error(path, "contains " + in.what + " (" + in.path.string() +
+                                   "); adbench never writes over its inputs");
     }
   }
   auto st = fs::symlink_status(path, ec);
   if (!fs::exists(st)) return;
   if (is_folder_kind(kind)) {
     if (!fs::is_directory(st))
-      throw_file_error(path, fs::is_symlink(st) ? "is a symbolic link, not a folder adbench wrote; not replaced"
-                                                : "exists and is not a folder; not replaced");
+      throw_file_error(path, fs::is_symlink(st)
+                                 ? "is a symbolic link, not a folder adbench wrote; not replaced"
+                                 : "exists and is not a folder; not replaced");
     if (!force) throw_file_error(path, "already exists (use --force to overwrite)");
     if (!is_own_folder(path, kind))
       throw_file_error(path, std::string("exists and is not an adbench ") + kind_name(kind) + " folder (no " +
@@ -199,12 +208,14 @@ void check_output(const fs::path& path, OutputKind kind, bool force) {
     return;
   }
   if (!fs::is_regular_file(st))
-    throw_file_error(path, fs::is_symlink(st) ? "is a symbolic link; adbench writes only regular files"
-                                              : "exists and is not a regular file; adbench writes only regular files");
+    throw_file_error(path, fs::is_symlink(st)
+                               ? "is a symbolic link; adbench writes only regular files"
+                               : "exists and is not a regular file; adbench writes only regular files");
   if (kind == OutputKind::CsvFile) return;  // appended to; append_csv_rows checks the header
   if (!force) throw_file_error(path, "already exists (use --force to overwrite)");
   if (!is_own_result_file(path))
-    throw_file_error(path, "exists and is not an adbench result file; --force replaces only adbench's own outputs");
+    throw_file_error(path,
+                     "exists and is not an adbench result file; --force replaces only adbench's own outputs");
 }
 
 void write_file_atomic(const fs::path& path, std::string_view content) {
@@ -252,10 +263,12 @@ void check_csv_header(const fs::path& path, const std::string& first, const std:
   std::string line = first.substr(0, first.find('\n'));
   const std::string theirs = csv_schema_of(line), ours = csv_schema_of(header);
   if (!theirs.empty() && !ours.empty() && theirs != ours)
-    throw_file_error(path, "its header is " + excerpt(theirs, 40) + " (an older or newer adbench), this adbench writes " +
-                               ours + "; write to a new CSV file (README \"Leaderboard CSV\")");
-  throw_file_error(path, "is not an adbench leaderboard CSV (first line '" + excerpt(line, 60) + "', expected '" +
-                             excerpt(header, 60) + "'); adbench appends only to a CSV it wrote");
+    throw_file_error(path, "its header is " + excerpt(theirs, 40) +
+                               " (an older or newer adbench), this adbench writes " + ours +
+                               "; write to a new CSV file (README \"Leaderboard CSV\")");
+  throw_file_error(path, "is not an adbench leaderboard CSV (first line '" + excerpt(line, 60) +
+                             "', expected '" + excerpt(header, 60) +
+                             "'); adbench appends only to a CSV it wrote");
 }
 
 std::string read_prefix(int fd, size_t n) {
@@ -272,7 +285,8 @@ std::string csv_schema_of(const std::string& header_line) {
   const std::string first = h.substr(0, h.find(','));
   if (first.rfind("adbench.csv/", 0) == 0) return first;
   // adbench 0.1 before metric levels: no schema column, fixed image_* / pixel_* columns.
-  if (h.rfind("created_utc,adbench_version,git_commit,dataset,category,setting,source,", 0) == 0) return "adbench.csv/1";
+  if (h.rfind("created_utc,adbench_version,git_commit,dataset,category,setting,source,", 0) == 0)
+    return "adbench.csv/1";
   return "";
 }
 

@@ -1,15 +1,14 @@
 #include "adbench/core/image_io.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
@@ -22,9 +21,7 @@ namespace fs = std::filesystem;
 namespace adbench {
 
 namespace {
-std::string lower_ext(const fs::path& p) {
-  return lower(p.extension().string());
-}
+std::string lower_ext(const fs::path& p) { return lower(p.extension().string()); }
 
 /// cv::imwrite, its failures (false, or a cv::Exception) as "<path>: <what> (<reason>)".
 void imwrite_checked(const fs::path& path, const cv::Mat& m, const std::string& what) {
@@ -68,15 +65,25 @@ bool is_image_file(const fs::path& path) {
 
 cv::Mat read_image_rgb(const fs::path& path) {
   cv::Mat m = imread_checked(path, cv::IMREAD_UNCHANGED);
-  if (m.depth() == CV_16U) m.convertTo(m, CV_8U, 1.0 / 257.0);
-  else if (m.depth() == CV_32F || m.depth() == CV_64F) m.convertTo(m, CV_8U, 255.0);
-  else if (m.depth() != CV_8U) throw_file_error(path, "unsupported pixel depth " + depth_name(m.depth()));
+  if (m.depth() == CV_16U)
+    m.convertTo(m, CV_8U, 1.0 / 257.0);
+  else if (m.depth() == CV_32F || m.depth() == CV_64F)
+    m.convertTo(m, CV_8U, 255.0);
+  else if (m.depth() != CV_8U)
+    throw_file_error(path, "unsupported pixel depth " + depth_name(m.depth()));
   cv::Mat rgb;
   switch (m.channels()) {
-    case 1: cv::cvtColor(m, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(m, rgb, cv::COLOR_BGRA2RGB); break;
-    default: throw_file_error(path, "unsupported channel count " + std::to_string(m.channels()));
+    case 1:
+      cv::cvtColor(m, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
+      break;
+    case 4:
+      cv::cvtColor(m, rgb, cv::COLOR_BGRA2RGB);
+      break;
+    default:
+      throw_file_error(path, "unsupported channel count " + std::to_string(m.channels()));
   }
   return rgb;
 }
@@ -132,15 +139,24 @@ cv::Mat tensor_to_mat(const at::Tensor& map2d) {
 
 std::string depth_name(int depth) {
   switch (depth) {
-    case CV_8U: return "uint8";
-    case CV_8S: return "int8";
-    case CV_16U: return "uint16";
-    case CV_16S: return "int16";
-    case CV_32S: return "int32";
-    case CV_32F: return "float32";
-    case CV_64F: return "float64";
-    case CV_16F: return "float16";
-    default: return "depth " + std::to_string(depth);
+    case CV_8U:
+      return "uint8";
+    case CV_8S:
+      return "int8";
+    case CV_16U:
+      return "uint16";
+    case CV_16S:
+      return "int16";
+    case CV_32S:
+      return "int32";
+    case CV_32F:
+      return "float32";
+    case CV_64F:
+      return "float64";
+    case CV_16F:
+      return "float16";
+    default:
+      return "depth " + std::to_string(depth);
   }
 }
 
@@ -154,8 +170,9 @@ std::uint64_t max_image_pixels() { return g_max_image_pixels; }
 void check_image_pixels(const fs::path& path, std::int64_t width, std::int64_t height) {
   const std::uint64_t limit = g_max_image_pixels;
   std::uint64_t pixels = 0;
-  const bool overflow = width < 0 || height < 0 ||
-                        __builtin_mul_overflow(static_cast<std::uint64_t>(width), static_cast<std::uint64_t>(height), &pixels);
+  const bool overflow =
+      width < 0 || height < 0 ||
+      __builtin_mul_overflow(static_cast<std::uint64_t>(width), static_cast<std::uint64_t>(height), &pixels);
   if (overflow || pixels > limit)
     throw_file_error(path, "image is " + std::to_string(width) + "x" + std::to_string(height) + " (" +
                                (overflow ? std::string("too many") : std::to_string(pixels)) +
@@ -171,18 +188,18 @@ at::Tensor read_score_map(const fs::path& path) {
     if (t.dim() != 2)
       throw_file_error(path, "expected a 2-D map, got " + std::to_string(t.dim()) + " dimensions");
     if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
-      throw_file_error(path, "expected float32 or float64 values, got " +
-                                 std::string(c10::toString(t.scalar_type())));
+      throw_file_error(
+          path, "expected float32 or float64 values, got " + std::string(c10::toString(t.scalar_type())));
     if (t.numel() == 0)
-      throw_file_error(path, "score map of shape (" + std::to_string(t.size(0)) + ", " + std::to_string(t.size(1)) +
-                                 ") has no values");
+      throw_file_error(path, "score map of shape (" + std::to_string(t.size(0)) + ", " +
+                                 std::to_string(t.size(1)) + ") has no values");
     return t;
   }
   if (e == ".tif" || e == ".tiff") {
     cv::Mat m = imread_checked(path, cv::IMREAD_UNCHANGED);
     if (m.channels() != 1)
-      throw_file_error(path, "expected a 2-D single-channel map, got " +
-                                 std::to_string(m.channels()) + " channels");
+      throw_file_error(
+          path, "expected a 2-D single-channel map, got " + std::to_string(m.channels()) + " channels");
     if (m.depth() != CV_32F && m.depth() != CV_64F)
       throw_file_error(path, "expected float32 values in the TIFF map, got " + depth_name(m.depth()));
     cv::Mat c = m.isContinuous() ? m : m.clone();

@@ -34,10 +34,14 @@ std::set<fs::path>& paths() {
 
 const char* signal_name(int sig) {
   switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "signal";
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal";
   }
 }
 
@@ -58,7 +62,8 @@ void handle(int sig) {
   for (const auto& p : todo) {
     std::error_code ec;
     // A second pass catches an entry created by a writer not marked with a WriteScope.
-    for (int attempt = 0; attempt < 3 && fs::exists(fs::symlink_status(p, ec)); ++attempt) fs::remove_all(p, ec);
+    for (int attempt = 0; attempt < 3 && fs::exists(fs::symlink_status(p, ec)); ++attempt)
+      fs::remove_all(p, ec);
     ++removed;
   }
   std::string msg = std::string("adbench: interrupted by ") + signal_name(sig) + ": removed " +

@@ -17,9 +17,15 @@ void init_logging(Verbosity v) {
     spdlog::set_default_logger(logger);
   }
   switch (v) {
-    case Verbosity::Quiet: spdlog::set_level(spdlog::level::err); break;
-    case Verbosity::Normal: spdlog::set_level(spdlog::level::info); break;
-    case Verbosity::Verbose: spdlog::set_level(spdlog::level::debug); break;
+    case Verbosity::Quiet:
+      spdlog::set_level(spdlog::level::err);
+      break;
+    case Verbosity::Normal:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case Verbosity::Verbose:
+      spdlog::set_level(spdlog::level::debug);
+      break;
   }
 }
 

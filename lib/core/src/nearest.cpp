@@ -17,7 +17,8 @@ namespace adbench {
 
 using std::int64_t;
 
-std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor& bank, int64_t k, int64_t block_bytes) {
+std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor& bank, int64_t k,
+                                      int64_t block_bytes) {
   const int64_t m = query.size(0), n = bank.size(0);
   if (n == 0) throw InternalError("knn: empty bank");
   k = std::min(k, n);
@@ -37,19 +38,24 @@ std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor&
     for (int64_t b0 = 0; b0 < n; b0 += nb) {
       const int64_t len = std::min(nb, n - b0);
       at::Tensor b = bank.narrow(0, b0, len);
-      at::Tensor d = at::addmm(bank_sq.narrow(0, b0, len).unsqueeze(0), q, b.t(), 1.0, -2.0);  // |b|^2 - 2 q.b
+      at::Tensor d =
+          at::addmm(bank_sq.narrow(0, b0, len).unsqueeze(0), q, b.t(), 1.0, -2.0);  // |b|^2 - 2 q.b
       d.add_(q_sq);
       at::Tensor v, i;
-      if (k == 1) std::tie(v, i) = d.min(1, /*keepdim=*/true);
-      else std::tie(v, i) = d.topk(std::min(k, len), 1, /*largest=*/false, /*sorted=*/true);
+      if (k == 1)
+        std::tie(v, i) = d.min(1, /*keepdim=*/true);
+      else
+        std::tie(v, i) = d.topk(std::min(k, len), 1, /*largest=*/false, /*sorted=*/true);
       i.add_(b0);
       if (!run_d.defined()) {
         run_d = v, run_i = i;
       } else {
         at::Tensor cd = at::cat({run_d, v}, 1), ci = at::cat({run_i, i}, 1);
         at::Tensor v2, j;
-        if (k == 1) std::tie(v2, j) = cd.min(1, true);
-        else std::tie(v2, j) = cd.topk(k, 1, false, true);
+        if (k == 1)
+          std::tie(v2, j) = cd.min(1, true);
+        else
+          std::tie(v2, j) = cd.topk(k, 1, false, true);
         run_d = v2, run_i = ci.gather(1, j);
       }
     }
@@ -71,7 +77,8 @@ at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, const CoresetOp
     // Johnson-Lindenstrauss projection (PatchCore: a random linear map to 128 dims), in row
     // chunks so that only the projected copy is allocated.
     at::Tensor proj =
-        modulo ? at::normal(0.0, 1.0 / std::sqrt(static_cast<double>(proj_dim)), {features.size(1), proj_dim}, gen)
+        modulo ? at::normal(0.0, 1.0 / std::sqrt(static_cast<double>(proj_dim)), {features.size(1), proj_dim},
+                            gen)
                : at::randn({features.size(1), proj_dim}, gen, at::TensorOptions().dtype(at::kFloat)) /
                      std::sqrt(static_cast<double>(proj_dim));
     proj = proj.to(features.device());
@@ -85,7 +92,7 @@ at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, const CoresetOp
   } else {
     x = features.to(at::kFloat).contiguous();
   }
-  at::Tensor sq = x.pow(2).sum(1);                                    // [N]
+  at::Tensor sq = x.pow(2).sum(1);  // [N]
   at::Tensor min_d = at::full({total}, std::numeric_limits<float>::infinity(), x.options());
   at::Tensor selected = at::empty({n}, at::kLong);
   auto* sel = selected.data_ptr<int64_t>();

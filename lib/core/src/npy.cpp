@@ -29,7 +29,8 @@ at::Tensor read_npy(const fs::path& path) {
   if (ec) throw_file_error(path, "cannot open .npy file");
   // The header (at most 12 + kNpyMaxHeaderBytes bytes) is parsed and every size checked against
   // the file before the tensor is allocated.
-  std::string prefix(static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 12 + formats::kNpyMaxHeaderBytes)), '\0');
+  std::string prefix(
+      static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 12 + formats::kNpyMaxHeaderBytes)), '\0');
   in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
   prefix.resize(static_cast<std::size_t>(in.gcount()));
   const formats::NpyHeader h = formats::parse_npy_header(prefix, file_size, path.string());
@@ -40,7 +41,8 @@ at::Tensor read_npy(const fs::path& path) {
   at::Tensor t = at::empty(h.shape, at::TensorOptions().dtype(dt->type));
   in.clear();
   in.seekg(static_cast<std::streamoff>(h.data_offset));
-  if (h.data_bytes > 0 && !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(h.data_bytes)))
+  if (h.data_bytes > 0 &&
+      !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(h.data_bytes)))
     throw_file_error(path, "truncated .npy data");
   return t;
 }
@@ -53,10 +55,12 @@ void write_npy(const fs::path& path, const at::Tensor& tensor) {
   if (!dt) throw InternalError("write_npy: unsupported dtype");
   std::string shape;
   for (auto s : t.sizes()) shape += std::to_string(s) + ", ";
-  if (t.dim() > 1) shape.erase(shape.size() - 2);
-  else if (t.dim() == 1) shape.erase(shape.size() - 1);
-  std::string header = "{'descr': '" + std::string(dt->descr) +
-                       "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  if (t.dim() > 1)
+    shape.erase(shape.size() - 2);
+  else if (t.dim() == 1)
+    shape.erase(shape.size() - 1);
+  std::string header =
+      "{'descr': '" + std::string(dt->descr) + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
@@ -67,7 +71,8 @@ void write_npy(const fs::path& path, const at::Tensor& tensor) {
   std::uint16_t hl = static_cast<std::uint16_t>(header.size());
   out.write(reinterpret_cast<const char*>(&hl), 2);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+  out.write(static_cast<const char*>(t.data_ptr()),
+            static_cast<std::streamsize>(t.numel() * t.element_size()));
   out.close();  // the last buffered bytes reach the disk here: a full disk fails now, not silently
   if (!out) throw_file_error(path, "cannot write .npy file" + os_reason());
 }

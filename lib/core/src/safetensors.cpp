@@ -22,9 +22,9 @@ struct DtypeName {
   const char* name;
   at::ScalarType type;
 };
-constexpr DtypeName kDtypes[] = {{"F32", at::kFloat},  {"F64", at::kDouble}, {"F16", at::kHalf},
-                                 {"BF16", at::kBFloat16}, {"I64", at::kLong}, {"I32", at::kInt},
-                                 {"I16", at::kShort},  {"I8", at::kChar},    {"U8", at::kByte},
+constexpr DtypeName kDtypes[] = {{"F32", at::kFloat},     {"F64", at::kDouble}, {"F16", at::kHalf},
+                                 {"BF16", at::kBFloat16}, {"I64", at::kLong},   {"I32", at::kInt},
+                                 {"I16", at::kShort},     {"I8", at::kChar},    {"U8", at::kByte},
                                  {"BOOL", at::kBool}};
 
 class MappedFile {
@@ -94,7 +94,8 @@ void write_safetensors(const fs::path& path, const std::map<std::string, at::Ten
       if (t.scalar_type() == d.type) dt = &d;
     if (!dt) throw InternalError("write_safetensors: unsupported dtype for '" + name + "'");
     std::uint64_t nbytes = static_cast<std::uint64_t>(t.numel()) * t.element_size();
-    header[name] = {{"dtype", dt->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
+    header[name] = {
+        {"dtype", dt->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
     payload.push_back(t);
   }
@@ -107,7 +108,8 @@ void write_safetensors(const fs::path& path, const std::map<std::string, at::Ten
   out.write(reinterpret_cast<const char*>(&hl), 8);
   out.write(h.data(), static_cast<std::streamsize>(h.size()));
   for (const auto& t : payload)
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+    out.write(static_cast<const char*>(t.data_ptr()),
+              static_cast<std::streamsize>(t.numel() * t.element_size()));
   out.close();  // the last buffered bytes reach the disk here: a full disk fails now, not silently
   if (!out) throw_file_error(path, "cannot write safetensors file" + os_reason());
 }

@@ -6,20 +6,28 @@ namespace adbench {
 
 std::string to_string(Modality m) {
   switch (m) {
-    case Modality::Image: return "image";
-    case Modality::MultiView: return "multi_view";
-    case Modality::Video: return "video";
-    case Modality::PointCloud: return "point_cloud";
+    case Modality::Image:
+      return "image";
+    case Modality::MultiView:
+      return "multi_view";
+    case Modality::Video:
+      return "video";
+    case Modality::PointCloud:
+      return "point_cloud";
   }
   return "?";
 }
 
 std::string plural_noun(Modality m) {
   switch (m) {
-    case Modality::Image: return "images";
-    case Modality::MultiView: return "multi-view samples";
-    case Modality::Video: return "videos";
-    case Modality::PointCloud: return "point clouds";
+    case Modality::Image:
+      return "images";
+    case Modality::MultiView:
+      return "multi-view samples";
+    case Modality::Video:
+      return "videos";
+    case Modality::PointCloud:
+      return "point clouds";
   }
   return "?";
 }

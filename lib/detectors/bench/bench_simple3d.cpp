@@ -21,7 +21,8 @@ static double since(Clock::time_point t) { return std::chrono::duration<double>(
 static pc::Cloud make(const std::string& defect, int index, int points) {
   auto c = adbench::make_synthetic_cloud("plate", 0, "bench", defect, index, points);
   pc::Cloud out;
-  out.points = at::from_blob(c.xyz.data(), {static_cast<std::int64_t>(c.labels.size()), 3}, at::kFloat).clone();
+  out.points =
+      at::from_blob(c.xyz.data(), {static_cast<std::int64_t>(c.labels.size()), 3}, at::kFloat).clone();
   return out;
 }
 
@@ -58,16 +59,18 @@ int main(int argc, char** argv) {
   auto t4 = Clock::now();
   at::Tensor s = det.score_points(test);
   const double score_s = since(t4);
-  nlohmann::json out = {{"points", points},
-                        {"train_clouds", ntrain},
-                        {"threads", at::get_num_threads()},
-                        {"fit_seconds", fit_s},
-                        {"fit_points_per_second", double(points) * ntrain / fit_s},
-                        {"score_seconds", score_s},
-                        {"score_points_per_second", double(points) / score_s},
-                        {"stage_seconds", {{"fpfh_3_scales", fpfh_s}, {"fps_4096", fps_s}, {"kdtree_build_and_group_knn", knn_s}}},
-                        {"peak_rss_bytes", adbench::peak_rss_bytes()},
-                        {"config", det.config()}};
+  nlohmann::json out = {
+      {"points", points},
+      {"train_clouds", ntrain},
+      {"threads", at::get_num_threads()},
+      {"fit_seconds", fit_s},
+      {"fit_points_per_second", double(points) * ntrain / fit_s},
+      {"score_seconds", score_s},
+      {"score_points_per_second", double(points) / score_s},
+      {"stage_seconds",
+       {{"fpfh_3_scales", fpfh_s}, {"fps_4096", fps_s}, {"kdtree_build_and_group_knn", knn_s}}},
+      {"peak_rss_bytes", adbench::peak_rss_bytes()},
+      {"config", det.config()}};
   std::cout << out.dump() << "\n";
   return s.numel() == points ? 0 : 1;
 }

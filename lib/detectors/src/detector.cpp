@@ -4,13 +4,13 @@
 #include <sstream>
 
 #include "adbench/core/error.hpp"
-#include "variation_model/variation_model.hpp"
-#include "fpfh_patchcore/fpfh_patchcore.hpp"
-#include "simple3d/simple3d.hpp"
 #include "fastrecon/fastrecon.hpp"
+#include "fpfh_patchcore/fpfh_patchcore.hpp"
 #include "padim/padim.hpp"
 #include "patchcore/patchcore.hpp"
+#include "simple3d/simple3d.hpp"
 #include "spade/spade.hpp"
+#include "variation_model/variation_model.hpp"
 
 namespace adbench {
 
@@ -49,32 +49,41 @@ const DetectorTraits& traits_of(const std::string& name) {
 void register_builtin_detectors() {
   if (detector_registry().contains("variation_model")) return;
   const auto img = Modality::Image, pts = Modality::PointCloud;
-  add<VariationModel>("variation_model", img,
-                      "per-pixel Gaussian of aligned normal images; map = max |z| over channels (MVTec AD paper baseline)");
-  add<Simple3D>("simple3d", pts,
-                "point clouds: multi-scale FPFH, centre aggregation, nearest-prototype distance per point (Simple3D, "
-                "AAAI 2026)");
-  add<FpfhPatchCore>("fpfh_patchcore", pts,
-                     "point clouds: FPFH memory bank with greedy coreset, nearest-neighbour distance (Back to the Feature "
-                     "baseline)");
-  add<PatchCore>("patchcore", img,
-                 "memory bank of locally aware patch features, greedy coreset, nearest-neighbour distance (Roth et al., "
-                 "CVPR 2022)");
-  add<Padim>("padim", img,
-             "per-position Gaussian of a random channel subset, Mahalanobis distance (Defard et al., ICPR 2020)");
-  add<Spade>("spade", img,
-             "image kNN on pooled features, then pixel kNN on the nearest images' feature pyramids (Cohen & Hoshen, "
-             "2020)");
-  add<FastRecon>("fastrecon", img,
-                 "few-shot: closed-form distribution-regularised reconstruction from a coreset of K normal images (Fang "
-                 "et al., ICCV 2023)");
+  add<VariationModel>(
+      "variation_model", img,
+      "per-pixel Gaussian of aligned normal images; map = max |z| over channels (MVTec AD paper baseline)");
+  add<Simple3D>(
+      "simple3d", pts,
+      "point clouds: multi-scale FPFH, centre aggregation, nearest-prototype distance per point (Simple3D, "
+      "AAAI 2026)");
+  add<FpfhPatchCore>(
+      "fpfh_patchcore", pts,
+      "point clouds: FPFH memory bank with greedy coreset, nearest-neighbour distance (Back to the Feature "
+      "baseline)");
+  add<PatchCore>(
+      "patchcore", img,
+      "memory bank of locally aware patch features, greedy coreset, nearest-neighbour distance (Roth et al., "
+      "CVPR 2022)");
+  add<Padim>(
+      "padim", img,
+      "per-position Gaussian of a random channel subset, Mahalanobis distance (Defard et al., ICPR 2020)");
+  add<Spade>(
+      "spade", img,
+      "image kNN on pooled features, then pixel kNN on the nearest images' feature pyramids (Cohen & Hoshen, "
+      "2020)");
+  add<FastRecon>(
+      "fastrecon", img,
+      "few-shot: closed-form distribution-regularised reconstruction from a coreset of K normal images (Fang "
+      "et al., ICCV 2023)");
 }
 
 const SettingsTable& detector_settings(const std::string& name) { return *traits_of(name).settings; }
 
 Modality detector_modality(const std::string& name) { return traits_of(name).modality; }
 
-nlohmann::json detector_default_config(const std::string& name) { return defaults_of(detector_settings(name)); }
+nlohmann::json detector_default_config(const std::string& name) {
+  return defaults_of(detector_settings(name));
+}
 
 nlohmann::json defaults_of(const SettingsTable& table) {
   nlohmann::json out = nlohmann::json::object();
@@ -109,7 +118,8 @@ bool in_bounds(double v, const SettingRange& r) {
 std::string bounds_text(const SettingRange& r) {
   const bool has_lo = std::isfinite(r.lo), has_hi = std::isfinite(r.hi);
   if (has_lo && has_hi)
-    return "in " + std::string(r.lo_open ? "(" : "[") + num(r.lo) + ", " + num(r.hi) + (r.hi_open ? ")" : "]");
+    return "in " + std::string(r.lo_open ? "(" : "[") + num(r.lo) + ", " + num(r.hi) +
+           (r.hi_open ? ")" : "]");
   if (has_lo) return (r.lo_open ? "> " : ">= ") + num(r.lo);
   if (has_hi) return (r.hi_open ? "< " : "<= ") + num(r.hi);
   return "any number";
@@ -162,7 +172,8 @@ SettingRange SettingRange::names() {
   return r;
 }
 
-SettingRange SettingRange::integers(std::size_t min_items, std::size_t max_items, std::int64_t lo, std::int64_t hi) {
+SettingRange SettingRange::integers(std::size_t min_items, std::size_t max_items, std::int64_t lo,
+                                    std::int64_t hi) {
   SettingRange r = integer(lo, hi);
   r.kind = Kind::Integers;
   r.min_items = min_items;
@@ -178,7 +189,8 @@ bool SettingRange::accepts(const nlohmann::json& v) const {
     case Kind::Number:
       return v.is_number() && in_bounds(v.get<double>(), *this);
     case Kind::Choice:
-      return v.is_string() && std::find(choices.begin(), choices.end(), v.get<std::string>()) != choices.end();
+      return v.is_string() &&
+             std::find(choices.begin(), choices.end(), v.get<std::string>()) != choices.end();
     case Kind::Text:
       return v.is_string() && (!non_empty || !v.get<std::string>().empty());
     case Kind::Names:
@@ -226,7 +238,8 @@ nlohmann::json merge_config(const std::string& detector, const nlohmann::json& d
     if (!defaults.contains(key)) {
       std::string valid;
       for (const auto& [k, v] : defaults.items()) valid += (valid.empty() ? "" : ", ") + k;
-      throw InputError("detector " + detector + ": unknown setting '" + excerpt(key) + "' (valid: " + valid + ")");
+      throw InputError("detector " + detector + ": unknown setting '" + excerpt(key) + "' (valid: " + valid +
+                       ")");
     }
     const auto& def = defaults[key];
     bool ok = type_name(def) == type_name(value) || (def.is_array() && value.is_array());
@@ -243,13 +256,14 @@ nlohmann::json merge_config(const std::string& detector, const nlohmann::json& d
   return out;
 }
 
-nlohmann::json merge_config(const std::string& detector, const SettingsTable& table, const nlohmann::json& overrides) {
+nlohmann::json merge_config(const std::string& detector, const SettingsTable& table,
+                            const nlohmann::json& overrides) {
   nlohmann::json out = merge_config(detector, defaults_of(table), overrides);
   for (const auto& spec : table) {
     const auto& v = out[spec.key];
     if (!spec.range.accepts(v))
-      throw InputError("detector " + detector + ": setting '" + spec.key + "' must be " + spec.range.text_for_error() +
-                       ", got " + shown(v));
+      throw InputError("detector " + detector + ": setting '" + spec.key + "' must be " +
+                       spec.range.text_for_error() + ", got " + shown(v));
   }
   return out;
 }

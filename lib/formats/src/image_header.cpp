@@ -29,9 +29,12 @@ ImageHeaderSize tiff_size(const unsigned char* d, std::size_t n) {
     const unsigned tag = u16(e), type = u16(e + 2);
     if (tag != 256 && tag != 257) continue;
     std::int64_t v = 0;
-    if (type == 3) v = u16(e + 8);        // SHORT
-    else if (type == 4) v = u32(e + 8);   // LONG
-    else return {};
+    if (type == 3)
+      v = u16(e + 8);  // SHORT
+    else if (type == 4)
+      v = u32(e + 8);  // LONG
+    else
+      return {};
     (tag == 256 ? s.width : s.height) = v;
   }
   return s;

@@ -12,7 +12,8 @@ namespace {
 
 [[noreturn]] void type_error(const std::string& name, const std::string& key, const char* expected,
                              const nlohmann::json& got) {
-  throw InputError(name + ": key '" + excerpt(key, 60) + "': expected " + expected + ", got " + got.type_name());
+  throw InputError(name + ": key '" + excerpt(key, 60) + "': expected " + expected + ", got " +
+                   got.type_name());
 }
 
 template <class T>
@@ -51,8 +52,10 @@ std::size_t nesting_depth(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -75,8 +78,10 @@ nlohmann::json parse_json(std::string_view text, const std::string& name) {
     std::size_t line = 1, col = 1;
     const std::size_t end = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
     for (std::size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n') ++line, col = 1;
-      else ++col;
+      if (text[i] == '\n')
+        ++line, col = 1;
+      else
+        ++col;
     }
     throw InputError(name + ": not valid JSON (syntax error at line " + std::to_string(line) + ", column " +
                      std::to_string(col) + ")");
@@ -88,18 +93,25 @@ nlohmann::json parse_json(std::string_view text, const std::string& name) {
 
 std::string json_kind(const nlohmann::json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::object: return "an object";
-    case nlohmann::json::value_t::array: return "a list";
-    case nlohmann::json::value_t::string: return "a string";
-    case nlohmann::json::value_t::boolean: return "a boolean";
-    case nlohmann::json::value_t::null: return "null";
-    default: return "a number";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "a list";
+    case nlohmann::json::value_t::string:
+      return "a string";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean";
+    case nlohmann::json::value_t::null:
+      return "null";
+    default:
+      return "a number";
   }
 }
 
 template <class T>
 T json_get(const nlohmann::json& obj, const std::string& key, const std::string& name, const T& fallback) {
-  if (!obj.is_object()) throw InputError(name + ": expected a JSON object, got " + std::string(obj.type_name()));
+  if (!obj.is_object())
+    throw InputError(name + ": expected a JSON object, got " + std::string(obj.type_name()));
   auto it = obj.find(key);
   if (it == obj.end()) return fallback;
   return convert<T>(*it, key, name);
@@ -107,13 +119,14 @@ T json_get(const nlohmann::json& obj, const std::string& key, const std::string&
 
 template <class T>
 T json_require(const nlohmann::json& obj, const std::string& key, const std::string& name) {
-  if (!obj.is_object()) throw InputError(name + ": expected a JSON object, got " + std::string(obj.type_name()));
+  if (!obj.is_object())
+    throw InputError(name + ": expected a JSON object, got " + std::string(obj.type_name()));
   auto it = obj.find(key);
   if (it == obj.end()) throw InputError(name + ": key '" + excerpt(key, 60) + "' is missing");
   return convert<T>(*it, key, name);
 }
 
-#define ADBENCH_JSON_INSTANTIATE(T)                                                                    \
+#define ADBENCH_JSON_INSTANTIATE(T)                                                                \
   template T json_get<T>(const nlohmann::json&, const std::string&, const std::string&, const T&); \
   template T json_require<T>(const nlohmann::json&, const std::string&, const std::string&);
 ADBENCH_JSON_INSTANTIATE(std::string)
@@ -140,7 +153,8 @@ nlohmann::json parse_run_json(std::string_view text, const std::string& name) {
 
 nlohmann::json parse_config_json(std::string_view text, const std::string& name) {
   nlohmann::json j = parse_json(text, name);
-  if (!j.is_object()) throw InputError(name + ": expected a JSON object of settings, got " + std::string(j.type_name()));
+  if (!j.is_object())
+    throw InputError(name + ": expected a JSON object of settings, got " + std::string(j.type_name()));
   json_get<std::string>(j, "detector", name, "");
   return j;
 }

@@ -95,7 +95,8 @@ std::string npy_shape_string(const std::vector<std::int64_t>& shape) {
 }
 
 NpyHeader parse_npy_header(std::string_view bytes, std::uint64_t file_size, const std::string& name) {
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) fail(name, "not a .npy file (bad magic)");
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
+    fail(name, "not a .npy file (bad magic)");
   const auto major = static_cast<unsigned char>(bytes[6]);
   std::uint64_t header_len = 0;
   std::size_t len_bytes = 0;
@@ -160,25 +161,29 @@ NpyHeader parse_npy_header(std::string_view bytes, std::uint64_t file_size, cons
   for (const auto& d : kDtypes)
     if (h.descr == d.descr) h.itemsize = d.itemsize;
   if (h.itemsize == 0)
-    fail(name, "unsupported .npy dtype '" + excerpt(h.descr, 40) + "' (expected <f4, <f8, |u1, |b1, <i4 or <i8)");
+    fail(name,
+         "unsupported .npy dtype '" + excerpt(h.descr, 40) + "' (expected <f4, <f8, |u1, |b1, <i4 or <i8)");
 
   // numel * itemsize without overflow, then against what the file holds after the header.
   std::uint64_t bytes_needed = h.itemsize;
   bool overflow = false;
-  for (auto d : h.shape) overflow = overflow || __builtin_mul_overflow(bytes_needed, static_cast<std::uint64_t>(d), &bytes_needed);
+  for (auto d : h.shape)
+    overflow = overflow || __builtin_mul_overflow(bytes_needed, static_cast<std::uint64_t>(d), &bytes_needed);
   // Any zero dimension makes the array empty, whatever the others say.
   for (auto d : h.shape)
     if (d == 0) overflow = false, bytes_needed = 0;
   const std::uint64_t available = file_size - data_offset;
   if (overflow)
-    fail(name, "shape " + npy_shape_string(h.shape) + " of " + h.descr + " needs more than 2^64 bytes; the file has " +
-                   std::to_string(available) + " bytes of data");
+    fail(name, "shape " + npy_shape_string(h.shape) + " of " + h.descr +
+                   " needs more than 2^64 bytes; the file has " + std::to_string(available) +
+                   " bytes of data");
   if (bytes_needed > available)
     fail(name, "truncated .npy data: shape " + npy_shape_string(h.shape) + " of " + h.descr + " needs " +
                    std::to_string(bytes_needed) + " bytes, the file has " + std::to_string(available));
   if (bytes_needed < available)
     fail(name, std::to_string(available - bytes_needed) + " bytes after the .npy data (shape " +
-                   npy_shape_string(h.shape) + " of " + h.descr + " needs " + std::to_string(bytes_needed) + ")");
+                   npy_shape_string(h.shape) + " of " + h.descr + " needs " + std::to_string(bytes_needed) +
+                   ")");
   h.data_bytes = bytes_needed;
   return h;
 }

@@ -69,17 +69,43 @@ double load_value(const unsigned char* p, char type, int size) {
       }
     case 'I':
       switch (size) {
-        case 1: return static_cast<std::int8_t>(p[0]);
-        case 2: { std::int16_t v; std::memcpy(&v, p, 2); return v; }
-        case 4: { std::int32_t v; std::memcpy(&v, p, 4); return v; }
-        default: { std::int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
+        case 1:
+          return static_cast<std::int8_t>(p[0]);
+        case 2: {
+          std::int16_t v;
+          std::memcpy(&v, p, 2);
+          return v;
+        }
+        case 4: {
+          std::int32_t v;
+          std::memcpy(&v, p, 4);
+          return v;
+        }
+        default: {
+          std::int64_t v;
+          std::memcpy(&v, p, 8);
+          return static_cast<double>(v);
+        }
       }
     default:
       switch (size) {
-        case 1: return p[0];
-        case 2: { std::uint16_t v; std::memcpy(&v, p, 2); return v; }
-        case 4: { std::uint32_t v; std::memcpy(&v, p, 4); return v; }
-        default: { std::uint64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
+        case 1:
+          return p[0];
+        case 2: {
+          std::uint16_t v;
+          std::memcpy(&v, p, 2);
+          return v;
+        }
+        case 4: {
+          std::uint32_t v;
+          std::memcpy(&v, p, 4);
+          return v;
+        }
+        default: {
+          std::uint64_t v;
+          std::memcpy(&v, p, 8);
+          return static_cast<double>(v);
+        }
       }
   }
 }
@@ -123,8 +149,8 @@ PcdHeader parse_pcd_header(std::string_view bytes, const std::string& name) {
         std::int64_t x = 0;
         if (!whole_int(s, x)) fail(name, where + key + " value '" + excerpt(s, 30) + "' is not an integer");
         if (x < lo || x > hi)
-          fail(name, where + key + " value " + std::to_string(x) + " is outside [" + std::to_string(lo) + ", " +
-                         std::to_string(hi) + "]");
+          fail(name, where + key + " value " + std::to_string(x) + " is outside [" + std::to_string(lo) +
+                         ", " + std::to_string(hi) + "]");
         v.push_back(x);
       }
       return v;
@@ -141,13 +167,15 @@ PcdHeader parse_pcd_header(std::string_view bytes, const std::string& name) {
       for (auto v : vals) h.fields.emplace_back(v);
     } else if (key == "SIZE") {
       for (auto v : ints(1, 8)) {
-        if (v != 1 && v != 2 && v != 4 && v != 8) fail(name, where + "SIZE " + std::to_string(v) + " (expected 1, 2, 4 or 8)");
+        if (v != 1 && v != 2 && v != 4 && v != 8)
+          fail(name, where + "SIZE " + std::to_string(v) + " (expected 1, 2, 4 or 8)");
         h.sizes.push_back(static_cast<int>(v));
       }
     } else if (key == "TYPE") {
       for (auto v : vals) {
         const std::string t = upper(v);
-        if (t != "F" && t != "I" && t != "U") fail(name, where + "TYPE '" + excerpt(v, 10) + "' (expected F, I or U)");
+        if (t != "F" && t != "I" && t != "U")
+          fail(name, where + "TYPE '" + excerpt(v, 10) + "' (expected F, I or U)");
         h.types.push_back(t[0]);
       }
     } else if (key == "COUNT") {
@@ -161,7 +189,8 @@ PcdHeader parse_pcd_header(std::string_view bytes, const std::string& name) {
       h.points = one_int(0, kMaxDim);
       have_points = true;
     } else if (key == "VIEWPOINT") {
-      if (vals.size() != 7) fail(name, where + "VIEWPOINT needs 7 numbers, got " + std::to_string(vals.size()));
+      if (vals.size() != 7)
+        fail(name, where + "VIEWPOINT needs 7 numbers, got " + std::to_string(vals.size()));
       for (auto v : vals) {
         double d = 0;
         if (!whole_double(v, d) || !std::isfinite(d))
@@ -186,19 +215,19 @@ PcdHeader parse_pcd_header(std::string_view bytes, const std::string& name) {
   if (h.types.empty()) h.types.assign(nf, 'F');
   if (h.counts.empty()) h.counts.assign(nf, 1);
   if (h.sizes.size() != nf || h.types.size() != nf || h.counts.size() != nf)
-    fail(name, "PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths (" + std::to_string(nf) + ", " +
-                   std::to_string(h.sizes.size()) + ", " + std::to_string(h.types.size()) + ", " +
+    fail(name, "PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths (" + std::to_string(nf) +
+                   ", " + std::to_string(h.sizes.size()) + ", " + std::to_string(h.types.size()) + ", " +
                    std::to_string(h.counts.size()) + ")");
   for (std::size_t i = 0; i < nf; ++i)
     if (h.types[i] == 'F' && h.sizes[i] != 4 && h.sizes[i] != 8)
-      fail(name, "PCD field '" + excerpt(h.fields[i], 30) + "' has TYPE F SIZE " + std::to_string(h.sizes[i]) +
-                     " (floats are SIZE 4 or 8)");
+      fail(name, "PCD field '" + excerpt(h.fields[i], 30) + "' has TYPE F SIZE " +
+                     std::to_string(h.sizes[i]) + " (floats are SIZE 4 or 8)");
   if (have_width) {
     std::int64_t wh = 0;
     if (__builtin_mul_overflow(h.width, h.height, &wh)) fail(name, "PCD WIDTH x HEIGHT overflows");
     if (have_points && h.points != wh)
-      fail(name, "PCD header: POINTS " + std::to_string(h.points) + " but WIDTH x HEIGHT is " + std::to_string(h.width) +
-                     " x " + std::to_string(h.height));
+      fail(name, "PCD header: POINTS " + std::to_string(h.points) + " but WIDTH x HEIGHT is " +
+                     std::to_string(h.width) + " x " + std::to_string(h.height));
     h.points = wh;
   }
   if (h.points < 0) fail(name, "PCD header has neither POINTS nor WIDTH");
@@ -214,10 +243,11 @@ PcdHeader parse_pcd_header(std::string_view bytes, const std::string& name) {
     const int i = static_cast<int>(it - h.fields.begin());
     const char t = h.types[i];
     const int s = h.sizes[i], c = h.counts[i];
-    const bool ok = c == 1 && ((t == 'F' && s == 4) || ((t == 'I' || t == 'U') && (s == 1 || s == 2 || s == 4)));
+    const bool ok =
+        c == 1 && ((t == 'F' && s == 4) || ((t == 'I' || t == 'U') && (s == 1 || s == 2 || s == 4)));
     if (!ok)
-      fail(name, std::string("PCD field '") + axis + "' has TYPE " + t + " SIZE " + std::to_string(s) + " COUNT " +
-                     std::to_string(c) +
+      fail(name, std::string("PCD field '") + axis + "' has TYPE " + t + " SIZE " + std::to_string(s) +
+                     " COUNT " + std::to_string(c) +
                      ", which cannot be read (x, y and z must be F 4, I 1/2/4 or U 1/2/4 with COUNT 1)");
     (axis[0] == 'x' ? h.x : axis[0] == 'y' ? h.y : h.z) = i;
   }
@@ -270,28 +300,30 @@ std::vector<float> parse_pcd(std::string_view bytes, const std::string& name, Pc
 
   if (h.data == "binary") {
     if (static_cast<std::int64_t>(body.size()) < need)
-      fail(name, "cannot read point cloud (truncated: " + std::to_string(n) + " points of " + std::to_string(pb) +
-                     " bytes need " + std::to_string(need) + " bytes, the file has " + std::to_string(body.size()) + ")");
+      fail(name, "cannot read point cloud (truncated: " + std::to_string(n) + " points of " +
+                     std::to_string(pb) + " bytes need " + std::to_string(need) + " bytes, the file has " +
+                     std::to_string(body.size()) + ")");
     xyz.resize(static_cast<std::size_t>(n) * 3);
     const auto* base = reinterpret_cast<const unsigned char*>(body.data());
     for (std::int64_t i = 0; i < n; ++i)
       for (int a = 0; a < 3; ++a)
-        xyz[static_cast<std::size_t>(3 * i + a)] =
-            static_cast<float>(load_value(base + i * pb + field_offset[axes[a]], h.types[axes[a]], h.sizes[axes[a]]));
+        xyz[static_cast<std::size_t>(3 * i + a)] = static_cast<float>(
+            load_value(base + i * pb + field_offset[axes[a]], h.types[axes[a]], h.sizes[axes[a]]));
   } else if (h.data == "binary_compressed") {
     if (body.size() < 8) fail(name, "cannot read point cloud (truncated: no binary_compressed sizes)");
     std::uint32_t sizes[2];
     std::memcpy(sizes, body.data(), 8);
     if (sizes[0] > body.size() - 8)
-      fail(name, "cannot read point cloud (truncated: compressed size " + std::to_string(sizes[0]) + ", the file has " +
-                     std::to_string(body.size() - 8) + " bytes)");
+      fail(name, "cannot read point cloud (truncated: compressed size " + std::to_string(sizes[0]) +
+                     ", the file has " + std::to_string(body.size() - 8) + " bytes)");
     if (static_cast<std::int64_t>(sizes[1]) != need)
-      fail(name, "cannot read point cloud (uncompressed size " + std::to_string(sizes[1]) + ", " + std::to_string(n) +
-                     " points of " + std::to_string(pb) + " bytes need " + std::to_string(need) + ")");
+      fail(name, "cannot read point cloud (uncompressed size " + std::to_string(sizes[1]) + ", " +
+                     std::to_string(n) + " points of " + std::to_string(pb) + " bytes need " +
+                     std::to_string(need) + ")");
     // LZF expands at most 88-fold (3 bytes of back reference make 264): a larger claimed ratio is corrupt.
     if (static_cast<std::uint64_t>(sizes[1]) > std::uint64_t(sizes[0]) * 88 + 264)
-      fail(name, "cannot read point cloud (corrupt binary_compressed data: sizes " + std::to_string(sizes[0]) + " -> " +
-                     std::to_string(sizes[1]) + ")");
+      fail(name, "cannot read point cloud (corrupt binary_compressed data: sizes " +
+                     std::to_string(sizes[0]) + " -> " + std::to_string(sizes[1]) + ")");
     std::string raw;
     if (!lzf_decompress(body.substr(8, sizes[0]), raw, sizes[1]))
       fail(name, "cannot read point cloud (corrupt binary_compressed data)");
@@ -302,7 +334,8 @@ std::vector<float> parse_pcd(std::string_view bytes, const std::string& name, Pc
       const int f = axes[a];
       const unsigned char* col = base + field_offset[f] * n;
       for (std::int64_t i = 0; i < n; ++i)
-        xyz[static_cast<std::size_t>(3 * i + a)] = static_cast<float>(load_value(col + i * h.sizes[f], h.types[f], h.sizes[f]));
+        xyz[static_cast<std::size_t>(3 * i + a)] =
+            static_cast<float>(load_value(col + i * h.sizes[f], h.types[f], h.sizes[f]));
     }
   } else {
     // ascii: one row per point, exactly elements() values, each a whole number.
@@ -311,13 +344,14 @@ std::vector<float> parse_pcd(std::string_view bytes, const std::string& name, Pc
     for (std::size_t i = 1; i < h.fields.size(); ++i) value_index[i] = value_index[i - 1] + h.counts[i - 1];
     // Every row has at least one byte per value: no more rows than that can fit.
     if (n > static_cast<std::int64_t>(body.size()) / std::max<std::int64_t>(1, per_row) + 1)
-      fail(name, "cannot read point cloud (truncated: header says " + std::to_string(n) + " points, the body has " +
-                     std::to_string(body.size()) + " bytes)");
+      fail(name, "cannot read point cloud (truncated: header says " + std::to_string(n) +
+                     " points, the body has " + std::to_string(body.size()) + " bytes)");
     xyz.reserve(static_cast<std::size_t>(n) * 3);
     std::size_t pos = 0;
     std::int64_t rows = 0;
     // Line numbers count from the top of the file.
-    std::int64_t lineno = std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(h.body_offset), '\n');
+    std::int64_t lineno =
+        std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(h.body_offset), '\n');
     if (h.body_offset == bytes.size() && !bytes.empty() && bytes.back() != '\n') ++lineno;
     while (pos < body.size()) {
       std::size_t eol = body.find('\n', pos);
@@ -330,7 +364,8 @@ std::vector<float> parse_pcd(std::string_view bytes, const std::string& name, Pc
       const std::string where = "line " + std::to_string(lineno) + ": ";
       if (rows == n) fail(name, where + "more rows than the header's " + std::to_string(n) + " points");
       if (static_cast<std::int64_t>(tok.size()) != per_row)
-        fail(name, where + "PCD row has " + std::to_string(tok.size()) + " values, FIELDS need " + std::to_string(per_row));
+        fail(name, where + "PCD row has " + std::to_string(tok.size()) + " values, FIELDS need " +
+                       std::to_string(per_row));
       for (const auto& t : tok) {
         double v = 0;
         if (!whole_double(t, v)) fail(name, where + "'" + excerpt(t, 30) + "' is not a number");
@@ -343,8 +378,8 @@ std::vector<float> parse_pcd(std::string_view bytes, const std::string& name, Pc
       ++rows;
     }
     if (rows < n)
-      fail(name, "cannot read point cloud (truncated: header says " + std::to_string(n) + " points, the file has " +
-                     std::to_string(rows) + " rows)");
+      fail(name, "cannot read point cloud (truncated: header says " + std::to_string(n) +
+                     " points, the file has " + std::to_string(rows) + " rows)");
   }
   return xyz;
 }

@@ -47,7 +47,8 @@ std::size_t safetensors_itemsize(std::string_view dtype) {
 SafetensorsHeader parse_safetensors(std::string_view file, const std::string& name) {
   if (file.size() < 8) fail(name, "not a safetensors file (shorter than 8 bytes)");
   std::uint64_t header_len = 0;
-  for (int i = 0; i < 8; ++i) header_len |= static_cast<std::uint64_t>(static_cast<unsigned char>(file[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    header_len |= static_cast<std::uint64_t>(static_cast<unsigned char>(file[i])) << (8 * i);
   if (header_len > kSafetensorsMaxHeaderBytes)
     fail(name, "safetensors header of " + std::to_string(header_len) + " bytes, more than the " +
                    std::to_string(kSafetensorsMaxHeaderBytes) + " adbench (and safetensors) reads");
@@ -61,7 +62,8 @@ SafetensorsHeader parse_safetensors(std::string_view file, const std::string& na
   for (const auto& [key, entry] : header.items()) {
     const std::string what = "tensor '" + excerpt(key) + "'";
     if (key == "__metadata__") {
-      if (!entry.is_object()) fail(name, "'__metadata__' is " + json_kind(entry) + ", expected an object of strings");
+      if (!entry.is_object())
+        fail(name, "'__metadata__' is " + json_kind(entry) + ", expected an object of strings");
       for (const auto& [k, v] : entry.items()) {
         if (!v.is_string())
           fail(name, "'__metadata__' key '" + excerpt(k) + "': expected a string, got " + json_kind(v));
@@ -78,7 +80,8 @@ SafetensorsHeader parse_safetensors(std::string_view file, const std::string& na
     const auto shape_it = entry.find("shape");
     if (shape_it == entry.end()) fail(name, what + ": key 'shape' is missing");
     const nlohmann::json& shape = *shape_it;
-    if (!shape.is_array()) fail(name, what + ": 'shape' is " + json_kind(shape) + ", expected a list of integers >= 0");
+    if (!shape.is_array())
+      fail(name, what + ": 'shape' is " + json_kind(shape) + ", expected a list of integers >= 0");
     std::uint64_t nbytes = e.itemsize;
     bool overflow = false, zero = false;
     for (const auto& d : shape) {
@@ -95,7 +98,8 @@ SafetensorsHeader parse_safetensors(std::string_view file, const std::string& na
     const auto offsets_it = entry.find("data_offsets");
     if (offsets_it == entry.end()) fail(name, what + ": key 'data_offsets' is missing");
     const nlohmann::json& offsets = *offsets_it;
-    if (!offsets.is_array() || offsets.size() != 2 || !as_uint(offsets[0], e.begin) || !as_uint(offsets[1], e.end))
+    if (!offsets.is_array() || offsets.size() != 2 || !as_uint(offsets[0], e.begin) ||
+        !as_uint(offsets[1], e.end))
       fail(name, what + ": 'data_offsets' must be two integers [begin, end]");
     if (e.begin > e.end || e.end > data_size)
       fail(name, what + " has data offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
@@ -112,8 +116,8 @@ SafetensorsHeader parse_safetensors(std::string_view file, const std::string& na
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
   for (std::size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i]->begin < by_offset[i - 1]->end)
-      fail(name, "tensor '" + excerpt(by_offset[i]->name) + "' overlaps tensor '" + excerpt(by_offset[i - 1]->name) +
-                     "' in the data section");
+      fail(name, "tensor '" + excerpt(by_offset[i]->name) + "' overlaps tensor '" +
+                     excerpt(by_offset[i - 1]->name) + "' in the data section");
   return out;
 }
 

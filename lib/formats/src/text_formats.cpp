@@ -48,8 +48,8 @@ void for_each_number_row(std::string_view text, const std::string& name, F&& row
       double v = 0;
       auto r = std::from_chars(q, tok_end, v);
       if (r.ec != std::errc() || r.ptr != tok_end || q == tok_end)
-        fail(name, "line " + std::to_string(lineno) + ": '" + excerpt(std::string_view(start, tok_end - start), 40) +
-                       "' is not a number");
+        fail(name, "line " + std::to_string(lineno) + ": '" +
+                       excerpt(std::string_view(start, tok_end - start), 40) + "' is not a number");
       if (!std::isfinite(v))
         fail(name, "line " + std::to_string(lineno) + ": value '" +
                        excerpt(std::string_view(start, tok_end - start), 40) + "' is not finite");
@@ -74,7 +74,8 @@ std::vector<float> parse_text_cloud(std::string_view text, const std::string& na
   std::vector<float> pts;
   for_each_number_row(text, name, [&](std::int64_t line, const std::vector<double>& v) {
     if (v.size() < 3)
-      fail(name, "line " + std::to_string(line) + ": expected at least 3 values (x y z), got " + std::to_string(v.size()));
+      fail(name, "line " + std::to_string(line) + ": expected at least 3 values (x y z), got " +
+                     std::to_string(v.size()));
     for (int a = 0; a < 3; ++a) {
       const float f = static_cast<float>(v[static_cast<std::size_t>(a)]);
       if (!std::isfinite(f)) {
@@ -134,7 +135,8 @@ std::vector<ScoreRow> parse_scores_csv(std::string_view text, const std::string&
     if (b != e && *b == '+') ++b;
     auto res = std::from_chars(b, e, r.score);
     if (res.ec == std::errc::result_out_of_range)
-      fail(name, where + "score for " + excerpt(r.path, 60) + " is out of range (" + excerpt(value, 30) + ")");
+      fail(name,
+           where + "score for " + excerpt(r.path, 60) + " is out of range (" + excerpt(value, 30) + ")");
     if (res.ec != std::errc() || res.ptr != e || b == e)
       fail(name, where + "'" + excerpt(value, 30) + "' is not a number");
     if (!std::isfinite(r.score))
@@ -142,11 +144,13 @@ std::vector<ScoreRow> parse_scores_csv(std::string_view text, const std::string&
     // The key: the path without its extension, so "bad/001.png" and "bad/001.tiff" are one image.
     const auto slash = r.path.rfind('/');
     const auto dot = r.path.rfind('.');
-    r.key = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1) ? r.path.substr(0, dot) : r.path;
+    r.key = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1)
+                ? r.path.substr(0, dot)
+                : r.path;
     auto [it, fresh] = first_line.emplace(r.key, lineno);
     if (!fresh)
-      fail(name, where + "duplicate row for '" + excerpt(r.key, 60) + "' (first at line " + std::to_string(it->second) +
-                     ")");
+      fail(name, where + "duplicate row for '" + excerpt(r.key, 60) + "' (first at line " +
+                     std::to_string(it->second) + ")");
     rows.push_back(std::move(r));
   }
   if (!have_header) fail(name, "no header (expected 'path,score')");
@@ -174,9 +178,12 @@ std::vector<VisaRow> parse_visa_csv(std::string_view text, const std::string& na
     for (std::size_t i = 0; i < line.size(); ++i) {
       const char c = line[i];
       if (quoted) {
-        if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') cur += '"', ++i;
-        else if (c == '"') quoted = false;
-        else cur += c;
+        if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+          cur += '"', ++i;
+        else if (c == '"')
+          quoted = false;
+        else
+          cur += c;
       } else if (c == '"') {
         quoted = true;
       } else if (c == ',') {
@@ -208,7 +215,8 @@ std::vector<VisaRow> parse_visa_csv(std::string_view text, const std::string& na
     const auto f = split(line);
     const std::string where = name + ":" + std::to_string(lineno);
     if (f.size() != header.size())
-      throw InputError(where + ": expected " + std::to_string(header.size()) + " fields, got " + std::to_string(f.size()));
+      throw InputError(where + ": expected " + std::to_string(header.size()) + " fields, got " +
+                       std::to_string(f.size()));
     VisaRow r;
     r.line = lineno;
     r.object = f[col["object"]];
@@ -232,8 +240,9 @@ std::vector<VisaRow> parse_visa_csv(std::string_view text, const std::string& na
         b = e + 1;
       }
       if ((*p)[0] == '/' || (*p)[0] == '\\' || up)
-        throw InputError(where + ": path '" + excerpt(*p, 60) + "' leaves the dataset root (expected a relative path "
-                                 "inside it)");
+        throw InputError(where + ": path '" + excerpt(*p, 60) +
+                         "' leaves the dataset root (expected a relative path "
+                         "inside it)");
     }
     rows.push_back(std::move(r));
   }

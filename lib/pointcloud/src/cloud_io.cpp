@@ -6,14 +6,13 @@
 #include <open3d/io/PointCloudIO.h>
 #include <open3d/utility/Logging.h>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <vector>
 
@@ -89,7 +88,8 @@ at::Tensor read_with_open3d(const fs::path& file, const std::string& format) {
   if (!ok) {
     // Open3D's message may carry ANSI colour codes and newlines: keep its text only, capped.
     std::string why = one_line(g_last_open3d_message);
-    throw_file_error(file, "cannot read point cloud (truncated or corrupt" + (why.empty() ? "" : ": " + excerpt(why, 120)) + ")");
+    throw_file_error(file, "cannot read point cloud (truncated or corrupt" +
+                               (why.empty() ? "" : ": " + excerpt(why, 120)) + ")");
   }
   return from_open3d(pc);
 }
@@ -106,7 +106,8 @@ std::int64_t ply_vertex_count(const fs::path& file) {
       std::int64_t n = -1;
       auto r = std::from_chars(tok[2].data(), tok[2].data() + tok[2].size(), n);
       if (r.ec != std::errc() || r.ptr != tok[2].data() + tok[2].size() || n < 0)
-        throw_file_error(file, "PLY 'element vertex' count '" + excerpt(tok[2], 30) + "' is not an integer >= 0");
+        throw_file_error(file,
+                         "PLY 'element vertex' count '" + excerpt(tok[2], 30) + "' is not an integer >= 0");
       return n;
     }
     if (!tok.empty() && tok[0] == "end_header") break;
@@ -188,7 +189,8 @@ Cloud read_cloud(const fs::path& file) {
   } else if (ext == ".tif" || ext == ".tiff") {
     return read_xyz_tiff(file);
   } else {
-    throw_file_error(file, "unsupported point-cloud format '" + ext + "' (expected .pcd, .ply, .txt, .xyz, .tiff)");
+    throw_file_error(file,
+                     "unsupported point-cloud format '" + ext + "' (expected .pcd, .ply, .txt, .xyz, .tiff)");
   }
   check_points(file, c.points);
   return c;
@@ -247,7 +249,8 @@ void write_pcd(const fs::path& file, const at::Tensor& points, const std::string
       for (std::int64_t i = 0; i < n; ++i)
         std::memcpy(&raw[static_cast<size_t>((c * n + i) * 4)], &d[3 * i + c], 4);
     std::string comp = lzf_literal(raw);
-    std::uint32_t sizes[2] = {static_cast<std::uint32_t>(comp.size()), static_cast<std::uint32_t>(raw.size())};
+    std::uint32_t sizes[2] = {static_cast<std::uint32_t>(comp.size()),
+                              static_cast<std::uint32_t>(raw.size())};
     body.assign(reinterpret_cast<const char*>(sizes), 8);
     body += comp;
   } else {

@@ -1,10 +1,11 @@
 // FPFH through Open3D (the only other translation unit that includes Open3D headers).
+#include "adbench/pointcloud/features.hpp"
+
 #include <open3d/geometry/KDTreeSearchParam.h>
 #include <open3d/geometry/PointCloud.h>
 #include <open3d/pipelines/registration/Feature.h>
 
 #include "adbench/core/error.hpp"
-#include "adbench/pointcloud/features.hpp"
 #include "text_io.hpp"
 
 namespace adbench::pointcloud {
@@ -18,13 +19,15 @@ at::Tensor fpfh(const at::Tensor& points, int normal_k, const std::vector<int>& 
   open3d::geometry::PointCloud pc;
   pc.points_.resize(static_cast<size_t>(n));
   const float* d = p.data_ptr<float>();
-  for (std::int64_t i = 0; i < n; ++i) pc.points_[static_cast<size_t>(i)] = Eigen::Vector3d(d[3 * i], d[3 * i + 1], d[3 * i + 2]);
+  for (std::int64_t i = 0; i < n; ++i)
+    pc.points_[static_cast<size_t>(i)] = Eigen::Vector3d(d[3 * i], d[3 * i + 1], d[3 * i + 2]);
   pc.EstimateNormals(open3d::geometry::KDTreeSearchParamKNN(std::max(3, normal_k)));
   at::Tensor out = at::empty({n, 33 * static_cast<std::int64_t>(ks.size())}, at::kFloat);
   float* o = out.data_ptr<float>();
   const std::int64_t stride = out.size(1);
   for (size_t s = 0; s < ks.size(); ++s) {
-    auto f = open3d::pipelines::registration::ComputeFPFHFeature(pc, open3d::geometry::KDTreeSearchParamKNN(std::max(2, ks[s])));
+    auto f = open3d::pipelines::registration::ComputeFPFHFeature(
+        pc, open3d::geometry::KDTreeSearchParamKNN(std::max(2, ks[s])));
     const Eigen::MatrixXd& m = f->data_;  // 33 x N, column-major
     for (std::int64_t i = 0; i < n; ++i) {
       const double* col = m.data() + 33 * i;

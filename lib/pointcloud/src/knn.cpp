@@ -1,8 +1,8 @@
 #include "adbench/pointcloud/knn.hpp"
 
 #include <ATen/Parallel.h>
-#include <nanoflann.hpp>
 
+#include <nanoflann.hpp>
 #include <vector>
 
 #include "adbench/core/error.hpp"
@@ -19,7 +19,8 @@ struct Points {
     return false;
   }
 };
-using Tree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<float, Points>, Points, 3, std::uint32_t>;
+using Tree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<float, Points>, Points, 3,
+                                                 std::uint32_t>;
 }  // namespace
 
 struct KdTree::Impl {
@@ -29,7 +30,8 @@ struct KdTree::Impl {
 
 KdTree::KdTree(const at::Tensor& points) : impl_(std::make_unique<Impl>()) {
   at::Tensor p = points.to(at::kFloat).contiguous();
-  if (p.dim() != 2 || p.size(1) != 3 || p.size(0) < 1) throw InternalError("KdTree: points must be [N,3], N >= 1");
+  if (p.dim() != 2 || p.size(1) != 3 || p.size(0) < 1)
+    throw InternalError("KdTree: points must be [N,3], N >= 1");
   if (p.size(0) >= (std::int64_t{1} << 32)) throw InputError("point cloud has more than 2^32 points");
   impl_->pts.xyz.assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   impl_->tree = std::make_unique<Tree>(3, impl_->pts, nanoflann::KDTreeSingleIndexAdaptorParams(16));

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <limits>
 #include <vector>
 
@@ -22,7 +21,8 @@ at::Tensor farthest_point_sample(const at::Tensor& points, std::int64_t m, std::
   m = std::min(m, n);
   at::Tensor out = at::empty({m}, at::kLong);
   if (m <= 0) return out;
-  std::vector<float> x(static_cast<size_t>(n)), y(x.size()), z(x.size()), md(x.size(), std::numeric_limits<float>::max());
+  std::vector<float> x(static_cast<size_t>(n)), y(x.size()), z(x.size()),
+      md(x.size(), std::numeric_limits<float>::max());
   const float* d = p.data_ptr<float>();
   for (std::int64_t i = 0; i < n; ++i) x[i] = d[3 * i], y[i] = d[3 * i + 1], z[i] = d[3 * i + 2];
   std::int64_t* o = out.data_ptr<std::int64_t>();
@@ -63,19 +63,21 @@ at::Tensor nearest_distances(const at::Tensor& queries, const at::Tensor& bank, 
                              std::int64_t chunk_elems) {
   if (bank.size(0) == 0) throw InternalError("nearest_distances: empty bank");
   // adbench::knn (core/nearest.hpp), the one brute-force kNN: same |b|^2 - 2 q.b + |q|^2 arithmetic.
-  auto [d, i] = knn(queries.to(at::kFloat).contiguous(), bank.to(at::kFloat).contiguous(), 1, 4 * chunk_elems);
+  auto [d, i] =
+      knn(queries.to(at::kFloat).contiguous(), bank.to(at::kFloat).contiguous(), 1, 4 * chunk_elems);
   if (nearest) *nearest = i.select(1, 0).contiguous();
   return d.select(1, 0).contiguous();
 }
 
-at::Tensor interpolate_from_centres(const at::Tensor& points, const at::Tensor& centres, const at::Tensor& centre_scores,
-                                    int k) {
+at::Tensor interpolate_from_centres(const at::Tensor& points, const at::Tensor& centres,
+                                    const at::Tensor& centre_scores, int k) {
   KdTree tree(centres);
   at::Tensor idx, d2;
   tree.knn(points, k, idx, d2);
   at::Tensor w = 1.0 / (d2.sqrt() + 1e-8);
   w = w / w.sum(1, true);
-  at::Tensor s = centre_scores.to(at::kFloat).contiguous().index_select(0, idx.reshape({-1})).reshape(idx.sizes());
+  at::Tensor s =
+      centre_scores.to(at::kFloat).contiguous().index_select(0, idx.reshape({-1})).reshape(idx.sizes());
   return (w * s).sum(1).contiguous();
 }
 

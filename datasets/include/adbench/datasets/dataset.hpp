@@ -52,7 +52,7 @@ class DatasetAdapter {
   ///  - a missing mask where others exist: "<expected mask path>: missing ground-truth mask for <image path>"
   ///    (VisA, when the row's mask column is empty: "<csv>: missing ground-truth mask for <image path>")
   ///  - a symbolic link among the images whose target is missing or that loops: "<link>: ..."
-/// An empty or missing train folder is not an error here (training checks it). When no anomalous
+  /// An empty or missing train folder is not an error here (training checks it). When no anomalous
   /// test sample has a mask file, has_truth is false and no sample gets a mask. Normal samples never
   /// get a mask. The adapters only stat files; they do not decode images or check mask sizes.
   virtual CategoryData load(const std::filesystem::path& root, const std::string& category) const = 0;

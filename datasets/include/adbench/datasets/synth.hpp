@@ -4,10 +4,9 @@
 // Two textures and two objects with modest normal variation (the images of a category are
 // aligned to within a few pixels) and five defect kinds, each with an exact mask: a mask pixel is
 // 255 exactly where the defect changed the image.
-#include <opencv2/core.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -35,9 +34,9 @@ struct SynthCategoryInfo {
 std::vector<SynthCategoryInfo> synthetic_categories();
 
 struct SynthOptions {
-  int train_good = 20;  ///< train/good images per category (>= 0)
-  int test_good = 6;    ///< test/good images per category (>= 0)
-  int per_defect = 3;   ///< test images per defect kind per category (>= 1)
+  int train_good = 20;                  ///< train/good images per category (>= 0)
+  int test_good = 6;                    ///< test/good images per category (>= 0)
+  int per_defect = 3;                   ///< test images per defect kind per category (>= 1)
   std::vector<std::string> categories;  ///< subset to write; empty: all
   /// 0: each category's own size; otherwise every image is image_size x image_size (32..1024)
   /// with geometry and defects scaled, and no size varies.

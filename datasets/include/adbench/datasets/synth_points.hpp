@@ -17,11 +17,11 @@
 namespace adbench {
 
 struct PointSynthOptions {
-  int points = 6000;    ///< points per unorganised cloud (before a hole removes some), 500..5,000,000
-  int grid = 96;        ///< xyz grid side (organised), 32..1024
-  int train = 4;        ///< training clouds per category (templates; mvtec_3d: train/good)
-  int test_good = 4;    ///< normal test clouds per category
-  int per_defect = 3;   ///< test clouds per defect kind
+  int points = 6000;   ///< points per unorganised cloud (before a hole removes some), 500..5,000,000
+  int grid = 96;       ///< xyz grid side (organised), 32..1024
+  int train = 4;       ///< training clouds per category (templates; mvtec_3d: train/good)
+  int test_good = 4;   ///< normal test clouds per category
+  int per_defect = 3;  ///< test clouds per defect kind
 };
 
 /// Categories "plate" (test clouds in ASCII PCD) and "wave" (binary_compressed PCD); training

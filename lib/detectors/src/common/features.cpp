@@ -1,9 +1,8 @@
 #include "features.hpp"
 
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <opencv2/imgproc.hpp>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
@@ -12,7 +11,9 @@
 namespace adbench::feat {
 
 namespace {
-bool is_resnet(const std::string& b) { return b == "resnet18" || b == "wide_resnet50_2" || b.rfind("resnet", 0) == 0; }
+bool is_resnet(const std::string& b) {
+  return b == "resnet18" || b == "wide_resnet50_2" || b.rfind("resnet", 0) == 0;
+}
 }  // namespace
 
 std::vector<std::string> default_layers(const std::string& role, const std::string& backbone) {
@@ -38,25 +39,31 @@ void resolve_layers(const std::string& detector, nlohmann::json& config, const n
     if (layers.empty())
       throw InputError("detector " + detector + ": backbone '" + config["backbone"].get<std::string>() +
                        "' has no default layers; give them with --set " + key + "='[\"name\", ...]'");
-    if (config[key].is_string()) config[key] = layers.front();
-    else config[key] = layers;
+    if (config[key].is_string())
+      config[key] = layers.front();
+    else
+      config[key] = layers;
   }
   if (config[key].is_array()) {
     if (config[key].empty()) throw InputError("detector " + detector + ": setting '" + key + "' is empty");
     for (const auto& l : config[key])
-      if (!l.is_string()) throw InputError("detector " + detector + ": setting '" + key + "' expects layer names, got " + config[key].dump());
+      if (!l.is_string())
+        throw InputError("detector " + detector + ": setting '" + key + "' expects layer names, got " +
+                         config[key].dump());
   }
 }
 
 SettingsTable backbone_settings(const std::string& backbone, const std::vector<std::string>& layers) {
   SettingsTable t;
   t.push_back({"backbone", backbone, SettingRange::choice(backbone_names()), "the CNN (--backbone)"});
-  t.push_back({"backbone_weights", "", SettingRange::text(),
-               "its weights: a .safetensors or TorchScript file, or 'none' for random init (--backbone-weights; "
-               "required)"});
+  t.push_back(
+      {"backbone_weights", "", SettingRange::text(),
+       "its weights: a .safetensors or TorchScript file, or 'none' for random init (--backbone-weights; "
+       "required)"});
   t.push_back({"layers", layers, SettingRange::names(),
                "tapped layers (left out: the paper's on ResNets, the matching stages on mobilenet_v2)"});
-  t.push_back({"image_size", 224, SettingRange::integer(32, 2048), "images are resized to this square (pixels)"});
+  t.push_back(
+      {"image_size", 224, SettingRange::integer(32, 2048), "images are resized to this square (pixels)"});
   t.push_back({"sigma", 4.0, SettingRange::number(0, false, 64),
                "Gaussian smoothing of the map, in pixels at image_size (0: none)"});
   return t;
@@ -64,18 +71,24 @@ SettingsTable backbone_settings(const std::string& backbone, const std::vector<s
 
 // ---------------------------------------------------------------------------------------------
 
-FeatureExtractor::FeatureExtractor(std::string detector, std::string backbone, std::string weights, int image_size)
-    : detector_(std::move(detector)), name_(std::move(backbone)), weights_(std::move(weights)), size_(image_size) {
+FeatureExtractor::FeatureExtractor(std::string detector, std::string backbone, std::string weights,
+                                   int image_size)
+    : detector_(std::move(detector)),
+      name_(std::move(backbone)),
+      weights_(std::move(weights)),
+      size_(image_size) {
   if (size_ < 32 || size_ > 2048)
-    throw InputError("detector " + detector_ + ": image_size must be in [32, 2048], got " + std::to_string(size_));
+    throw InputError("detector " + detector_ + ": image_size must be in [32, 2048], got " +
+                     std::to_string(size_));
 }
 
 void FeatureExtractor::load(at::Device device, std::uint64_t seed) const {
   if (backbone_ && backbone_->device() == device) return;
   if (weights_.empty())
-    throw InputError("detector " + detector_ + ": no backbone weights for " + name_ +
-                     ": give --backbone-weights FILE (.safetensors or TorchScript; see scripts/export_weights.py) "
-                     "or --backbone-weights none for random initialisation");
+    throw InputError(
+        "detector " + detector_ + ": no backbone weights for " + name_ +
+        ": give --backbone-weights FILE (.safetensors or TorchScript; see scripts/export_weights.py) "
+        "or --backbone-weights none for random initialisation");
   if (weights_ == "none") at::manual_seed(seed);
   backbone_ = load_backbone(name_, weights_, device);
 }
@@ -117,8 +130,8 @@ std::map<std::string, at::Tensor> FeatureExtractor::features(const at::Tensor& x
 
 // ---------------------------------------------------------------------------------------------
 
-at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats, const std::vector<std::string>& layers,
-                         int pool_size) {
+at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
+                         const std::vector<std::string>& layers, int pool_size) {
   int64_t h = 0, w = 0;
   for (const auto& l : layers) {
     const auto& f = feats.at(l);
@@ -145,12 +158,16 @@ std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, d
   for (int64_t b = 0; b < up.size(0); ++b) {
     cv::Mat m(image_size, image_size, CV_32FC1, up[b].data_ptr<float>());
     cv::Mat smooth;
-    if (sigma > 0) cv::GaussianBlur(m, smooth, cv::Size(2 * radius + 1, 2 * radius + 1), sigma, sigma, cv::BORDER_REFLECT);
-    else smooth = m;
+    if (sigma > 0)
+      cv::GaussianBlur(m, smooth, cv::Size(2 * radius + 1, 2 * radius + 1), sigma, sigma, cv::BORDER_REFLECT);
+    else
+      smooth = m;
     cv::Mat full;
     const cv::Size& sz = sizes.at(static_cast<size_t>(b));
-    if (sz.width == image_size && sz.height == image_size) full = smooth.clone();
-    else cv::resize(smooth, full, sz, 0, 0, cv::INTER_LINEAR);
+    if (sz.width == image_size && sz.height == image_size)
+      full = smooth.clone();
+    else
+      cv::resize(smooth, full, sz, 0, 0, cv::INTER_LINEAR);
     out.push_back(at::from_blob(full.data, {full.rows, full.cols}, at::kFloat).clone());
   }
   return out;
@@ -166,8 +183,10 @@ at::Tensor state_tensor(const std::string& detector, const std::map<std::string,
     if (shape[i] >= 0 && t.size(static_cast<int64_t>(i)) != shape[i]) ok = false;
   if (!ok) {
     std::string want = "[";
-    for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + (shape[i] >= 0 ? std::to_string(shape[i]) : std::string("*"));
-    throw InputError(detector + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) + ", expected " + want + "]");
+    for (size_t i = 0; i < shape.size(); ++i)
+      want += (i ? ", " : "") + (shape[i] >= 0 ? std::to_string(shape[i]) : std::string("*"));
+    throw InputError(detector + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) + ", expected " +
+                     want + "]");
   }
   return t;
 }

@@ -46,7 +46,8 @@ class FeatureExtractor {
   /// Reads and resizes a batch of images to [B,3,S,S], normalised, on the backbone's device.
   /// `sizes` (optional) receives each image's original size.
   at::Tensor images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const;
-  std::map<std::string, at::Tensor> features(const at::Tensor& x, const std::vector<std::string>& layers) const;
+  std::map<std::string, at::Tensor> features(const at::Tensor& x,
+                                             const std::vector<std::string>& layers) const;
   int image_size() const { return size_; }
 
  private:
@@ -58,8 +59,8 @@ class FeatureExtractor {
 /// Feature maps of several layers -> one map at the largest resolution: each layer optionally
 /// locally averaged (avg pool pool_size, stride 1, padding pool_size/2), bilinearly upsampled to
 /// the largest map, concatenated along channels. Returns [B,C,H,W].
-at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats, const std::vector<std::string>& layers,
-                         int pool_size);
+at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
+                         const std::vector<std::string>& layers, int pool_size);
 
 // Nearest neighbours (knn) and greedy k-center coresets: adbench/core/nearest.hpp.
 

@@ -17,7 +17,8 @@ const SettingsTable& FastRecon::settings() {
     SettingsTable t = feat::backbone_settings("wide_resnet50_2", {"layer2", "layer3"});
     t.push_back({"shots", 4, SettingRange::integer(1, 100000),
                  "number of normal training images used, a seeded choice (--shots)"});
-    t.push_back({"patch_size", 3, SettingRange::integer(1, 31, true), "neighbourhood of the local average (3 = 3x3)"});
+    t.push_back({"patch_size", 3, SettingRange::integer(1, 31, true),
+                 "neighbourhood of the local average (3 = 3x3)"});
     t.push_back({"coreset_ratio", 0.01, SettingRange::number(0, true, 1),
                  "fraction of the support patches in the coreset S"});
     t.push_back({"projection_dim", 128, SettingRange::integer(0, 65536),
@@ -39,7 +40,8 @@ nlohmann::json resolved(const nlohmann::json& overrides) {
 
 FastRecon::FastRecon(const nlohmann::json& overrides)
     : config_(resolved(overrides)),
-      extractor_("fastrecon", config_["backbone"], config_["backbone_weights"], config_["image_size"].get<int>()) {
+      extractor_("fastrecon", config_["backbone"], config_["backbone_weights"],
+                 config_["image_size"].get<int>()) {
   layers_ = config_["layers"].get<std::vector<std::string>>();
   shots_ = config_["shots"].get<int64_t>();
   pool_size_ = config_["patch_size"].get<int>();
@@ -58,8 +60,8 @@ at::Tensor FastRecon::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {
 void FastRecon::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   if (train.empty()) throw InputError("fastrecon: no training images");
   if (static_cast<int64_t>(train.size()) < shots_)
-    throw InputError("fastrecon: --shots " + std::to_string(shots_) + " needs at least " + std::to_string(shots_) +
-                     " training images, got " + std::to_string(train.size()));
+    throw InputError("fastrecon: --shots " + std::to_string(shots_) + " needs at least " +
+                     std::to_string(shots_) + " training images, got " + std::to_string(train.size()));
   seed_ = ctx.seed;
   // The support set: a seeded choice of `shots` training images, in their dataset order.
   std::vector<size_t> order(train.size());
@@ -72,7 +74,8 @@ void FastRecon::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   std::string names;
   for (size_t i : order) {
     support.push_back(train[i]);
-    names += (names.empty() ? "" : ", ") + train[i].rel_path + (train[i].rel_path.empty() ? train[i].stem : "");
+    names +=
+        (names.empty() ? "" : ", ") + train[i].rel_path + (train[i].rel_path.empty() ? train[i].stem : "");
   }
   spdlog::info("fastrecon: {}-shot support: {}", shots_, names);
   extractor_.load(ctx.device, seed_);
@@ -85,13 +88,17 @@ void FastRecon::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   at::Tensor q = at::cat(parts, 0);  // [K,hw,C] (few shots: small)
   mu_ = q.mean(0);
   at::Tensor all = q.reshape({-1, q.size(2)});
-  const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio_ * static_cast<double>(all.size(0)))));
-  at::Tensor idx = greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "fastrecon: coreset"});
+  const int64_t n =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio_ * static_cast<double>(all.size(0)))));
+  at::Tensor idx =
+      greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "fastrecon: coreset"});
   support_ = all.index_select(0, idx.to(all.device())).contiguous();
   spdlog::info("fastrecon: coreset of {} of {} patches ({} dims)", n, all.size(0), all.size(1));
   if (n >= all.size(1))
-    spdlog::warn("fastrecon: the coreset ({} patches) spans the whole {}-dim feature space, so the reconstruction "
-                 "reduces to (q + lambda mu) / (1 + lambda); lower coreset_ratio", n, all.size(1));
+    spdlog::warn(
+        "fastrecon: the coreset ({} patches) spans the whole {}-dim feature space, so the reconstruction "
+        "reduces to (q + lambda mu) / (1 + lambda); lower coreset_ratio",
+        n, all.size(1));
   prepare();
 }
 
@@ -116,9 +123,11 @@ std::vector<Prediction> FastRecon::predict(const std::vector<Sample>& batch, con
   int64_t h = 0, w = 0;
   at::Tensor q = embed(extractor_.images(batch, &sizes), &h, &w);  // [B,hw,C]
   if (q.size(1) != mu_.size(0) || q.size(2) != mu_.size(1))
-    throw InputError("fastrecon: the model's features do not match the backbone's (another backbone, layers or image_size?)");
+    throw InputError(
+        "fastrecon: the model's features do not match the backbone's (another backbone, layers or "
+        "image_size?)");
   at::Tensor a = at::matmul(q, support_.t()) + lambda_ * mu_st_.unsqueeze(0);  // [B,hw,m]
-  at::Tensor recon = at::matmul(at::matmul(a, gram_inv_), support_);            // [B,hw,C]
+  at::Tensor recon = at::matmul(at::matmul(a, gram_inv_), support_);           // [B,hw,C]
   at::Tensor residual = (q - recon).norm(2, 2).view({q.size(0), h, w});
   auto maps = feat::to_image_maps(residual, extractor_.image_size(), sigma_, sizes);
   std::vector<Prediction> out;

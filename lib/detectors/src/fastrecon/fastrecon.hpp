@@ -27,7 +27,9 @@ class FastRecon final : public Detector {
   std::vector<Prediction> predict(const std::vector<Sample>& batch, const RunContext& ctx) override;
   std::map<std::string, at::Tensor> state() const override;
   void load_state(const std::map<std::string, at::Tensor>& tensors) override;
-  nlohmann::json provenance() const override { return support_.defined() ? extractor_.provenance(seed_) : nullptr; }
+  nlohmann::json provenance() const override {
+    return support_.defined() ? extractor_.provenance(seed_) : nullptr;
+  }
 
  private:
   at::Tensor embed(const at::Tensor& x, int64_t* h, int64_t* w) const;  ///< [B,hw,C]
@@ -39,8 +41,8 @@ class FastRecon final : public Detector {
   int pool_size_;
   double ratio_, lambda_, sigma_;
   std::uint64_t seed_ = 0;
-  at::Tensor support_;  ///< S [m,C]
-  at::Tensor mu_;       ///< [hw,C]
+  at::Tensor support_;           ///< S [m,C]
+  at::Tensor mu_;                ///< [hw,C]
   at::Tensor gram_inv_, mu_st_;  ///< ((1+lambda) S S^T)^+ [m,m]; mu S^T [hw,m]
 };
 

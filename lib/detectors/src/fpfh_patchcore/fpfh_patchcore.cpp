@@ -37,11 +37,13 @@ FpfhPatchCore::FpfhPatchCore(const nlohmann::json& overrides)
   interp_k_ = config_["interpolation_k"].get<int>();
 }
 
-void FpfhPatchCore::describe(const pc::Cloud& cloud, std::uint64_t seed, at::Tensor& pts, at::Tensor& feats) const {
+void FpfhPatchCore::describe(const pc::Cloud& cloud, std::uint64_t seed, at::Tensor& pts,
+                             at::Tensor& feats) const {
   pts = cloud.points;
   if (pts.size(0) > feature_points_) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    at::Tensor idx = std::get<0>(at::randperm(pts.size(0), gen, at::kLong).slice(0, 0, feature_points_).sort());
+    at::Tensor idx =
+        std::get<0>(at::randperm(pts.size(0), gen, at::kLong).slice(0, 0, feature_points_).sort());
     pts = pts.index_select(0, idx).contiguous();
   }
   feats = pc::fpfh(pts, normal_k_, {fpfh_k_});
@@ -76,7 +78,8 @@ std::vector<Prediction> FpfhPatchCore::predict(const std::vector<Sample>& batch,
     at::Tensor p, f;
     describe(cloud, ctx.seed, p, f);
     at::Tensor d = pc::nearest_distances(f, bank_);
-    at::Tensor scores = p.size(0) == cloud.size() ? d : pc::interpolate_from_centres(cloud.points, p, d, interp_k_);
+    at::Tensor scores =
+        p.size(0) == cloud.size() ? d : pc::interpolate_from_centres(cloud.points, p, d, interp_k_);
     out.push_back(make_prediction(cloud, scores, scores.max().item<double>()));
   }
   return out;

@@ -31,7 +31,8 @@ nlohmann::json resolved(const nlohmann::json& overrides) {
 
 Padim::Padim(const nlohmann::json& overrides)
     : config_(resolved(overrides)),
-      extractor_("padim", config_["backbone"], config_["backbone_weights"], config_["image_size"].get<int>()) {
+      extractor_("padim", config_["backbone"], config_["backbone_weights"],
+                 config_["image_size"].get<int>()) {
   layers_ = config_["layers"].get<std::vector<std::string>>();
   channels_ = config_["channels"].get<int64_t>();
   eps_ = config_["covariance_eps"].get<double>();
@@ -56,10 +57,11 @@ void Padim::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     at::Tensor x = extractor_.images(batch, nullptr);
     if (!channel_idx_.defined()) {
       // The channel count is known once the backbone has run: draw the seeded subset.
-      int64_t total = feat::concat_layers(extractor_.features(x.narrow(0, 0, 1), layers_), layers_, 1).size(1);
+      int64_t total =
+          feat::concat_layers(extractor_.features(x.narrow(0, 0, 1), layers_), layers_, 1).size(1);
       if (channels_ > total)
-        throw InputError("detector padim: channels = " + std::to_string(channels_) + " but the layers give only " +
-                         std::to_string(total) + " channels");
+        throw InputError("detector padim: channels = " + std::to_string(channels_) +
+                         " but the layers give only " + std::to_string(total) + " channels");
       at::Generator gen = at::detail::createCPUGenerator(seed_);
       channel_idx_ = std::get<0>(at::randperm(total, gen, at::kLong).narrow(0, 0, channels_).sort());
     }
@@ -72,7 +74,8 @@ void Padim::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     sum += e.sum(0);
     auto t0 = std::chrono::steady_clock::now();
     outer.baddbmm_(ep.transpose(1, 2), ep);  // sum over images of x x^T per position
-    spdlog::debug("padim: outer products in {:.2f} s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    spdlog::debug("padim: outer products in {:.2f} s",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     progress.tick(static_cast<int64_t>(batch.size()));
   });
   progress.done();
@@ -81,12 +84,14 @@ void Padim::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   // Unbiased covariance (numpy.cov, as the reference implementation) + eps * I.
   at::Tensor cov = (outer - n * mean.unsqueeze(2) * mean.unsqueeze(1)) / std::max(1.0, n - 1.0);
   cov += eps_ * at::eye(cov.size(1), cov.options()).unsqueeze(0);
-  spdlog::info("padim: {} positions, {} of the channels; inverting {} covariances", mean.size(0), channels_, mean.size(0));
+  spdlog::info("padim: {} positions, {} of the channels; inverting {} covariances", mean.size(0), channels_,
+               mean.size(0));
   mean_ = mean.to(at::kFloat);
   // Symmetric positive definite (eps > 0): Cholesky inverse, cheaper than a general LU inverse.
   auto t0 = std::chrono::steady_clock::now();
   inv_cov_ = at::cholesky_inverse(at::linalg_cholesky(cov)).to(at::kFloat);
-  spdlog::debug("padim: inverted in {:.2f} s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  spdlog::debug("padim: inverted in {:.2f} s",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 std::vector<Prediction> Padim::predict(const std::vector<Sample>& batch, const RunContext& ctx) {
@@ -101,10 +106,11 @@ std::vector<Prediction> Padim::predict(const std::vector<Sample>& batch, const R
   int64_t h = 0, w = 0;
   at::Tensor e = embed(extractor_.images(batch, &sizes), &h, &w);  // [B,hw,d]
   if (e.size(1) != mean_.size(0))
-    throw InputError("padim: the model has " + std::to_string(mean_.size(0)) + " positions, the backbone gives " +
-                     std::to_string(e.size(1)) + " (another image_size or backbone?)");
+    throw InputError("padim: the model has " + std::to_string(mean_.size(0)) +
+                     " positions, the backbone gives " + std::to_string(e.size(1)) +
+                     " (another image_size or backbone?)");
   at::Tensor delta = (e - mean_.unsqueeze(0)).permute({1, 0, 2});  // [hw,B,d]
-  at::Tensor m2 = (at::bmm(delta, inv_cov_) * delta).sum(2);        // [hw,B]
+  at::Tensor m2 = (at::bmm(delta, inv_cov_) * delta).sum(2);       // [hw,B]
   at::Tensor dist = m2.clamp_min(0).sqrt().t().reshape({e.size(0), h, w});
   auto maps = feat::to_image_maps(dist, extractor_.image_size(), sigma_, sizes);
   std::vector<Prediction> out;
@@ -122,7 +128,8 @@ std::map<std::string, at::Tensor> Padim::state() const {
 void Padim::load_state(const std::map<std::string, at::Tensor>& tensors) {
   at::Tensor idx = feat::state_tensor("padim", tensors, "channel_idx", {channels_});
   at::Tensor mean = feat::state_tensor("padim", tensors, "mean", {-1, channels_});
-  at::Tensor inv = feat::state_tensor("padim", tensors, "inv_covariance", {mean.size(0), channels_, channels_});
+  at::Tensor inv =
+      feat::state_tensor("padim", tensors, "inv_covariance", {mean.size(0), channels_, channels_});
   at::Tensor seed = feat::state_tensor("padim", tensors, "seed", {1});
   channel_idx_ = idx.to(at::kLong);
   mean_ = mean.to(at::kFloat).contiguous();

@@ -23,7 +23,9 @@ class Padim final : public Detector {
   std::vector<Prediction> predict(const std::vector<Sample>& batch, const RunContext& ctx) override;
   std::map<std::string, at::Tensor> state() const override;
   void load_state(const std::map<std::string, at::Tensor>& tensors) override;
-  nlohmann::json provenance() const override { return mean_.defined() ? extractor_.provenance(seed_) : nullptr; }
+  nlohmann::json provenance() const override {
+    return mean_.defined() ? extractor_.provenance(seed_) : nullptr;
+  }
 
  private:
   at::Tensor embed(const at::Tensor& x, int64_t* h, int64_t* w) const;  ///< [B, h*w, d]

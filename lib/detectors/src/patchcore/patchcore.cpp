@@ -12,7 +12,8 @@ namespace adbench {
 const SettingsTable& PatchCore::settings() {
   static const SettingsTable table = [] {
     SettingsTable t = feat::backbone_settings("wide_resnet50_2", {"layer2", "layer3"});
-    t.push_back({"patch_size", 3, SettingRange::integer(1, 31, true), "neighbourhood of the local average (3 = 3x3)"});
+    t.push_back({"patch_size", 3, SettingRange::integer(1, 31, true),
+                 "neighbourhood of the local average (3 = 3x3)"});
     t.push_back({"target_dim", 1024, SettingRange::integer(1, 65536),
                  "channels after adaptive average pooling (kept when the features have fewer)"});
     t.push_back({"coreset_ratio", 0.1, SettingRange::number(0, true, 1),
@@ -35,7 +36,8 @@ nlohmann::json resolved(const nlohmann::json& overrides) {
 
 PatchCore::PatchCore(const nlohmann::json& overrides)
     : config_(resolved(overrides)),
-      extractor_("patchcore", config_["backbone"], config_["backbone_weights"], config_["image_size"].get<int>()) {
+      extractor_("patchcore", config_["backbone"], config_["backbone_weights"],
+                 config_["image_size"].get<int>()) {
   layers_ = config_["layers"].get<std::vector<std::string>>();
   pool_size_ = config_["patch_size"].get<int>();
   target_dim_ = config_["target_dim"].get<int>();
@@ -75,12 +77,13 @@ void PatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   });
   progress.done();
   const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio_ * static_cast<double>(rows))));
-  spdlog::info("patchcore: {} patches of {} dims from {} images; coreset of {} ({} x {} dims projected)", rows,
-               all.size(1), train.size(), n, rows, proj_dim_);
+  spdlog::info("patchcore: {} patches of {} dims from {} images; coreset of {} ({} x {} dims projected)",
+               rows, all.size(1), train.size(), n, rows, proj_dim_);
   if (n >= rows) {
     bank_ = all;
   } else {
-    at::Tensor idx = greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "patchcore: coreset"});
+    at::Tensor idx =
+        greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "patchcore: coreset"});
     bank_ = all.index_select(0, idx.to(all.device()));
   }
 }
@@ -94,8 +97,9 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
   int64_t h = 0, w = 0;
   at::Tensor e = embed(extractor_.images(batch, &sizes), &h, &w);  // [B*h*w, D]
   if (e.size(1) != bank_.size(1))
-    throw InputError("patchcore: the memory bank has " + std::to_string(bank_.size(1)) + "-dim patches, the backbone gives " +
-                     std::to_string(e.size(1)) + " (another backbone or layers?)");
+    throw InputError("patchcore: the memory bank has " + std::to_string(bank_.size(1)) +
+                     "-dim patches, the backbone gives " + std::to_string(e.size(1)) +
+                     " (another backbone or layers?)");
   auto [dist, idx] = knn(e, bank_, 1);
   const int64_t b = static_cast<int64_t>(batch.size());
   at::Tensor patch = dist.view({b, h * w});
@@ -124,7 +128,8 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
 }
 
 std::map<std::string, at::Tensor> PatchCore::state() const {
-  return {{"memory_bank", bank_.to(at::kCPU)}, {"seed", at::tensor({static_cast<int64_t>(seed_)}, at::kLong)}};
+  return {{"memory_bank", bank_.to(at::kCPU)},
+          {"seed", at::tensor({static_cast<int64_t>(seed_)}, at::kLong)}};
 }
 
 void PatchCore::load_state(const std::map<std::string, at::Tensor>& tensors) {

@@ -25,7 +25,9 @@ class PatchCore final : public Detector {
   std::vector<Prediction> predict(const std::vector<Sample>& batch, const RunContext& ctx) override;
   std::map<std::string, at::Tensor> state() const override;
   void load_state(const std::map<std::string, at::Tensor>& tensors) override;
-  nlohmann::json provenance() const override { return bank_.defined() ? extractor_.provenance(seed_) : nullptr; }
+  nlohmann::json provenance() const override {
+    return bank_.defined() ? extractor_.provenance(seed_) : nullptr;
+  }
 
  private:
   /// Patch features of a batch: [B*h*w, D] (float32) and the grid size.

@@ -14,7 +14,8 @@ pointcloud::Cloud load_cloud(const Sample& s);
 /// Prediction of one cloud from per-point scores [N]: an unorganised cloud gets map = scores [N];
 /// an organised one (MVTec 3D-AD xyz) a [H,W] map with its points' scores and, at missing
 /// points, the cloud's smallest score. score = object score.
-Prediction make_prediction(const pointcloud::Cloud& cloud, const at::Tensor& point_scores, double object_score);
+Prediction make_prediction(const pointcloud::Cloud& cloud, const at::Tensor& point_scores,
+                           double object_score);
 
 /// Mean of the k largest values (k <= 0 or k >= N: k = 1 means the maximum; k >= N the mean).
 double top_k_mean(const at::Tensor& scores, std::int64_t k);

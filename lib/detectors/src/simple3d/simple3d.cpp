@@ -14,7 +14,9 @@ namespace pc = pointcloud;
 
 const SettingsTable& Simple3D::settings() {
   static const SettingsTable table = {
-      {"neighbour_counts", {40, 80, 120}, SettingRange::integers(1, 8, 2, 10000),
+      {"neighbour_counts",
+       {40, 80, 120},
+       SettingRange::integers(1, 8, 2, 10000),
        "kNN sizes of the multi-scale FPFH descriptors (concatenated)"},
       {"normal_k", 10, SettingRange::integer(3, 10000), "neighbours for normal estimation"},
       {"num_centres", 4096, SettingRange::integer(1, 100000000), "LFSA farthest-point centres"},
@@ -24,13 +26,17 @@ const SettingsTable& Simple3D::settings() {
       {"projection_dim", 128, SettingRange::integer(0, 65536),
        "random projection used while selecting the prototypes (0: none)"},
       {"interpolation_k", 3, SettingRange::integer(1, 1000), "centres blended per point"},
-      {"smooth_centres", 1024, SettingRange::integer(0, 100000000), "centres of the second score aggregation (0: off)"},
-      {"smooth_group_size", 12, SettingRange::integer(0, 10000), "points per centre of the second aggregation (0: off)"},
-      {"object_top_k", 80, SettingRange::integer(1, 1000000000), "object score = mean of the top-k point scores"}};
+      {"smooth_centres", 1024, SettingRange::integer(0, 100000000),
+       "centres of the second score aggregation (0: off)"},
+      {"smooth_group_size", 12, SettingRange::integer(0, 10000),
+       "points per centre of the second aggregation (0: off)"},
+      {"object_top_k", 80, SettingRange::integer(1, 1000000000),
+       "object score = mean of the top-k point scores"}};
   return table;
 }
 
-Simple3D::Simple3D(const nlohmann::json& overrides) : config_(merge_config("simple3d", settings(), overrides)) {
+Simple3D::Simple3D(const nlohmann::json& overrides)
+    : config_(merge_config("simple3d", settings(), overrides)) {
   for (const auto& v : config_["neighbour_counts"]) ks_.push_back(v.get<int>());
   normal_k_ = config_["normal_k"].get<int>();
   num_centres_ = config_["num_centres"].get<int>();
@@ -93,7 +99,8 @@ at::Tensor Simple3D::score_points(const pc::Cloud& cloud) const {
   at::Tensor centre_scores = pc::nearest_distances(f, prototypes_);
   at::Tensor scores = pc::interpolate_from_centres(cloud.points, centres, centre_scores, interp_k_);
   if (smooth_centres_ > 0 && smooth_group_ > 0) {
-    at::Tensor c2 = cloud.points.index_select(0, pc::farthest_point_sample(cloud.points, smooth_centres_)).contiguous();
+    at::Tensor c2 =
+        cloud.points.index_select(0, pc::farthest_point_sample(cloud.points, smooth_centres_)).contiguous();
     pc::KdTree tree(cloud.points);
     at::Tensor g2 = tree.knn_indices(c2, smooth_group_);
     at::Tensor s2 = pc::group_mean(scores.unsqueeze(1), g2).squeeze(1);

@@ -10,11 +10,13 @@ namespace adbench {
 const SettingsTable& Spade::settings() {
   static const SettingsTable table = [] {
     SettingsTable t = feat::backbone_settings("wide_resnet50_2", {"layer1", "layer2", "layer3"});
-    t.push_back({"image_layer", "layer4", SettingRange::text(true),
-                 "layer pooled for the image kNN (left out: layer4 on ResNets, features.18 on mobilenet_v2)"});
+    t.push_back(
+        {"image_layer", "layer4", SettingRange::text(true),
+         "layer pooled for the image kNN (left out: layer4 on ResNets, features.18 on mobilenet_v2)"});
     t.push_back({"top_k", 50, SettingRange::integer(1, 100000), "nearest training images (K)"});
     t.push_back({"image_metric", "l2", SettingRange::choice({"l2", "cosine"}), "distance of the image kNN"});
-    t.push_back({"pixel_k", 1, SettingRange::integer(1, 1000), "nearest gallery positions averaged per pixel (kappa)"});
+    t.push_back({"pixel_k", 1, SettingRange::integer(1, 1000),
+                 "nearest gallery positions averaged per pixel (kappa)"});
     return t;
   }();
   return table;
@@ -31,7 +33,8 @@ nlohmann::json resolved(const nlohmann::json& overrides) {
 
 Spade::Spade(const nlohmann::json& overrides)
     : config_(resolved(overrides)),
-      extractor_("spade", config_["backbone"], config_["backbone_weights"], config_["image_size"].get<int>()) {
+      extractor_("spade", config_["backbone"], config_["backbone_weights"],
+                 config_["image_size"].get<int>()) {
   layers_ = config_["layers"].get<std::vector<std::string>>();
   image_layer_ = config_["image_layer"].get<std::string>();
   top_k_ = config_["top_k"].get<int64_t>();
@@ -88,7 +91,9 @@ std::vector<Prediction> Spade::predict(const std::vector<Sample>& batch, const R
   int64_t h = 0, w = 0;
   auto [g, p] = embed(extractor_.images(batch, &sizes), &h, &w);
   if (g.size(1) != global_.size(1) || p.size(1) != pyramids_.size(1) || p.size(2) != pyramids_.size(2))
-    throw InputError("spade: the gallery's features do not match the backbone's (another backbone, layers or image_size?)");
+    throw InputError(
+        "spade: the gallery's features do not match the backbone's (another backbone, layers or "
+        "image_size?)");
   const int64_t k = std::min<int64_t>(top_k_, global_.size(0));
   auto [gd, gi] = knn(g, global_, k);  // [B,k]
   // Cosine: features are unit vectors, so |a-b|^2 = 2 - 2 cos; report 1 - cos.
@@ -96,7 +101,8 @@ std::vector<Prediction> Spade::predict(const std::vector<Sample>& batch, const R
   std::vector<double> scores(batch.size());
   std::vector<at::Tensor> small;
   for (size_t i = 0; i < batch.size(); ++i) {
-    at::Tensor gallery = pyramids_.index_select(0, gi[static_cast<int64_t>(i)]).reshape({-1, pyramids_.size(2)});
+    at::Tensor gallery =
+        pyramids_.index_select(0, gi[static_cast<int64_t>(i)]).reshape({-1, pyramids_.size(2)});
     auto [pd, pi] = knn(p[static_cast<int64_t>(i)], gallery, pixel_k_);
     small.push_back(pd.mean(1).view({h, w}));
     scores[i] = image_d[static_cast<int64_t>(i)].mean().item<double>();

@@ -24,7 +24,9 @@ class Spade final : public Detector {
   std::vector<Prediction> predict(const std::vector<Sample>& batch, const RunContext& ctx) override;
   std::map<std::string, at::Tensor> state() const override;
   void load_state(const std::map<std::string, at::Tensor>& tensors) override;
-  nlohmann::json provenance() const override { return global_.defined() ? extractor_.provenance(seed_) : nullptr; }
+  nlohmann::json provenance() const override {
+    return global_.defined() ? extractor_.provenance(seed_) : nullptr;
+  }
 
  private:
   /// Global features [B,Cg] (unit-normalised for cosine) and pyramids [B,h*w,C].

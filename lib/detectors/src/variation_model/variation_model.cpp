@@ -10,7 +10,8 @@ namespace adbench {
 
 const SettingsTable& VariationModel::settings() {
   static const SettingsTable table = {
-      {"image_size", 256, SettingRange::integer(8, 4096), "side of the square every image is resized to (INTER_AREA)"},
+      {"image_size", 256, SettingRange::integer(8, 4096),
+       "side of the square every image is resized to (INTER_AREA)"},
       {"std_floor", 0.02, SettingRange::number(0, true),
        "lower bound of the per-pixel standard deviation on the [0,1] intensity scale"}};
   return table;
@@ -73,7 +74,8 @@ std::map<std::string, at::Tensor> VariationModel::state() const { return {{"mean
 void VariationModel::load_state(const std::map<std::string, at::Tensor>& tensors) {
   for (const char* key : {"mean", "std"}) {
     auto it = tensors.find(key);
-    if (it == tensors.end()) throw InputError(std::string("variation_model: model has no tensor '") + key + "'");
+    if (it == tensors.end())
+      throw InputError(std::string("variation_model: model has no tensor '") + key + "'");
     if (it->second.sizes() != at::IntArrayRef({3, size_, size_}))
       throw InputError(std::string("variation_model: tensor '") + key + "' has shape " +
                        c10::str(it->second.sizes()) + ", expected [3, " + std::to_string(size_) + ", " +

@@ -35,11 +35,11 @@ enum class Engine {
 struct Options {
   std::vector<double> aupro_limits{0.3};  ///< FPR integration limits, each in (0, 1]
   ApConvention ap_convention = ApConvention::Step;
-  int aupro_bins = 0;  ///< 0: exact; N > 0: scores quantised to N equal-width bins over [min, max]
-                       ///< of all pixel scores, for the AUPRO (PRO curve) only; see metrics/README.md
+  int aupro_bins = 0;        ///< 0: exact; N > 0: scores quantised to N equal-width bins over [min, max]
+                             ///< of all pixel scores, for the AUPRO (PRO curve) only; see metrics/README.md
   bool keep_curves = false;  ///< keep down-sampled ROC / PR / PRO curves for plotting
   Engine engine = Engine::Auto;  ///< pixel engine (tests force Torch on CPU to cross-check)
-  int threads = 0;  ///< CPU engine threads; 0: LibTorch's intra-op count (adbench::set_threads)
+  int threads = 0;               ///< CPU engine threads; 0: LibTorch's intra-op count (adbench::set_threads)
 };
 
 /// InputError unless every limit is in (0, 1] and aupro_bins >= 0 ("metrics options: ...").

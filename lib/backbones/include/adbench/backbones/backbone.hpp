@@ -31,7 +31,8 @@ class Backbone {
   /// Runs x ([B,3,H,W], already normalised, on the backbone's device) in eval mode without
   /// gradients, stopping after the deepest requested layer; returns each requested layer's
   /// output. InputError listing the valid names for an unknown layer.
-  virtual std::map<std::string, at::Tensor> features(const at::Tensor& x, const std::vector<std::string>& layers) = 0;
+  virtual std::map<std::string, at::Tensor> features(const at::Tensor& x,
+                                                     const std::vector<std::string>& layers) = 0;
   /// Classifier logits [B, classes] (for checking weights); InputError when the backbone has none.
   virtual at::Tensor logits(const at::Tensor& x) = 0;
   /// Normalisation the weights expect (from the safetensors metadata when present, else the
@@ -49,7 +50,8 @@ class Backbone {
 /// the current seed). InputErrors: unknown name (listing valid ones); a missing weights file
 /// (saying how to obtain one: scripts/export_weights.py); tensors whose names or shapes do not
 /// match the architecture (naming the first one, expected and found shape).
-std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::string& weights, at::Device device);
+std::unique_ptr<Backbone> load_backbone(const std::string& name, const std::string& weights,
+                                        at::Device device);
 
 /// Sorted names load_backbone accepts.
 std::vector<std::string> backbone_names();

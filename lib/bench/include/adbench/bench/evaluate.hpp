@@ -39,14 +39,15 @@ using BatchPredictor = std::function<std::vector<Prediction>(const std::vector<S
 /// Runs `predict` over `samples` in batches of common.batch_size with a progress line, checks that
 /// each batch returns one prediction per sample with one map per unit (InternalError otherwise: a
 /// detector bug), and hands each (sample, prediction) to `each`. Returns the seconds spent in `predict`.
-double predict_all(const std::vector<Sample>& samples, const BatchPredictor& predict, const CommonOptions& common,
-                   const std::string& progress_label,
+double predict_all(const std::vector<Sample>& samples, const BatchPredictor& predict,
+                   const CommonOptions& common, const std::string& progress_label,
                    const std::function<void(const Sample&, Prediction&)>& each);
 
 /// Evaluates one category: predictions streamed into the metric levels, optionally written through
 /// `writer`. Timings: infer and metrics.
-CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict, const EvalOptions& eval,
-                                 const CommonOptions& common, PredictionWriter* writer);
+CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict,
+                                 const EvalOptions& eval, const CommonOptions& common,
+                                 PredictionWriter* writer);
 
 /// The sample level's name for a modality: "image" for Image, else "sample".
 std::string sample_level(Modality m);

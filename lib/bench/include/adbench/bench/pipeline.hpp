@@ -61,9 +61,9 @@ LoadedRun load_run(const std::filesystem::path& run);
 
 struct InferRequest {
   std::filesystem::path run;
-  std::optional<std::string> dataset;        ///< default: the run's
-  std::optional<std::filesystem::path> root; ///< default: the run's
-  std::optional<std::string> category;       ///< default: the run's ("all" for a multi-class run: every category)
+  std::optional<std::string> dataset;         ///< default: the run's
+  std::optional<std::filesystem::path> root;  ///< default: the run's
+  std::optional<std::string> category;  ///< default: the run's ("all" for a multi-class run: every category)
   std::filesystem::path out;
   bool heatmaps = false;
   bool force = false;

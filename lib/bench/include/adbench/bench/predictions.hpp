@@ -25,7 +25,8 @@ std::filesystem::path prediction_map_path(const std::filesystem::path& pred_root
 /// Nothing is left behind when the writer is destroyed without commit().
 class PredictionWriter {
  public:
-  PredictionWriter(const std::filesystem::path& pred_root, const std::string& category, bool heatmaps, bool force);
+  PredictionWriter(const std::filesystem::path& pred_root, const std::string& category, bool heatmaps,
+                   bool force);
   void add(const Sample& sample, const Prediction& prediction);
   /// Writes scores.csv, heatmaps (normalised over the whole category) and prediction.json, then
   /// renames the folder into place.

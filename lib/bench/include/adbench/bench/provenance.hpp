@@ -10,8 +10,8 @@ namespace adbench {
 
 struct Provenance {
   std::string adbench_version, git_commit;
-  std::string libtorch;  ///< LibTorch version adbench was built with
-  std::string cuda;      ///< CUDA version of that LibTorch; "" without CUDA
+  std::string libtorch;     ///< LibTorch version adbench was built with
+  std::string cuda;         ///< CUDA version of that LibTorch; "" without CUDA
   std::string device;       ///< "cpu", "cuda:0"
   std::string device_name;  ///< CPU model or GPU name
   std::string detector;     ///< registry name
@@ -19,11 +19,12 @@ struct Provenance {
   /// "patchcore(backbone=wide_resnet50_2,coreset_ratio=0.1,...)": every setting but the weights
   /// path (which the weights' SHA-256 identifies), lists joined with '+'.
   std::string spec;
-  std::string config_sha256;  ///< SHA-256 of the effective config with the weights path replaced by its SHA-256
-  nlohmann::json config;      ///< the effective config
-  std::string backbone;       ///< "" for detectors without one
-  std::string weights;        ///< the weights file, "none" (random initialisation) or ""
-  std::string weights_sha256; ///< "" when no file
+  std::string
+      config_sha256;      ///< SHA-256 of the effective config with the weights path replaced by its SHA-256
+  nlohmann::json config;  ///< the effective config
+  std::string backbone;   ///< "" for detectors without one
+  std::string weights;    ///< the weights file, "none" (random initialisation) or ""
+  std::string weights_sha256;  ///< "" when no file
   std::uint64_t seed = 0;
 
   nlohmann::json to_json() const;

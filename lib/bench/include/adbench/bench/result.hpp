@@ -53,8 +53,8 @@ struct StageTimes {
 struct CategoryResult {
   std::string category;
   Modality modality = Modality::Image;
-  std::int64_t train = 0;  ///< training samples (0 when predictions came from a folder)
-  std::int64_t test = 0;   ///< test samples
+  std::int64_t train = 0;           ///< training samples (0 when predictions came from a folder)
+  std::int64_t test = 0;            ///< test samples
   std::vector<LevelResult> levels;  ///< coarse to fine; a level without ground truth is absent
   StageTimes seconds;
   std::vector<std::string> warnings;

@@ -31,7 +31,8 @@ class InputError : public Error {
 /// captures the throwing file and line, which `main` prints ("internal error at lib/x.cpp:12: x").
 class InternalError : public Error {
  public:
-  explicit InternalError(const std::string& message, std::source_location where = std::source_location::current())
+  explicit InternalError(const std::string& message,
+                         std::source_location where = std::source_location::current())
       : Error(message), where_(where) {}
   const std::source_location& where() const noexcept { return where_; }
   /// "<file>:<line>" of the throw: the file relative to the source tree when it lies inside it.

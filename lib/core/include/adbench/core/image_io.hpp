@@ -1,10 +1,10 @@
 #pragma once
 // Image, mask and score-map files <-> OpenCV matrices and tensors.
 #include <ATen/ATen.h>
-#include <opencv2/core.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <string>
 
 namespace adbench {

@@ -45,7 +45,9 @@ class Rng {
   /// [lo, hi).
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   /// Integer in [lo, hi] (lo <= hi; modulo reduction, a negligible bias for small ranges).
-  int integer(int lo, int hi) { return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1)); }
+  int integer(int lo, int hi) {
+    return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1));
+  }
   bool coin() { return (next() >> 63) != 0; }
   /// Approximately standard normal: the Irwin-Hall sum of four uniforms, rescaled (|x| <= 3.46).
   double normal() {

@@ -11,8 +11,8 @@
 namespace adbench {
 
 struct SafeTensors {
-  std::map<std::string, at::Tensor> tensors;        ///< CPU tensors (owning copies)
-  std::map<std::string, std::string> metadata;      ///< the "__metadata__" object
+  std::map<std::string, at::Tensor> tensors;    ///< CPU tensors (owning copies)
+  std::map<std::string, std::string> metadata;  ///< the "__metadata__" object
 };
 
 /// Reads a .safetensors file. InputError naming the file (and the tensor or key) for a truncated

@@ -46,7 +46,8 @@ struct Sample {
   std::vector<Unit> units;  ///< in order: 1 for images and clouds, V views, T frames
 
   /// A one-unit sample (image, point cloud) with this file and ground truth.
-  static Sample single(Modality m, std::filesystem::path path, std::optional<std::filesystem::path> truth = {});
+  static Sample single(Modality m, std::filesystem::path path,
+                       std::optional<std::filesystem::path> truth = {});
   /// The unit of a one-unit sample; InternalError when the sample has none or several.
   const Unit& unit() const;
   Unit& unit();

@@ -67,7 +67,8 @@ struct SettingRange {
   static SettingRange choice(std::vector<std::string> choices);
   static SettingRange text(bool non_empty = false);
   static SettingRange names();
-  static SettingRange integers(std::size_t min_items, std::size_t max_items, std::int64_t lo, std::int64_t hi);
+  static SettingRange integers(std::size_t min_items, std::size_t max_items, std::int64_t lo,
+                               std::int64_t hi);
 
   /// Whether `value` (already of the setting's JSON type) is accepted.
   bool accepts(const nlohmann::json& value) const;
@@ -113,6 +114,7 @@ nlohmann::json merge_config(const std::string& detector, const nlohmann::json& d
 /// merge_config on the table's defaults, then every value (given or default) checked against its
 /// range: InputError "detector <name>: setting 'k' must be <range>, got <value>", e.g.
 /// "detector patchcore: setting 'sigma' must be in [0, 64], got -1".
-nlohmann::json merge_config(const std::string& detector, const SettingsTable& table, const nlohmann::json& overrides);
+nlohmann::json merge_config(const std::string& detector, const SettingsTable& table,
+                            const nlohmann::json& overrides);
 
 }  // namespace adbench

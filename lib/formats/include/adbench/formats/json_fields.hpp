@@ -2,9 +2,8 @@
 // Reading adbench's JSON files (run.json, --config files) with errors that name the file and the
 // key — "<file>: key 'format': expected a string, got number" — instead of nlohmann's raw
 // "[json.exception.type_error.302] ..." text.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

@@ -14,11 +14,11 @@ namespace adbench::formats {
 inline constexpr std::size_t kNpyMaxHeaderBytes = 10000;
 
 struct NpyHeader {
-  std::string descr;                 ///< one of <f4 <f8 |u1 |b1 <i4 <i8
-  std::size_t itemsize = 0;          ///< bytes per element
-  std::vector<std::int64_t> shape;   ///< every dimension >= 0; () is a scalar
-  std::uint64_t data_offset = 0;     ///< where the data starts
-  std::uint64_t data_bytes = 0;      ///< numel * itemsize, equal to file_size - data_offset
+  std::string descr;                ///< one of <f4 <f8 |u1 |b1 <i4 <i8
+  std::size_t itemsize = 0;         ///< bytes per element
+  std::vector<std::int64_t> shape;  ///< every dimension >= 0; () is a scalar
+  std::uint64_t data_offset = 0;    ///< where the data starts
+  std::uint64_t data_bytes = 0;     ///< numel * itemsize, equal to file_size - data_offset
 };
 
 /// Parses the header at the start of `prefix` (the first bytes of a file of `file_size` bytes;

@@ -13,11 +13,11 @@ namespace adbench::formats {
 struct PcdHeader {
   std::vector<std::string> fields;
   std::vector<int> sizes, counts;
-  std::vector<char> types;          ///< 'F', 'I' or 'U'
+  std::vector<char> types;  ///< 'F', 'I' or 'U'
   std::int64_t width = -1, height = 1, points = -1;
-  std::string data;                 ///< ascii, binary or binary_compressed
-  std::size_t body_offset = 0;      ///< first byte after the DATA line
-  int x = -1, y = -1, z = -1;       ///< field index of each axis
+  std::string data;                  ///< ascii, binary or binary_compressed
+  std::size_t body_offset = 0;       ///< first byte after the DATA line
+  int x = -1, y = -1, z = -1;        ///< field index of each axis
   std::int64_t point_bytes() const;  ///< bytes per point in a binary body
   std::int64_t elements() const;     ///< values per point in an ascii row
 };

@@ -15,16 +15,16 @@ inline constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
 
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;                ///< F32 F64 F16 BF16 I64 I32 I16 I8 U8 BOOL
+  std::string dtype;  ///< F32 F64 F16 BF16 I64 I32 I16 I8 U8 BOOL
   std::size_t itemsize = 0;
-  std::vector<std::int64_t> shape;  ///< every dimension >= 0
-  std::uint64_t begin = 0, end = 0; ///< byte range inside the data section; end - begin = numel * itemsize
+  std::vector<std::int64_t> shape;   ///< every dimension >= 0
+  std::uint64_t begin = 0, end = 0;  ///< byte range inside the data section; end - begin = numel * itemsize
 };
 
 struct SafetensorsHeader {
-  std::vector<SafetensorsEntry> tensors;      ///< in the header's (sorted) key order
+  std::vector<SafetensorsEntry> tensors;  ///< in the header's (sorted) key order
   std::map<std::string, std::string> metadata;
-  std::uint64_t data_offset = 0;              ///< 8 + header length
+  std::uint64_t data_offset = 0;  ///< 8 + header length
 };
 
 /// Parses `file` (the whole file's bytes). InputError "<name>: ..." naming the tensor or key for

@@ -17,7 +17,7 @@
 namespace adbench::pointcloud {
 
 struct Cloud {
-  at::Tensor points;      ///< float32 [N,3], CPU, contiguous; N >= 1, all finite
+  at::Tensor points;                   ///< float32 [N,3], CPU, contiguous; N >= 1, all finite
   std::int64_t height = 0, width = 0;  ///< organised grid size (xyz TIFF); 0 for unorganised clouds
   at::Tensor grid_index;  ///< int64 [N]: row-major position of each point in the grid (organised only)
   bool organised() const { return height > 0; }

@@ -29,8 +29,8 @@ at::Tensor nearest_distances(const at::Tensor& queries, const at::Tensor& bank, 
 
 /// Scores at `centres` [G,3] spread to `points` [N,3] by inverse-distance weighting of the k nearest
 /// centres (PointNet++ feature propagation). float32 [N].
-at::Tensor interpolate_from_centres(const at::Tensor& points, const at::Tensor& centres, const at::Tensor& centre_scores,
-                                    int k = 3);
+at::Tensor interpolate_from_centres(const at::Tensor& points, const at::Tensor& centres,
+                                    const at::Tensor& centre_scores, int k = 3);
 
 /// Mean of the rows of `values` [N,C] over each group of indices [G,K] -> [G,C].
 at::Tensor group_mean(const at::Tensor& values, const at::Tensor& groups);
