@@ -2,8 +2,8 @@
 // Error types. User and input errors (a missing file, a corrupt image, an unknown name) throw
 // InputError: `main` prints its one-line message and exits with kExitBadInput. Broken invariants
 // throw InternalError (exit 1). Never validate input with assert(): Release builds drop it.
+#include <cstdint>
 #include <filesystem>
-#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,19 +27,32 @@ class InputError : public Error {
   using Error::Error;
 };
 
+/// Where something was thrown: file and line. Like std::source_location, which clang 14 with
+/// libstdc++ 12 (the fuzz build, Debian 12) does not provide; __builtin_FILE/__builtin_LINE work in
+/// GCC and clang as default arguments, evaluated at the call site.
+struct SourceLocation {
+  const char* file = "";
+  std::uint_least32_t line_number = 0;
+  static constexpr SourceLocation current(const char* f = __builtin_FILE(),
+                                          std::uint_least32_t l = __builtin_LINE()) noexcept {
+    return {f, l};
+  }
+  constexpr const char* file_name() const noexcept { return file; }
+  constexpr std::uint_least32_t line() const noexcept { return line_number; }
+};
+
 /// A broken invariant inside adbench (a bug). Records where it was thrown: `throw InternalError("x")`
 /// captures the throwing file and line, which `main` prints ("internal error at lib/x.cpp:12: x").
 class InternalError : public Error {
  public:
-  explicit InternalError(const std::string& message,
-                         std::source_location where = std::source_location::current())
+  explicit InternalError(const std::string& message, SourceLocation where = SourceLocation::current())
       : Error(message), where_(where) {}
-  const std::source_location& where() const noexcept { return where_; }
+  const SourceLocation& where() const noexcept { return where_; }
   /// "<file>:<line>" of the throw: the file relative to the source tree when it lies inside it.
   std::string location() const;
 
  private:
-  std::source_location where_;
+  SourceLocation where_;
 };
 
 /// A user-supplied string (a file's bytes, a header field, a CLI value) fit for an error line: at
