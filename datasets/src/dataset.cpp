@@ -70,9 +70,11 @@ std::string dataset_layout_help() {
   return out;
 }
 
-std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name) {
+std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name, const DatasetOptions& options) {
   register_builtin_datasets();
-  return dataset_registry().create(name);
+  auto adapter = dataset_registry().create(name);
+  adapter->options = options;
+  return adapter;
 }
 
 }  // namespace adbench

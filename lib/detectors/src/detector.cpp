@@ -269,3 +269,16 @@ nlohmann::json merge_config(const std::string& detector, const SettingsTable& ta
 }
 
 }  // namespace adbench
+
+namespace adbench {
+
+double Detector::predict_units(const Sample& sample, const RunContext& ctx, const UnitSink& sink) {
+  auto preds = predict({sample}, ctx);
+  if (preds.size() != 1 || preds.front().units.size() != sample.units.size())
+    throw InternalError("detector " + name() + " returned " + std::to_string(preds.size()) +
+                        " predictions for one sample of " + std::to_string(sample.units.size()) + " units");
+  for (std::size_t i = 0; i < preds.front().units.size(); ++i) sink(i, std::move(preds.front().units[i]));
+  return preds.front().score;
+}
+
+}  // namespace adbench

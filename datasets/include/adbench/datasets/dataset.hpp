@@ -37,8 +37,19 @@ struct CategoryData {
   std::vector<std::string> warnings;
 };
 
+/// What a video adapter does when a video's label vector and frame count differ (IPAD's R02 test
+/// videos 12-14 do): Error (default) names both counts; Truncate keeps min(frames, labels) frames;
+/// Skip leaves the video out. Truncate and Skip add a warning naming the videos affected.
+enum class LabelMismatch { Error, Truncate, Skip };
+
+/// Options that change how an adapter reads (set from the CLI by make_dataset_adapter).
+struct DatasetOptions {
+  LabelMismatch label_mismatch = LabelMismatch::Error;
+};
+
 class DatasetAdapter {
  public:
+  DatasetOptions options;
   virtual ~DatasetAdapter() = default;
   virtual std::string name() const = 0;
   virtual Modality modality() const { return Modality::Image; }
@@ -74,6 +85,7 @@ std::string dataset_summary(const std::string& name);
 std::string dataset_layout_help();
 
 /// Builds a registered adapter (register_builtin_datasets() first); unknown name as above.
-std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name);
+std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name,
+                                                     const DatasetOptions& options = {});
 
 }  // namespace adbench

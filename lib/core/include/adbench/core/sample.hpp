@@ -32,7 +32,10 @@ struct Unit {
   std::string name;  ///< view or frame name ("" for one-unit samples)
 };
 
-/// One training or test item.
+/// One training or test item. A video (Modality::Video) is one sample: category = scene, stem =
+/// rel_path = the video's name ("01"), defect = "good" when no frame is anomalous, else "anomalous";
+/// its units are its frames in order (name = frame_name(i), label = the frame's 0/1, truth = an
+/// optional frame mask); core/video.hpp reads them lazily.
 struct Sample {
   std::string category;
   std::string split;   ///< "train" or "test"

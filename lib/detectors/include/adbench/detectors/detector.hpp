@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -22,7 +24,17 @@ struct RunContext {
   at::Device device = at::kCPU;
   int batch_size = 16;
   std::uint64_t seed = 0;
+  /// False when the caller needs only scores (no pixel truth, no prediction folder): detectors may
+  /// then skip computing maps and leave UnitOutput::map undefined.
+  bool want_maps = true;
+  /// Training detectors (video): where to keep checkpoints while fitting (empty: none), and
+  /// whether fit() continues from the latest checkpoint there.
+  std::filesystem::path checkpoint_dir;
+  bool resume = false;
 };
+
+/// Receives one unit's output (unit index in Sample::units order).
+using UnitSink = std::function<void(std::size_t unit, UnitOutput&& out)>;
 
 class Detector {
  public:
@@ -35,6 +47,14 @@ class Detector {
   virtual void fit(const std::vector<Sample>& train, const RunContext& ctx) = 0;
   /// Predicts a batch of test samples (same order).
   virtual std::vector<Prediction> predict(const std::vector<Sample>& batch, const RunContext& ctx) = 0;
+  /// Video detectors: the frames at the start of each video that have no full input window. Their
+  /// score is NaN and their map undefined; frame metrics leave them out (the detector's input window).
+  virtual int context_frames() const { return 0; }
+  /// Predicts one sample unit by unit, in order, handing each unit's output to `sink` as soon as it
+  /// exists, so a long video never holds all its maps; returns the sample score. Default:
+  /// predict({sample}) and hand its units out. Video detectors override this and implement predict()
+  /// through it.
+  virtual double predict_units(const Sample& sample, const RunContext& ctx, const UnitSink& sink);
   /// Model state as named tensors (saved as model.safetensors in the run folder).
   virtual std::map<std::string, at::Tensor> state() const = 0;
   /// Restores state(); InputError naming the missing or mis-shaped tensor.
