@@ -111,6 +111,9 @@ CommonOptions make_common(const Globals& g, int batch_size) {
   c.seed = g.seed;
   c.batch_size = batch_size;
   c.command_line = g.command_line;
+  c.dataset.label_mismatch = g.label_mismatch == "truncate" ? LabelMismatch::Truncate
+                             : g.label_mismatch == "skip"   ? LabelMismatch::Skip
+                                                            : LabelMismatch::Error;
   at::manual_seed(g.seed);
   spdlog::debug("device {}, {} threads, seed {}", device_string(c.device), c.threads, c.seed);
   return c;

@@ -19,6 +19,7 @@ struct Globals {
   std::string device = "auto";
   int threads = 0;
   std::uint64_t seed = 0;
+  std::string label_mismatch = "error";  ///< video adapters: error | truncate | skip
   std::string command_line;
 };
 

@@ -18,6 +18,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     int aupro_bins = 0;
     bool heatmaps = false, force = false, no_resize = false;
     int batch_size = 16;
+    std::string frame_norm = "per-video", score_direction = "higher";
+    int skip_frames = -1;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("--dataset", o->dataset, "Dataset adapter (adbench list datasets)")->capture_default_str();
@@ -56,6 +58,18 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       ->capture_default_str();
   app.add_flag("--no-resize", o->no_resize,
                "A map whose size differs from its mask is an error instead of being resized");
+  app.add_option("--frame-norm", o->frame_norm,
+                 "Videos: per-video (min-max of each video's frame scores, the IPAD/INFP protocol) | none")
+      ->check(one_of({"per-video", "none"}))
+      ->capture_default_str();
+  app.add_option("--skip-frames", o->skip_frames,
+                 "Videos: frames dropped at the start of each video (default: the detector's input window; "
+                 "with --pred: the folder's prediction.json, else 0)")
+      ->check(integer_in(0, 1 << 20, "an integer >= 0"));
+  app.add_option("--score-direction", o->score_direction,
+                 "Videos: higher (scores grow with anomaly) | lower (PSNR-like scores, negated)")
+      ->check(one_of({"higher", "lower"}))
+      ->capture_default_str();
   app.add_option("--batch-size", o->batch_size, "Images per batch")
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
@@ -72,7 +86,11 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       "mobilenet_v2.safetensors \\\n"
       "               --setting multi-class --root data/synth --category all\n"
       "  adbench eval --pred my_method_maps --dataset mvtec_ad --root /data/mvtec --category bottle\n"
-      "With --pred and --category all, categories with no folder in PRED are skipped with a warning.");
+      "With --pred and --category all, categories with no folder in PRED are skipped with a warning.\n"
+      "Videos (--dataset ipad | video_folder; categories are scenes): level 'frame' with AUROC / AP /\n"
+      "F1-max / EER on per-video min-max scores (first frames without an input window dropped),\n"
+      "plus auroc_raw and auroc_macro in the JSON; --pred reads PRED/<scene>/test/<video>.npy:\n"
+      "  adbench eval --pred my_scores --dataset ipad --root /data/IPAD --category all --skip-frames 4");
   return [o, &g]() {
     EvalRequest req;
     req.dataset = o->dataset;
@@ -103,6 +121,9 @@ Action setup_eval(CLI::App& app, const Globals& g) {
         o->ap_convention == "trapezoid" ? metrics::ApConvention::Trapezoid : metrics::ApConvention::Step;
     req.eval.metrics.aupro_bins = o->aupro_bins;
     req.eval.resize = !o->no_resize;
+    req.eval.frames.per_video_norm = o->frame_norm == "per-video";
+    req.eval.frames.lower_is_anomalous = o->score_direction == "lower";
+    if (o->skip_frames >= 0) req.eval.frames.skip_frames = o->skip_frames;
     auto common = make_common(g, o->batch_size);
     ResultRecord rec = eval(req, common);
     if (json_to_stdout) {

@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
          "--threads", g.threads,
          "CPU threads for LibTorch and metrics (default 0: all cores; at most 4 x the hardware threads)")
       ->check(cli::threads_limit());
+  app.add_option("--label-mismatch", g.label_mismatch,
+                 "Videos whose label vector and frame count differ: error (default) | truncate (keep the "
+                 "shorter) | skip (leave the video out); truncate and skip are recorded as warnings")
+      ->check(cli::one_of({"error", "truncate", "skip"}))
+      ->capture_default_str();
   app.add_option("--seed", g.seed,
                  "Random seed for every random step, an integer from 0 to 2^64-1 (default 0)")
       ->check(cli::unsigned_64("an integer from 0 to 2^64-1"))

@@ -367,3 +367,83 @@ CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor&
 }
 
 }  // namespace adbench
+
+namespace adbench {
+
+int frames_to_skip(const EvalOptions& eval, const VideoPredictor& predict) {
+  return eval.frames.skip_frames.value_or(predict.context_frames);
+}
+
+CategoryResult evaluate_video_category(const CategoryData& data, const VideoPredictor& predict,
+                                       const EvalOptions& eval, const CommonOptions& common,
+                                       VideoPredictionWriter* writer) {
+  CategoryResult r;
+  r.category = data.category;
+  r.modality = data.modality;
+  r.train = static_cast<int64_t>(data.train.size());
+  r.test = static_cast<int64_t>(data.test.size());
+  for (const auto& w : data.warnings) warn(r.warnings, w);
+  const int skip = frames_to_skip(eval, predict);
+  MaskTruth truth(eval.metrics, common.device, eval.resize);
+  bool with_truth = data.has_truth;
+  if (with_truth && !predict.maps) {
+    warn(r.warnings, "category " + data.category +
+                         ": frame masks exist but the predictions have no maps; pixel level not evaluated");
+    with_truth = false;
+  }
+  const bool want_maps = with_truth || writer != nullptr;
+  int64_t frames_total = 0;
+  for (const auto& v : data.test) frames_total += static_cast<int64_t>(v.units.size());
+  Progress progress("infer " + data.category, frames_total);
+  std::vector<VideoFrameScores> videos;
+  double infer_seconds = 0, metric_seconds = 0;
+  for (const Sample& video : data.test) {
+    VideoFrameScores vs{video.stem, std::vector<double>(video.units.size(), std::nan("")), {}};
+    for (const auto& u : video.units) vs.labels.push_back(u.label);
+    std::size_t expected = 0;
+    auto t0 = Clock::now();
+    double inner_metric = 0;
+    predict.predict(video, want_maps, [&](std::size_t i, UnitOutput&& out) {
+      if (i != expected || i >= video.units.size())
+        throw InternalError("video " + video.rel_path + ": frame output " + std::to_string(i) +
+                            " arrived, expected " + std::to_string(expected));
+      expected++;
+      vs.scores[i] = out.score;
+      const std::string name =
+          video.units[i].path.string() + " (video " + video.stem + ", frame " + std::to_string(i) + ")";
+      if (out.map.defined()) truth.check(name, out.map);
+      if (writer) writer->add_frame(video, i, out);
+      if (with_truth && static_cast<int>(i) >= skip) {
+        if (!out.map.defined()) throw InputError(name + ": no map for a frame that is evaluated");
+        auto t1 = Clock::now();
+        truth.add(video.units[i], out.map, name);
+        inner_metric += seconds_since(t1);
+      }
+      progress.tick();
+    });
+    if (expected != video.units.size())
+      throw InternalError("video " + video.rel_path + ": " + std::to_string(expected) +
+                          " frame outputs for " + std::to_string(video.units.size()) + " frames");
+    infer_seconds += seconds_since(t0) - inner_metric;
+    metric_seconds += inner_metric;
+    if (writer) writer->end_video(video, vs.scores);
+    videos.push_back(std::move(vs));
+  }
+  progress.done();
+  auto t2 = Clock::now();
+  auto add_level = [&](LevelResult l) {
+    for (const auto& w : l.warnings)
+      warn(r.warnings, "category " + data.category + ": " + l.level + " level: " + w);
+    r.levels.push_back(std::move(l));
+  };
+  add_level(frame_level(videos, skip, eval.frames, eval.metrics));
+  if (with_truth) {
+    add_level(truth.finish());
+    for (const auto& w : truth.closing_warnings(data.category)) warn(r.warnings, w);
+  }
+  r.seconds.infer = infer_seconds;
+  r.seconds.metrics = metric_seconds + seconds_since(t2);
+  return r;
+}
+
+}  // namespace adbench

@@ -58,7 +58,11 @@ HeatmapText heatmap_text(int label, const std::string& defect, double score, dou
 
 void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, double lo, double hi,
                    double score) {
-  cv::Mat rgb = read_image_rgb(s.path());
+  write_heatmap(out, read_image_rgb(s.path()), s.truth(), s.label, s.defect, map, lo, hi, score);
+}
+
+void write_heatmap(const fs::path& out, const cv::Mat& rgb, const std::optional<fs::path>& truth, int label,
+                   const std::string& defect, const at::Tensor& map, double lo, double hi, double score) {
   cv::Mat m = tensor_to_mat(map);
   if (m.size() != rgb.size()) cv::resize(m, m, rgb.size(), 0, 0, cv::INTER_LINEAR);
   cv::Mat norm;
@@ -69,8 +73,8 @@ void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, 
   cv::cvtColor(color, color, cv::COLOR_BGR2RGB);
   cv::Mat overlay;
   cv::addWeighted(rgb, 0.5, color, 0.5, 0.0, overlay);
-  if (s.truth()) {
-    cv::Mat mask = read_mask(*s.truth());
+  if (truth) {
+    cv::Mat mask = read_mask(*truth);
     if (mask.size() == rgb.size()) {
       std::vector<std::vector<cv::Point>> contours;
       cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
@@ -89,7 +93,7 @@ void write_heatmap(const fs::path& out, const Sample& s, const at::Tensor& map, 
   const int w = panel.cols, h = panel.rows;
   cv::Mat page(kHeatmapCaptionHeight + h + kHeatmapBarHeight, w, CV_8UC3, kBandColour);
   panel.copyTo(page(cv::Rect(0, kHeatmapCaptionHeight, w, h)));
-  const HeatmapText text = heatmap_text(s.label, s.defect, score, lo, hi);
+  const HeatmapText text = heatmap_text(label, defect, score, lo, hi);
   put(page, text.ground_truth, kMargin, 18, Align::Left, w - 2 * kMargin);
   put(page, text.score, kMargin, 38, Align::Left, w - 2 * kMargin);
 

@@ -36,8 +36,10 @@ void warn(std::vector<std::string>& sink, const std::string& msg) {
   sink.push_back(msg);
 }
 
-CategoryData load_category(const std::string& dataset, const fs::path& root, const std::string& category) {
+CategoryData load_category(const std::string& dataset, const fs::path& root, const std::string& category,
+                           const DatasetOptions& options) {
   auto adapter = dataset_registry().create(dataset);
+  adapter->options = options;
   return adapter->load(root, category);
 }
 
@@ -70,10 +72,10 @@ std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann:
 
 /// Multi-class protocol: one CategoryData whose training set is the union of every category's
 /// train images (in category order); its test set is the first category's (unused).
-CategoryData load_union(const std::string& dataset, const fs::path& root) {
+CategoryData load_union(const std::string& dataset, const fs::path& root, const DatasetOptions& options) {
   CategoryData all;
   for (const auto& c : resolve_categories(dataset, root, "all")) {
-    CategoryData d = load_category(dataset, root, c);
+    CategoryData d = load_category(dataset, root, c, options);
     if (all.category.empty())
       all = d;
     else
@@ -124,6 +126,56 @@ void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& c
 BatchPredictor detector_predictor(Detector& det, const CommonOptions& common) {
   return [&det, ctx = RunContext{common.device, common.batch_size, common.seed}](
              const std::vector<Sample>& batch) { return det.predict(batch, ctx); };
+}
+
+RunContext run_context(const CommonOptions& common) {
+  RunContext ctx;
+  ctx.device = common.device;
+  ctx.batch_size = common.batch_size;
+  ctx.seed = common.seed;
+  return ctx;
+}
+
+VideoPredictor detector_video_predictor(Detector& det, const CommonOptions& common) {
+  VideoPredictor vp;
+  vp.context_frames = det.context_frames();
+  vp.predict = [&det, common](const Sample& video, bool want_maps, const UnitSink& sink) {
+    RunContext ctx = run_context(common);
+    ctx.want_maps = want_maps;
+    det.predict_units(video, ctx, sink);
+  };
+  return vp;
+}
+
+VideoPredictor reader_video_predictor(const VideoPredictionReader& reader, const std::vector<Sample>& test) {
+  VideoPredictor vp;
+  vp.context_frames = reader.skip_frames().value_or(0);
+  vp.maps = !test.empty();
+  for (const auto& v : test) vp.maps = vp.maps && reader.has_maps(v);
+  vp.predict = [&reader](const Sample& video, bool want_maps, const UnitSink& sink) {
+    const std::vector<double>& scores = reader.scores(video);
+    const bool maps = want_maps && reader.has_maps(video);
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      UnitOutput out;
+      out.score = scores[i];
+      if (maps && std::isfinite(scores[i])) out.map = reader.map(video, i);
+      sink(i, std::move(out));
+    }
+  };
+  return vp;
+}
+
+/// prediction.json of a folder written here.
+nlohmann::json prediction_info(const CommonOptions& common, const std::string& dataset, const fs::path& root,
+                               const std::string& category) {
+  return {{"adbench_version", build::kVersion},
+          {"git_commit", build::kGitCommit},
+          {"created_utc", utc_timestamp()},
+          {"command", common.command_line},
+          {"dataset", dataset},
+          {"root", fs::absolute(root).lexically_normal().string()},
+          {"category", category},
+          {"device", device_string(common.device)}};
 }
 
 }  // namespace
@@ -188,8 +240,8 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   protect_weights(req.overrides);
   check_modality(req.detector, req.dataset);
   StagingDir staging(req.out, OutputKind::RunFolder, req.force);
-  CategoryData data =
-      multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
+  CategoryData data = multi ? load_union(req.dataset, req.root, common.dataset)
+                            : load_category(req.dataset, req.root, req.category, common.dataset);
   auto det = make_detector(req.detector, req.overrides);
   fit_checked(*det, data, common);
   double train_s = seconds_since(t0);
@@ -280,7 +332,33 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   auto predict = detector_predictor(*run.detector, common);
   std::size_t written = 0;
   for (const auto& cat : categories) {
-    CategoryData data = load_category(dataset, root, cat);
+    CategoryData data = load_category(dataset, root, cat, common.dataset);
+    if (data.modality == Modality::Video) {
+      // Videos stream frame by frame into the writer; nothing is evaluated.
+      VideoPredictionWriter writer(req.out, cat, req.heatmaps, req.force);
+      auto t0 = Clock::now();
+      RunContext ctx = run_context(common);
+      Progress progress("infer " + cat, static_cast<int64_t>(data.test.size()));
+      for (const Sample& video : data.test) {
+        std::vector<double> scores(video.units.size(), std::nan(""));
+        run.detector->predict_units(video, ctx, [&](std::size_t i, UnitOutput&& out) {
+          scores.at(i) = out.score;
+          writer.add_frame(video, i, out);
+        });
+        writer.end_video(video, scores);
+        progress.tick();
+      }
+      progress.done();
+      nlohmann::json prov = prediction_info(common, dataset, root, cat);
+      prov["run"] = fs::absolute(req.run).lexically_normal().string();
+      prov["detector"] = run.info["detector"];
+      prov["config"] = run.info["config"];
+      prov["infer_seconds"] = seconds_since(t0);
+      prov["produced_by"] = make_provenance(*run.detector, common).to_json();
+      writer.commit(prov, run.detector->context_frames());
+      written += data.test.size();
+      continue;
+    }
     PredictionWriter writer(req.out, cat, req.heatmaps, req.force);
     auto t0 = Clock::now();
     predict_all(data.test, predict, common, "infer " + cat,
@@ -305,6 +383,60 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   }
   return written;
 }
+
+namespace {
+
+/// One scene of videos for eval: the detector (trained here on the scene, or the run's) or the
+/// prediction folder, frame by frame into evaluate_video_category and the optional writer.
+CategoryResult eval_video_category(const EvalRequest& req, const CommonOptions& common,
+                                   const CategoryData& data, Detector* run_detector, ResultRecord& rec) {
+  std::unique_ptr<VideoPredictionWriter> writer;
+  if (req.pred_out)
+    writer = std::make_unique<VideoPredictionWriter>(*req.pred_out, data.category, req.heatmaps, req.force);
+  std::unique_ptr<Detector> trained;
+  std::unique_ptr<VideoPredictionReader> reader;
+  VideoPredictor vp;
+  double train_s = 0;
+  if (req.detector) {
+    if (req.setting && *req.setting == "multi-class")
+      throw InputError("adbench eval: --setting multi-class is not defined for videos (one model per scene)");
+    trained = make_detector(*req.detector, req.overrides);
+    auto tt = Clock::now();
+    fit_checked(*trained, data, common);
+    train_s = seconds_since(tt);
+    rec.source = {{"kind", "detector"}};
+    rec.produced_by = make_provenance(*trained, common);
+    vp = detector_video_predictor(*trained, common);
+  } else if (run_detector) {
+    rec.source = {{"kind", "run"}, {"path", fs::absolute(*req.run).lexically_normal().string()}};
+    rec.produced_by = make_provenance(*run_detector, common);
+    vp = detector_video_predictor(*run_detector, common);
+  } else {
+    rec.source = {{"kind", "predictions"},
+                  {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
+    reader = std::make_unique<VideoPredictionReader>(*req.predictions, data.category, data.test);
+    vp = reader_video_predictor(*reader, data.test);
+  }
+  CategoryResult r = evaluate_video_category(data, vp, req.eval, common, writer.get());
+  r.seconds.train = train_s;
+  if (reader) {
+    r.train = 0;
+    r.produced_by = prediction_origin(*req.predictions / data.category, data.category, r.warnings);
+  }
+  if (writer) {
+    nlohmann::json prov = prediction_info(common, req.dataset, req.root, data.category);
+    prov["source"] = rec.source;
+    if (rec.produced_by)
+      prov["produced_by"] = rec.produced_by->to_json();
+    else if (r.produced_by)
+      prov["produced_by"] = r.produced_by->to_json();
+    // The folder's scores are the raw ones: what evaluation must skip is what this evaluation skipped.
+    writer->commit(prov, frames_to_skip(req.eval, vp));
+  }
+  return r;
+}
+
+}  // namespace
 
 ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   auto t0 = Clock::now();
@@ -338,7 +470,14 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       {"ap_convention", req.eval.metrics.ap_convention == metrics::ApConvention::Step ? "step" : "trapezoid"},
       {"aupro_bins", req.eval.metrics.aupro_bins},
       {"resize_maps", req.eval.resize},
-      {"batch_size", common.batch_size}};
+      {"batch_size", common.batch_size},
+      {"frame_norm", req.eval.frames.per_video_norm ? "per-video" : "none"},
+      {"score_direction", req.eval.frames.lower_is_anomalous ? "lower" : "higher"},
+      {"skip_frames", req.eval.frames.skip_frames ? nlohmann::json(*req.eval.frames.skip_frames)
+                                                  : nlohmann::json("detector window")},
+      {"label_mismatch", common.dataset.label_mismatch == LabelMismatch::Error      ? "error"
+                         : common.dataset.label_mismatch == LabelMismatch::Truncate ? "truncate"
+                                                                                    : "skip"}};
 
   std::optional<LoadedRun> run;
   if (req.run) {
@@ -385,7 +524,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   double shared_train_s = 0;
   int64_t shared_train_count = 0;
   if (req.detector && multi) {
-    CategoryData all = load_union(req.dataset, req.root);
+    CategoryData all = load_union(req.dataset, req.root, common.dataset);
     shared = make_detector(*req.detector, req.overrides);
     auto tt = Clock::now();
     fit_checked(*shared, all, common);
@@ -398,7 +537,13 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   for (const auto& category : categories) {
     spdlog::info("category {}", category);
     auto tc = Clock::now();
-    CategoryData data = load_category(req.dataset, req.root, category);
+    CategoryData data = load_category(req.dataset, req.root, category, common.dataset);
+    if (data.modality == Modality::Video) {
+      rec.categories.push_back(
+          eval_video_category(req, common, data, run ? run->detector.get() : nullptr, rec));
+      rec.categories.back().seconds.total = seconds_since(tc);
+      continue;
+    }
     std::unique_ptr<PredictionWriter> writer;
     if (req.pred_out)
       writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);

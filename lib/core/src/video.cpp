@@ -42,7 +42,8 @@ cv::Mat FrameReader::next() {
   else if (rgb.size() != impl_->first)
     throw_file_error(path, "frame " + std::to_string(impl_->pos) + " is " + std::to_string(rgb.cols) + "x" +
                                std::to_string(rgb.rows) + ", the video's first frame is " +
-                               std::to_string(impl_->first.width) + "x" + std::to_string(impl_->first.height));
+                               std::to_string(impl_->first.width) + "x" +
+                               std::to_string(impl_->first.height));
   ++impl_->pos;
   return rgb;
 }

@@ -12,9 +12,12 @@
 #include <functional>
 #include <vector>
 
+#include "adbench/bench/frames.hpp"
 #include "adbench/bench/predictions.hpp"
 #include "adbench/bench/result.hpp"
+#include "adbench/bench/video_predictions.hpp"
 #include "adbench/datasets/dataset.hpp"
+#include "adbench/detectors/detector.hpp"
 #include "adbench/metrics/metrics.hpp"
 
 namespace adbench {
@@ -26,11 +29,13 @@ struct CommonOptions {
   std::uint64_t seed = 0;
   int batch_size = 16;
   std::string command_line;
+  DatasetOptions dataset;  ///< how adapters read (--label-mismatch)
 };
 
 struct EvalOptions {
   metrics::Options metrics;
-  bool resize = true;  ///< resize a map to its mask's size (bilinear) instead of failing
+  bool resize = true;   ///< resize a map to its mask's size (bilinear) instead of failing
+  FrameOptions frames;  ///< videos: the frame-level protocol (frames.hpp)
 };
 
 /// Predicts a batch of test samples (same order, same count).
@@ -48,6 +53,26 @@ double predict_all(const std::vector<Sample>& samples, const BatchPredictor& pre
 CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict,
                                  const EvalOptions& eval, const CommonOptions& common,
                                  PredictionWriter* writer);
+
+/// Predicts a video frame by frame, in order, handing each frame's output to the sink (no map
+/// needed when `want_maps` is false).
+struct VideoPredictor {
+  /// Frames at the start of each video without a prediction (the detector's input window); the
+  /// default of --skip-frames.
+  int context_frames = 0;
+  /// False when the source has no maps (a prediction folder of scores only): no pixel level then.
+  bool maps = true;
+  std::function<void(const Sample& video, bool want_maps, const UnitSink& sink)> predict;
+};
+
+/// Evaluates one scene of videos: level "frame" (frames.hpp) and, when frames have masks, "pixel"
+/// over the evaluated frames. Maps are checked, written through `writer` and dropped frame by frame.
+CategoryResult evaluate_video_category(const CategoryData& data, const VideoPredictor& predict,
+                                       const EvalOptions& eval, const CommonOptions& common,
+                                       VideoPredictionWriter* writer);
+
+/// The frames each video skips in evaluate_video_category: --skip-frames, else the predictor's window.
+int frames_to_skip(const EvalOptions& eval, const VideoPredictor& predict);
 
 /// The sample level's name for a modality: "image" for Image, else "sample".
 std::string sample_level(Modality m);

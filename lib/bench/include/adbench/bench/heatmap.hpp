@@ -17,6 +17,7 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "adbench/datasets/dataset.hpp"
@@ -42,5 +43,9 @@ HeatmapText heatmap_text(int label, const std::string& defect, double score, dou
 /// with `map` normalised over [lo, hi]. Creates the parent folder.
 void write_heatmap(const std::filesystem::path& out, const Sample& sample, const at::Tensor& map, double lo,
                    double hi, double score);
+/// The same for a picture already decoded (video frames): `rgb` 8-bit RGB, `truth` its mask file.
+void write_heatmap(const std::filesystem::path& out, const cv::Mat& rgb,
+                   const std::optional<std::filesystem::path>& truth, int label, const std::string& defect,
+                   const at::Tensor& map, double lo, double hi, double score);
 
 }  // namespace adbench
