@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
@@ -26,6 +27,15 @@ bool is_video_file(const fs::path& path) {
 }
 
 namespace {
+
+// FFmpeg prints decoder complaints about damaged files ("[mjpeg @ 0x...] dqt: len 65 is too large")
+// straight to the terminal; adbench reports a bad video in its own one-line error instead. OpenCV
+// reads this variable once, when FFmpeg is first used, so it is set at start-up, unless the user set
+// it (OPENCV_FFMPEG_LOGLEVEL=24 shows FFmpeg's warnings).
+[[maybe_unused]] const bool kQuietFfmpeg = [] {
+  ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);  // AV_LOG_QUIET
+  return true;
+}();
 
 std::string size_string(const cv::Size& s) {
   return std::to_string(s.width) + "x" + std::to_string(s.height);
