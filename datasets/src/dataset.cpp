@@ -51,6 +51,15 @@ void register_builtin_datasets() {
       "<root>/<category>/{train/good/*.txt, test/good/*.txt, test/<defect>/<level>/*.txt, "
       "gt/<defect>/<level>/*.txt}; point clouds",
       &make_minishift_adapter);
+  add("ipad",
+      "<root>/<scene>/{training,testing}/frames/<video>/<n>.jpg, labels test_label/<video>.npy (01 <-> "
+      "001.npy) "
+      "or <scene>.mat (gt) or frame_labels_<scene>.npy; videos",
+      &make_ipad_adapter);
+  add("video_folder",
+      "<root>/<scene>/{train,test}/{<video>/NNNN.png|jpg, <video>.mp4|avi|mkv|mov}, "
+      "test_labels/<video>.npy|txt, test_masks/<video>/NNNN.png (optional); videos",
+      &make_video_folder_adapter);
 }
 
 std::string dataset_summary(const std::string& name) {

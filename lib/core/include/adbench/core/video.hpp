@@ -16,6 +16,16 @@ namespace adbench {
 /// more digits when i >= 10000.
 std::string frame_name(std::size_t i);
 
+/// True for the video file extensions adbench decodes (through OpenCV's FFmpeg backend): mp4, avi,
+/// mkv, mov (any case). A video sample whose first unit's path is such a file is read as a video file.
+bool is_video_file(const std::filesystem::path& path);
+
+/// The exact number of frames of a video file, found by decoding through it (a container's frame
+/// count, CAP_PROP_FRAME_COUNT, is an estimate for many formats). InputError "<file>: cannot open
+/// video file (...)" when the file is missing or is no video OpenCV can read, and the pixel-limit
+/// error (image_io.hpp) when its frames are larger than --max-image-pixels.
+std::size_t count_video_frames(const std::filesystem::path& path);
+
 /// Reads a video sample's frames in order, one at a time.
 class FrameReader {
  public:
@@ -33,10 +43,13 @@ class FrameReader {
   /// The next frame as 8-bit RGB (CV_8UC3, rows = height). InputError naming the file on a frame that
   /// cannot be decoded, a frame whose size differs from the video's first frame
   /// ("<file>: frame 12 is 64x48, the video's first frame is 64x64"), or a video file that ends
-  /// before size() frames. InternalError when done().
+  /// before size() frames ("<file>: the video ends after 12 frames, expected 20"); a video file that
+  /// cannot be opened: "<file>: cannot open video file (...)". InternalError when done(). Video files
+  /// are opened on the first next() or seek() and hold one decoded frame at a time.
   cv::Mat next();
   /// Skips forward to frame i (position() <= i <= size()); frames in between are read from video
-  /// files (decoders cannot seek exactly) and not at all from frame folders.
+  /// files (decoders cannot seek exactly) and not at all from frame folders. A video file that ends
+  /// before frame i is the InputError of next().
   void seek(std::size_t i);
 
  private:
