@@ -19,7 +19,7 @@ Action setup_synth(CLI::App& app, const Globals& g) {
   app.add_option("--out", o->out, "Folder to write (refused if it exists, unless --force)")->required();
   app.add_option(
          "--kind", o->kind,
-         "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth) or "
+         "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth), "
          "xyz (MVTec 3D-AD layout: organised xyz TIFFs), video (IPAD layout: scene S01, PNG frames, "
          "test_label/NNN.npy) or video_file (video_folder layout: scene conveyor, MJPG .avi files)")
       ->check(one_of({"image", "pointcloud", "xyz", "video", "video_file"}))
