@@ -5,6 +5,7 @@
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/synth.hpp"
 #include "adbench/datasets/synth_points.hpp"
+#include "adbench/datasets/synth_video.hpp"
 #include "cli_common.hpp"
 
 namespace adbench::cli {
@@ -18,17 +19,24 @@ Action setup_synth(CLI::App& app, const Globals& g) {
   app.add_option("--out", o->out, "Folder to write (refused if it exists, unless --force)")->required();
   app.add_option(
          "--kind", o->kind,
-         "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth) or "
-         "xyz (MVTec 3D-AD layout: organised xyz TIFFs)")
-      ->check(one_of({"image", "pointcloud", "xyz"}))
+         "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth), "
+         "xyz (MVTec 3D-AD layout: organised xyz TIFFs), video (IPAD layout: scene S01, PNG frames, "
+         "test_label/NNN.npy) or video_file (video_folder layout: scene conveyor, MJPG .avi files)")
+      ->check(one_of({"image", "pointcloud", "xyz", "video", "video_file"}))
       ->capture_default_str();
   app.add_flag("--force", o->force, "Replace an existing folder");
   app.footer(
       "The seed is the global --seed (default 0); the same seed writes the same bytes.\n"
-      "Categories: bracket, cap, marble, weave (image); plate, wave (pointcloud); disc (xyz).\n"
+      "Categories: bracket, cap, marble, weave (image); plate, wave (pointcloud); disc (xyz); S01 (video);\n"
+      "conveyor (video_file). Video: 64x64 RGB, 4 normal training videos x 300 frames, 15 test videos x 240\n"
+      "frames with two anomalies each (stuck_wheel, foreign_object, arm_speed, missing_product, "
+      "wrong_color)\n"
+      "and one normal test video; <scene>/test_anomalies.json lists them.\n"
       "Examples:\n  adbench synth --out data/synth --seed 0\n"
       "  adbench synth --kind pointcloud --out data/synth_pc   # then --dataset real3d_ad\n"
       "  adbench synth --kind xyz --out data/synth_xyz         # then --dataset mvtec_3d\n"
+      "  adbench synth --kind video --out data/synth_video     # then --dataset ipad\n"
+      "  adbench synth --kind video_file --out data/synth_avi  # then --dataset video_folder\n"
       "  adbench eval --detector variation_model --root data/synth --category all");
   return [o, &g]() {
     StagingDir staging(o->out, OutputKind::DatasetFolder, o->force);
@@ -36,6 +44,10 @@ Action setup_synth(CLI::App& app, const Globals& g) {
       write_synthetic_pointcloud_dataset(staging.path(), g.seed);
     else if (o->kind == "xyz")
       write_synthetic_xyz_dataset(staging.path(), g.seed);
+    else if (o->kind == "video")
+      write_synthetic_video_dataset(staging.path(), g.seed);
+    else if (o->kind == "video_file")
+      write_synthetic_video_file_dataset(staging.path(), g.seed);
     else
       write_synthetic_dataset(staging.path(), g.seed);
     staging.commit();

@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   add("train", "Train a detector on one category and write a run folder", cli::setup_train);
   add("infer", "Run a trained run folder on a test set and write a prediction folder", cli::setup_infer);
   add("eval", "Evaluate: train+infer a detector, a run folder, or any prediction folder", cli::setup_eval);
-  add("synth", "Write a small deterministic synthetic dataset (MVTec AD layout)", cli::setup_synth);
+  add("synth", "Write a small deterministic synthetic dataset (image, point cloud or video: --kind)",
+      cli::setup_synth);
   add("list", "List datasets, detectors, or a dataset's categories", cli::setup_list);
 
   try {
