@@ -1,5 +1,6 @@
 // The synthetic video generator (issue 9): plan, exact labels, determinism, both layouts, and that
 // frame differencing does not solve it.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -393,9 +394,11 @@ TEST_CASE("synthetic video: the video_file layout (MJPG .avi)", "[datasets][synt
 }
 
 TEST_CASE("synthetic video: frame differencing does not solve it", "[datasets][synth_video]") {
-  // Two trivial scores on every test frame of the default set: (a) the mean absolute difference to
-  // the previous frame (frame 0: to frame 1), (b) the mean absolute difference to the per-pixel
-  // median of the training frames. A trained detector's gate is 0.85; both stay well below.
+  // Trivial scores on every test frame of the default set: (a) the mean absolute difference to the
+  // previous frame (frame 0: to frame 1), (b) the mean absolute difference to the per-pixel median
+  // of the training frames, (c) (a) as the frame protocol scores it (per-video min-max, the first 4
+  // frames of each video dropped), (d) two-sided: |(a) - its median over the video| (a stopped
+  // wheel lowers (a)). A trained detector's gate is 0.85; all stay well below.
   const std::vector<SynthVideo> videos = adbench::synthetic_videos(0);
   const adbench::VideoSynthOptions o;
   // The training median from every 3rd training frame (400 frames).
@@ -438,6 +441,23 @@ TEST_CASE("synthetic video: frame differencing does not solve it", "[datasets][s
        << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s ("
        << static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC << " s CPU)");
   const double a_prev = auroc(diff_prev, labels), a_median = auroc(diff_median, labels);
+  std::vector<double> protocol, two_sided;
+  std::vector<int> protocol_labels;
+  for (std::size_t b = 0; b < diff_prev.size(); b += 240) {
+    const std::vector<double> video(diff_prev.begin() + static_cast<std::ptrdiff_t>(b),
+                                    diff_prev.begin() + static_cast<std::ptrdiff_t>(b + 240));
+    const auto [lo, hi] = std::minmax_element(video.begin(), video.end());
+    std::vector<double> sorted = video;
+    std::nth_element(sorted.begin(), sorted.begin() + 120, sorted.end());
+    const double med = sorted[120];
+    for (std::size_t t = 0; t < 240; ++t) {
+      two_sided.push_back(std::fabs(video[t] - med));
+      if (t < 4) continue;
+      protocol.push_back((video[t] - *lo) / (*hi - *lo));
+      protocol_labels.push_back(labels[b + t]);
+    }
+  }
+  const double a_protocol = auroc(protocol, protocol_labels), a_two_sided = auroc(two_sided, labels);
   // The reference implementation agrees.
   REQUIRE(a_prev == Approx(adbench::test::rank_auroc(diff_prev, labels)).margin(1e-12));
   std::ostringstream per_type;
@@ -451,11 +471,16 @@ TEST_CASE("synthetic video: frame differencing does not solve it", "[datasets][s
     worst_type = std::max(worst_type, a);
     per_type << " " << type << " " << a;
   }
-  WARN("frame AUROC: difference to the previous frame " << a_prev << ", to the training median " << a_median
-                                                        << "; per type (previous frame):" << per_type.str());
+  WARN("frame AUROC: difference to the previous frame "
+       << a_prev << ", to the training median " << a_median << ", previous frame per-video min-max "
+       << a_protocol << ", two-sided " << a_two_sided << "; per type (previous frame):" << per_type.str());
   REQUIRE(a_prev < 0.75);
   REQUIRE(a_median < 0.75);
+  REQUIRE(a_protocol < 0.75);
+  REQUIRE(a_two_sided < 0.75);
   REQUIRE(worst_type < 0.75);  // arm_speed, the one a frame difference sees best: 0.713
   REQUIRE(a_prev == Approx(0.4917).margin(0.005));
   REQUIRE(a_median == Approx(0.4936).margin(0.005));
+  REQUIRE(a_protocol == Approx(0.4918).margin(0.005));
+  REQUIRE(a_two_sided == Approx(0.5480).margin(0.005));
 }
