@@ -19,6 +19,8 @@
 #include "adbench/core/error.hpp"
 #include "adbench/core/npy.hpp"
 #include "adbench/core/sha256.hpp"
+#include "adbench/core/video.hpp"
+#include "adbench/datasets/dataset.hpp"
 #include "adbench/datasets/synth_video.hpp"
 #include "adbench/metrics/metrics.hpp"
 #include "test_util.hpp"
@@ -483,4 +485,50 @@ TEST_CASE("synthetic video: frame differencing does not solve it", "[datasets][s
   REQUIRE(a_median == Approx(0.4936).margin(0.005));
   REQUIRE(a_protocol == Approx(0.4918).margin(0.005));
   REQUIRE(a_two_sided == Approx(0.5480).margin(0.005));
+}
+
+TEST_CASE("synthetic video: both layouts load through the ipad and video_folder adapters",
+          "[datasets][synth_video]") {
+  TempDir tmp("synthvid-adapters");
+  const VideoSynthOptions o = small_options();
+  const std::vector<SynthVideo> videos = adbench::synthetic_videos(5, o);
+  adbench::write_synthetic_video_dataset(tmp / "ipad", 5, o);
+  adbench::write_synthetic_video_file_dataset(tmp / "avi", 5, o);
+  for (const auto& [dataset, scene] :
+       {std::pair<std::string, std::string>{"ipad", "S01"}, {"video_folder", "conveyor"}}) {
+    CAPTURE(dataset);
+    const fs::path root = tmp / (dataset == "ipad" ? "ipad" : "avi");
+    const auto adapter = adbench::make_dataset_adapter(dataset);
+    REQUIRE(adapter->categories(root) == std::vector<std::string>{scene});
+    const adbench::CategoryData d = adapter->load(root, scene);
+    REQUIRE(d.modality == adbench::Modality::Video);
+    REQUIRE(d.train.size() == 1);
+    REQUIRE(d.test.size() == 3);
+    std::vector<const adbench::Sample*> samples = {&d.train[0]};
+    for (const auto& s : d.test) samples.push_back(&s);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const adbench::Sample& s = *samples[i];
+      const SynthVideo& v = videos[i];
+      CAPTURE(s.stem);
+      REQUIRE(s.stem == v.name);
+      REQUIRE(s.units.size() == static_cast<std::size_t>(v.frames));
+      const std::vector<std::uint8_t> labels = v.labels();
+      int positives = 0;
+      for (std::size_t t = 0; t < s.units.size(); ++t) {
+        REQUIRE(s.units[t].label == labels[t]);
+        positives += labels[t];
+      }
+      REQUIRE(s.label == (positives > 0 ? 1 : 0));
+      // The frames read back: PNG exactly, MJPG close.
+      adbench::FrameReader reader(s);
+      double worst = 0;
+      for (int t = 0; t < v.frames; ++t)
+        worst = std::max(worst, mean_abs_diff(reader.next(), adbench::render_synthetic_video_frame(5, v, t)));
+      REQUIRE(reader.done());
+      if (dataset == "ipad")
+        REQUIRE(worst == 0);
+      else
+        REQUIRE(worst < 6.0);
+    }
+  }
 }
