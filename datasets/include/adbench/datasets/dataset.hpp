@@ -65,7 +65,8 @@ class DatasetAdapter {
   ///  - a symbolic link among the images whose target is missing or that loops: "<link>: ..."
   /// An empty or missing train folder is not an error here (training checks it). When no anomalous
   /// test sample has a mask file, has_truth is false and no sample gets a mask. Normal samples never
-  /// get a mask. The adapters only stat files; they do not decode images or check mask sizes.
+  /// get a mask. The adapters only stat files; they do not decode images or check mask sizes (video
+  /// adapters also read label files and count a video file's frames, which takes a decoding pass).
   virtual CategoryData load(const std::filesystem::path& root, const std::string& category) const = 0;
 };
 
