@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <complex>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "adbench/core/error.hpp"
@@ -385,4 +387,65 @@ TEST_CASE("infp: 50 Adam steps on a fixed batch lower the loss", "[infp]") {
   INFO("first " << first << " last " << last);
   CHECK(std::isfinite(last));
   CHECK(last < 0.75 * first);
+}
+
+namespace {
+
+at::Tensor read_floats(const std::string& path, at::IntArrayRef shape) {
+  at::Tensor t = at::empty(shape, at::kFloat);
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  in.read(reinterpret_cast<char*>(t.data_ptr<float>()), static_cast<std::streamsize>(t.numel() * 4));
+  REQUIRE(in.gcount() == static_cast<std::streamsize>(t.numel() * 4));
+  return t;
+}
+
+// max |a - b| / max |b|
+double rel_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+}
+
+}  // namespace
+
+// Manual: the official network's weights, inputs and outputs written by infp_official_dump.py
+// (see there); hidden, because it needs the official code and ~2.5 GB.
+TEST_CASE("infp: same outputs as the official code with its weights", "[.official]") {
+  const char* dir = std::getenv("INFP_OFFICIAL_DUMP");
+  REQUIRE(dir != nullptr);
+  const std::string d = dir;
+  nlohmann::json shapes = nlohmann::json::parse(std::ifstream(d + "/params.json"));
+  InfpNet net(infp_options(nlohmann::json::object()));
+  auto params = net.parameters();
+  REQUIRE(params.size() == shapes.size());
+  std::ifstream in(d + "/params.bin", std::ios::binary);
+  {
+    torch::NoGradGuard ng;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      INFO(shapes[i][0].get<std::string>());
+      REQUIRE(params[i].sizes().vec() == shapes[i][1].get<std::vector<int64_t>>());
+      at::Tensor buf = at::empty(params[i].sizes(), at::kFloat);
+      in.read(reinterpret_cast<char*>(buf.data_ptr<float>()), static_cast<std::streamsize>(buf.numel() * 4));
+      params[i].copy_(buf);
+    }
+  }
+  net.eval();
+  torch::NoGradGuard ng;
+  at::Tensor clip = read_floats(d + "/input.bin", {1, 4, 3, 224, 288});
+  auto [s2, s4, s8] = net.encode(clip.select(1, 0));
+  double e_s2 = rel_diff(s2, read_floats(d + "/enc_s2.bin", {1, 128, 112, 144}));
+  double e_s4 = rel_diff(s4, read_floats(d + "/enc_s4.bin", {1, 256, 56, 72}));
+  double e_s8 = rel_diff(s8, read_floats(d + "/enc_s8.bin", {1, 4096, 28, 36}));
+  double e_fus = rel_diff(net.fuse(read_floats(d + "/fusion_in.bin", {1, 2048, 28, 36})),
+                          read_floats(d + "/fusion_out.bin", {1, 2048, 28, 36}));
+  double e_fil = rel_diff(net.filter(read_floats(d + "/filter_in.bin", {1, 256, 224, 288})),
+                          read_floats(d + "/filter_out.bin", {1, 256, 224, 288}));
+  double e_out = rel_diff(net.predict(clip), read_floats(d + "/output.bin", {1, 3, 224, 288}));
+  WARN("relative max differences: encoder " << e_s2 << " " << e_s4 << " " << e_s8 << ", fusion " << e_fus
+                                            << ", filter " << e_fil << ", output " << e_out);
+  CHECK(e_s2 < 1e-4);
+  CHECK(e_s4 < 1e-4);
+  CHECK(e_s8 < 1e-4);
+  CHECK(e_fus < 1e-4);
+  CHECK(e_fil < 1e-4);
+  CHECK(e_out < 1e-4);
 }

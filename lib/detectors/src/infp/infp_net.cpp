@@ -393,6 +393,15 @@ at::Tensor InfpNet::fuse(const at::Tensor& x8) {
   return fusion_->forward(x8);
 }
 
+at::Tensor InfpNet::filter(const at::Tensor& x) {
+  if (!filter_) throw InternalError("InfpNet::filter: the filter is off");
+  return filter_(x);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> InfpNet::encode(const at::Tensor& frame) {
+  return enc_->forward(frame);
+}
+
 at::Tensor InfpNet::predict(const at::Tensor& clip) {
   if (clip.dim() != 5 || clip.size(1) != opt_.frames || clip.size(2) != 3 || clip.size(3) != opt_.height ||
       clip.size(4) != opt_.width)

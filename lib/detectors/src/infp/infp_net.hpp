@@ -95,6 +95,10 @@ class InfpNet : public adbench::video::FramePredictor {
   const InfpOptions& options() const { return opt_; }
   /// The fusion block alone, x8 [B, 2048/width_div, h, w] (InternalError when fusion is off).
   at::Tensor fuse(const at::Tensor& x8);
+  /// The trajectory filter alone, [B, 256/width_div, H, W] (InternalError when the filter is off).
+  at::Tensor filter(const at::Tensor& x);
+  /// The encoder on one frame [B, 3, H, W]: the H/2, H/4 and H/8 maps.
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> encode(const at::Tensor& frame);
 
  private:
   InfpOptions opt_;
