@@ -21,13 +21,8 @@ using namespace adbench::infp;
 namespace {
 
 nlohmann::json tiny(bool fusion, bool filter, const std::string& axes = "code") {
-  return {{"fusion", fusion},
-          {"filter", filter},
-          {"filter_axes", axes},
-          {"width_div", 32},
-          {"height", 32},
-          {"width", 48},
-          {"t", 4}};
+  return {{"fusion", fusion}, {"filter", filter}, {"filter_axes", axes}, {"width_div", 32},
+          {"height", 32},     {"width", 48},      {"frames", 4}};
 }
 
 int64_t count_params(const torch::nn::Module& m, const std::string& prefix = "") {
@@ -350,7 +345,8 @@ TEST_CASE("infp: settings", "[infp]") {
   CHECK(error_of({{"height", 20}, {"width_div", 64}}) ==
         "detector infp: setting 'height' must be a multiple of 8 in [16, 8192] (output stride 8, MS-SSIM at "
         "5 scales), got 20");
-  InfpOptions o = infp_options({{"fusion", false}, {"filter_axes", "paper"}, {"epochs", 3}, {"t", 2}});
+  CHECK(error_of({{"frames", 0}}) == "detector infp: setting 'frames' must be in [1, 64], got 0");
+  InfpOptions o = infp_options({{"fusion", false}, {"filter_axes", "paper"}, {"epochs", 3}, {"frames", 2}});
   CHECK(!o.fusion);
   CHECK(o.filter);
   CHECK(o.filter_axes == FilterAxes::Paper);

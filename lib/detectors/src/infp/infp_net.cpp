@@ -58,7 +58,7 @@ InfpOptions infp_options(const nlohmann::json& cfg) {
   };
   o.height = integer("height", 224);
   o.width = integer("width", 288);
-  o.frames = integer("t", 4);
+  o.frames = integer("frames", 4);
   for (auto [key, v] : {std::pair<const char*, int64_t>{"height", o.height}, {"width", o.width}})
     if (v < 16 || v > 8192 || v % 8 != 0)
       throw InputError(
@@ -66,7 +66,7 @@ InfpOptions infp_options(const nlohmann::json& cfg) {
           "' must be a multiple of 8 in [16, 8192] (output stride 8, MS-SSIM at 5 scales), got " +
           std::to_string(v));
   if (o.frames < 1 || o.frames > 64)
-    throw InputError("detector infp: setting 't' must be in [1, 64], got " + std::to_string(o.frames));
+    throw InputError("detector infp: setting 'frames' must be in [1, 64], got " + std::to_string(o.frames));
   if (o.filter && o.filter_axes == FilterAxes::Code && o.width < 4)
     throw InputError("detector infp: the code-mode filter needs width >= 4");
   return o;

@@ -38,9 +38,9 @@ struct InfpOptions {
 /// Network settings: fusion, filter, filter_axes, width_div, msssim_quirk.
 SettingsTable infp_net_settings();
 
-/// Reads InfpOptions from `cfg`: the keys of infp_net_settings() plus `height`, `width` and `t`
-/// (owned by the video detector; defaults 224, 288, 4). Other keys are ignored. InputError
-/// "detector infp: ..." for a value out of range (height/width must be multiples of 8, >= 16).
+/// Reads InfpOptions from `cfg`: the keys of infp_net_settings() plus `height`, `width` and
+/// `frames` (owned by the video detector's training settings; defaults 224, 288, 4). Other keys are ignored.
+/// InputError "detector infp: ..." for a value out of range (height/width must be multiples of 8, >= 16).
 InfpOptions infp_options(const nlohmann::json& cfg);
 
 /// TSM as in the official code: x [B, C, H, W] seen as `segments` groups of C/segments channels;
