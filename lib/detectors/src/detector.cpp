@@ -181,6 +181,12 @@ SettingRange SettingRange::integers(std::size_t min_items, std::size_t max_items
   return r;
 }
 
+SettingRange SettingRange::boolean() {
+  SettingRange r;
+  r.kind = Kind::Boolean;
+  return r;
+}
+
 bool SettingRange::accepts(const nlohmann::json& v) const {
   switch (kind) {
     case Kind::Integer:
@@ -203,6 +209,8 @@ bool SettingRange::accepts(const nlohmann::json& v) const {
       for (const auto& x : v)
         if (!x.is_number_integer() || !in_bounds(x.get<double>(), *this)) return false;
       return true;
+    case Kind::Boolean:
+      return v.is_boolean();
   }
   return false;
 }
@@ -225,6 +233,8 @@ std::string SettingRange::text_for_error() const {
     case Kind::Integers:
       return "a list of " + std::to_string(min_items) + " to " + std::to_string(max_items) + " integers " +
              bounds_text(*this);
+    case Kind::Boolean:
+      return "true or false";
   }
   return "";
 }

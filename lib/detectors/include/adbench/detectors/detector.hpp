@@ -74,6 +74,7 @@ struct SettingRange {
     Text,      ///< any string (non_empty: not "")
     Names,     ///< a non-empty list of strings (layer names)
     Integers,  ///< a list of min_items..max_items integers, each in [lo, hi]
+    Boolean,   ///< true or false (a switch)
   };
   Kind kind = Kind::Text;
   double lo = -HUGE_VAL, hi = HUGE_VAL;
@@ -89,11 +90,12 @@ struct SettingRange {
   static SettingRange names();
   static SettingRange integers(std::size_t min_items, std::size_t max_items, std::int64_t lo,
                                std::int64_t hi);
+  static SettingRange boolean();
 
   /// Whether `value` (already of the setting's JSON type) is accepted.
   bool accepts(const nlohmann::json& value) const;
   /// What is accepted, the way an error line says it: ">= 0", "in (0, 1]", "an odd integer in
-  /// [1, 31]", "one of l2, cosine", "a list of 1 to 8 integers in [2, 1000]", "any string".
+  /// [1, 31]", "one of l2, cosine", "a list of 1 to 8 integers in [2, 1000]", "any string", "true or false".
   std::string text_for_error() const;
 };
 
