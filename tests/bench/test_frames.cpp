@@ -109,7 +109,7 @@ TEST_CASE("frame level: a constant video gets 0.5 and a warning; non-finite scor
   // 2/3: beats 0, 1/3, 0.5, 0.5 -> 4; 1: 4; 0.5: beats 0, 1/3 (2) + 2 ties -> 3  => 11 / 12
   CHECK(metric(l, "auroc") == Approx(11.0 / 12.0).margin(1e-12));
 
-  std::vector<VideoFrameScores> nan = {{"07", {std::nan(""), 0.5, std::nan("")}, {0, 1, 0}}};
+  std::vector<VideoFrameScores> nan = {{"video 07", {std::nan(""), 0.5, std::nan("")}, {0, 1, 0}}};
   CHECK(input_error_of([&] { frame_level(nan, 1, FrameOptions{}, {}); }) ==
         "video 07: frame 2 has no finite score (nan)");
   CHECK(input_error_of([&] { frame_level(nan, 0, FrameOptions{}, {}); }) ==

@@ -398,7 +398,9 @@ CategoryResult evaluate_video_category(const CategoryData& data, const VideoPred
   std::vector<VideoFrameScores> videos;
   double infer_seconds = 0, metric_seconds = 0;
   for (const Sample& video : data.test) {
-    VideoFrameScores vs{video.stem, std::vector<double>(video.units.size(), std::nan("")), {}};
+    VideoFrameScores vs{predict.source_name ? predict.source_name(video) : "video " + video.stem,
+                        std::vector<double>(video.units.size(), std::nan("")),
+                        {}};
     for (const auto& u : video.units) vs.labels.push_back(u.label);
     std::size_t expected = 0;
     auto t0 = Clock::now();

@@ -63,7 +63,7 @@ LevelResult frame_level(const std::vector<VideoFrameScores>& videos, int skip, c
   std::vector<std::string> short_videos;
   for (const auto& v : videos) {
     if (v.scores.size() != v.labels.size())
-      throw InternalError("video " + v.video + ": " + std::to_string(v.scores.size()) + " scores, " +
+      throw InternalError(v.video + ": " + std::to_string(v.scores.size()) + " scores, " +
                           std::to_string(v.labels.size()) + " labels");
     const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(skip), v.scores.size());
     skipped += static_cast<std::int64_t>(k);
@@ -75,7 +75,7 @@ LevelResult frame_level(const std::vector<VideoFrameScores>& videos, int skip, c
     std::vector<int> y;
     for (std::size_t i = k; i < v.scores.size(); ++i) {
       if (!std::isfinite(v.scores[i]))
-        throw InputError("video " + v.video + ": frame " + std::to_string(i) + " has no finite score (" +
+        throw InputError(v.video + ": frame " + std::to_string(i) + " has no finite score (" +
                          std::to_string(v.scores[i]) + ")" +
                          (skip == 0 ? "; frames without a prediction need --skip-frames" : ""));
       s.push_back(sign * v.scores[i]);

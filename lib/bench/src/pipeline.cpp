@@ -152,6 +152,7 @@ VideoPredictor reader_video_predictor(const VideoPredictionReader& reader, const
   vp.context_frames = reader.skip_frames().value_or(0);
   vp.maps = !test.empty();
   for (const auto& v : test) vp.maps = vp.maps && reader.has_maps(v);
+  vp.source_name = [&reader](const Sample& video) { return reader.score_file(video).string(); };
   vp.predict = [&reader](const Sample& video, bool want_maps, const UnitSink& sink) {
     const std::vector<double>& scores = reader.scores(video);
     const bool maps = want_maps && reader.has_maps(video);

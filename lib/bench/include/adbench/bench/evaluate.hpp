@@ -62,6 +62,8 @@ struct VideoPredictor {
   int context_frames = 0;
   /// False when the source has no maps (a prediction folder of scores only): no pixel level then.
   bool maps = true;
+  /// How error lines name a video's scores: "video <stem>" by default; a prediction folder names its file.
+  std::function<std::string(const Sample& video)> source_name;
   std::function<void(const Sample& video, bool want_maps, const UnitSink& sink)> predict;
 };
 

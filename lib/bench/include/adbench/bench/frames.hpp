@@ -27,7 +27,7 @@ struct FrameOptions {
 
 /// One video's frame scores (higher = more anomalous unless lower_is_anomalous) and 0/1 labels.
 struct VideoFrameScores {
-  std::string video;
+  std::string video;  ///< how error lines and warnings name it: "video 01", or its score file
   std::vector<double> scores;
   std::vector<int> labels;
 };
