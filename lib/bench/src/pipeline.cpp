@@ -110,13 +110,16 @@ std::optional<Provenance> prediction_origin(const fs::path& category_dir, const 
   return Provenance::from_json(j["produced_by"]);
 }
 
-void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
+void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common,
+                 const fs::path& checkpoint_dir = {}, bool resume = false) {
   if (data.train.empty() && data.category == "all")
     throw_file_error(data.root, "no training images in any category");
   if (data.train.empty())
     throw_file_error(data.root / data.category / "train",
                      "no training images for category '" + data.category + "'");
   RunContext ctx{common.device, common.batch_size, common.seed};
+  ctx.checkpoint_dir = checkpoint_dir;
+  ctx.resume = resume;
   at::manual_seed(static_cast<uint64_t>(common.seed));
   det.fit(data.train, ctx);
 }
@@ -191,7 +194,27 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   CategoryData data =
       multi ? load_union(req.dataset, req.root) : load_category(req.dataset, req.root, req.category);
   auto det = make_detector(req.detector, req.overrides);
-  fit_checked(*det, data, common);
+  if (!req.checkpoint_dir.empty()) {
+    // Not the run folder, nor inside or around it: the run folder is staged and renamed at the end.
+    std::error_code ec;
+    const fs::path ck = fs::weakly_canonical(fs::absolute(req.checkpoint_dir), ec),
+                   out = fs::weakly_canonical(fs::absolute(req.out), ec);
+    auto inside = [](const fs::path& a, const fs::path& b) {  // a == b or a inside b
+      auto i = a.begin();
+      for (auto o = b.begin(); o != b.end(); ++o, ++i)
+        if (i == a.end() || *i != *o) return false;
+      return true;
+    };
+    if (inside(ck, out) || inside(out, ck))
+      throw_file_error(req.checkpoint_dir,
+                       "--checkpoint-dir may not be the run folder (--out), lie inside it or "
+                       "contain it");
+    open_checkpoint_folder(req.checkpoint_dir, req.resume, req.force);
+  } else if (req.resume) {
+    throw InputError(
+        "adbench train: --resume needs --checkpoint-dir (the folder of the checkpoints to continue)");
+  }
+  fit_checked(*det, data, common, req.checkpoint_dir, req.resume);
   double train_s = seconds_since(t0);
   nlohmann::json info = {{"format", kRunFormat},
                          {"adbench_version", build::kVersion},
