@@ -214,7 +214,20 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
     throw InputError(
         "adbench train: --resume needs --checkpoint-dir (the folder of the checkpoints to continue)");
   }
-  fit_checked(*det, data, common, req.checkpoint_dir, req.resume);
+  try {
+    fit_checked(*det, data, common, req.checkpoint_dir, req.resume);
+  } catch (...) {
+    // A new checkpoint folder that holds no checkpoint yet (bad input found while training) is
+    // removed: a failed command leaves nothing behind. One with checkpoints stays for --resume.
+    if (!req.checkpoint_dir.empty() && !req.resume) {
+      std::error_code ec;
+      bool empty = true;
+      for (const auto& e : fs::directory_iterator(req.checkpoint_dir, ec))
+        if (e.path().filename() != kMarkerFile) empty = false;
+      if (!ec && empty) fs::remove_all(req.checkpoint_dir, ec);
+    }
+    throw;
+  }
   double train_s = seconds_since(t0);
   nlohmann::json info = {{"format", kRunFormat},
                          {"adbench_version", build::kVersion},
