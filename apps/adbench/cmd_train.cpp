@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <limits>
 
@@ -11,8 +12,10 @@ Action setup_train(CLI::App& app, const Globals& g) {
     std::string detector, dataset = "mvtec_ad", root, category, out, config, setting = "single-class";
     DetectorSugar sugar;
     std::vector<std::string> sets;
-    bool force = false;
+    bool force = false, resume = false;
     int batch_size = 16;
+    std::int64_t epochs = 0;
+    std::string checkpoint_dir;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("--detector", o->detector, "Detector name (adbench list detectors)");
@@ -31,7 +34,15 @@ Action setup_train(CLI::App& app, const Globals& g) {
   app.add_option("--batch-size", o->batch_size, "Images per batch")
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
-  app.add_flag("--force", o->force, "Replace an existing run folder");
+  app.add_flag("--force", o->force, "Replace an existing run folder (and an existing --checkpoint-dir)");
+  app.add_option("--epochs", o->epochs,
+                 "Training detectors (video): train N epochs (setting 'epochs'; also sets 'iterations' to 0 "
+                 "unless --config/--set give it)")
+      ->check(integer_in(1, 1000000, "an integer in [1, 1000000]"));
+  app.add_option("--checkpoint-dir", o->checkpoint_dir,
+                 "Training detectors (video): keep checkpoints in this folder while training (it stays "
+                 "after an interrupted run)");
+  app.add_flag("--resume", o->resume, "Continue from the latest checkpoint in --checkpoint-dir");
   o->sugar.add_to(app);
   app.footer(
       "Writes RUN/run.json (effective config, adbench version, dataset, setting, backbone provenance, "
@@ -53,8 +64,31 @@ Action setup_train(CLI::App& app, const Globals& g) {
     o->sugar.apply(overrides);
     if (detector.empty())
       throw InputError("adbench train: --detector is required (or a config file naming one)");
+    if (o->epochs > 0 || !o->checkpoint_dir.empty() || o->resume) {
+      register_builtin_detectors();
+      const auto& table = detector_settings(detector);
+      auto has = [&table](const std::string& key) {
+        return std::any_of(table.begin(), table.end(), [&key](const SettingSpec& s) { return s.key == key; });
+      };
+      if (o->epochs > 0) {
+        if (!has("epochs"))
+          throw InputError("adbench train: --epochs: detector '" + detector +
+                           "' has no 'epochs' setting (it does not train in epochs)");
+        overrides["epochs"] = o->epochs;
+        if (has("iterations") && !overrides.contains("iterations")) overrides["iterations"] = 0;
+      }
+      if ((!o->checkpoint_dir.empty() || o->resume) && !has("checkpoint_every"))
+        throw InputError(
+            "adbench train: --checkpoint-dir and --resume are for detectors that train in epochs; '" +
+            detector + "' keeps no checkpoints");
+      if (o->resume && o->checkpoint_dir.empty())
+        throw InputError(
+            "adbench train: --resume needs --checkpoint-dir (the folder of the checkpoints to continue)");
+    }
     auto common = make_common(g, o->batch_size);
     TrainRequest req{detector, overrides, o->dataset, o->root, o->category, o->out, o->force, o->setting};
+    req.checkpoint_dir = o->checkpoint_dir;
+    req.resume = o->resume;
     auto info = train(req, common);
     spdlog::info("trained {} on {} images of {} in {:.2f} s", detector, info["train_count"].get<int64_t>(),
                  o->category, info["train_seconds"].get<double>());

@@ -289,3 +289,46 @@ TEST_CASE("CSV appends from 24 concurrent processes lose and tear no row", "[cor
   REQUIRE(lines == kWriters * kRows * 3);
   REQUIRE(seen.size() == static_cast<size_t>(kWriters * kRows * 3));
 }
+
+TEST_CASE(
+    "checkpoint folders: created with a marker, refused or emptied with --force, resumed only if "
+    "adbench's",
+    "[core][guard]") {
+  InputsCleared clear;
+  TempDir tmp("guard-ck");
+  const fs::path ck = tmp / "ck";
+  adbench::open_checkpoint_folder(ck, false, false);
+  REQUIRE(fs::is_directory(ck));
+  CHECK(adbench::read_file(ck / adbench::kMarkerFile).find("\"adbench_output\":\"checkpoint\"") !=
+        std::string::npos);
+  write_text(ck / "checkpoint-000000004.safetensors", "x");
+  // Resuming keeps everything.
+  REQUIRE_NOTHROW(adbench::open_checkpoint_folder(ck, true, false));
+  CHECK(fs::exists(ck / "checkpoint-000000004.safetensors"));
+  // A new training refuses it, or empties it with --force.
+  REQUIRE_THROWS_WITH(adbench::open_checkpoint_folder(ck, false, false),
+                      ck.string() + ": already exists (use --force to overwrite)");
+  adbench::open_checkpoint_folder(ck, false, true);
+  CHECK(!fs::exists(ck / "checkpoint-000000004.safetensors"));
+  CHECK(fs::exists(ck / adbench::kMarkerFile));
+  // Not adbench's: never emptied, never resumed from.
+  write_text(tmp / "mine" / "notes.txt", "keep");
+  REQUIRE_THROWS_WITH(
+      adbench::open_checkpoint_folder(tmp / "mine", false, true),
+      (tmp / "mine").string() +
+          ": exists and is not an adbench checkpoint folder (no .adbench-output marker); --force "
+          "replaces only adbench's own outputs");
+  REQUIRE_THROWS_WITH(
+      adbench::open_checkpoint_folder(tmp / "mine", true, false),
+      (tmp / "mine").string() + ": is not an adbench checkpoint folder (no .adbench-output marker)");
+  CHECK(adbench::read_file(tmp / "mine" / "notes.txt") == "keep");
+  REQUIRE_THROWS_WITH(
+      adbench::open_checkpoint_folder(tmp / "none", true, false),
+      (tmp / "none").string() +
+          ": no such checkpoint folder (--resume continues a training that wrote checkpoints there)");
+  // Never inside a dataset.
+  adbench::protect_input(tmp / "data", "the dataset root");
+  REQUIRE_THROWS_WITH(adbench::open_checkpoint_folder(tmp / "data" / "ck", false, false),
+                      Catch::Contains("lies inside the dataset root"));
+  CHECK(!fs::exists(tmp / "data" / "ck"));
+}

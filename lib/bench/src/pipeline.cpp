@@ -112,13 +112,16 @@ std::optional<Provenance> prediction_origin(const fs::path& category_dir, const 
   return Provenance::from_json(j["produced_by"]);
 }
 
-void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common) {
+void fit_checked(Detector& det, const CategoryData& data, const CommonOptions& common,
+                 const fs::path& checkpoint_dir = {}, bool resume = false) {
   if (data.train.empty() && data.category == "all")
     throw_file_error(data.root, "no training images in any category");
   if (data.train.empty())
     throw_file_error(data.root / data.category / "train",
                      "no training images for category '" + data.category + "'");
   RunContext ctx{common.device, common.batch_size, common.seed};
+  ctx.checkpoint_dir = checkpoint_dir;
+  ctx.resume = resume;
   at::manual_seed(static_cast<uint64_t>(common.seed));
   det.fit(data.train, ctx);
 }
@@ -244,7 +247,40 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   CategoryData data = multi ? load_union(req.dataset, req.root, common.dataset)
                             : load_category(req.dataset, req.root, req.category, common.dataset);
   auto det = make_detector(req.detector, req.overrides);
-  fit_checked(*det, data, common);
+  if (!req.checkpoint_dir.empty()) {
+    // Not the run folder, nor inside or around it: the run folder is staged and renamed at the end.
+    std::error_code ec;
+    const fs::path ck = fs::weakly_canonical(fs::absolute(req.checkpoint_dir), ec),
+                   out = fs::weakly_canonical(fs::absolute(req.out), ec);
+    auto inside = [](const fs::path& a, const fs::path& b) {  // a == b or a inside b
+      auto i = a.begin();
+      for (auto o = b.begin(); o != b.end(); ++o, ++i)
+        if (i == a.end() || *i != *o) return false;
+      return true;
+    };
+    if (inside(ck, out) || inside(out, ck))
+      throw_file_error(req.checkpoint_dir,
+                       "--checkpoint-dir may not be the run folder (--out), lie inside it or "
+                       "contain it");
+    open_checkpoint_folder(req.checkpoint_dir, req.resume, req.force);
+  } else if (req.resume) {
+    throw InputError(
+        "adbench train: --resume needs --checkpoint-dir (the folder of the checkpoints to continue)");
+  }
+  try {
+    fit_checked(*det, data, common, req.checkpoint_dir, req.resume);
+  } catch (...) {
+    // A new checkpoint folder that holds no checkpoint yet (bad input found while training) is
+    // removed: a failed command leaves nothing behind. One with checkpoints stays for --resume.
+    if (!req.checkpoint_dir.empty() && !req.resume) {
+      std::error_code ec;
+      bool empty = true;
+      for (const auto& e : fs::directory_iterator(req.checkpoint_dir, ec))
+        if (e.path().filename() != kMarkerFile) empty = false;
+      if (!ec && empty) fs::remove_all(req.checkpoint_dir, ec);
+    }
+    throw;
+  }
   double train_s = seconds_since(t0);
   nlohmann::json info = {{"format", kRunFormat},
                          {"adbench_version", build::kVersion},

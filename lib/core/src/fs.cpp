@@ -72,12 +72,15 @@ const char* kind_name(OutputKind k) {
       return "prediction";
     case OutputKind::DatasetFolder:
       return "dataset";
+    case OutputKind::CheckpointFolder:
+      return "checkpoint";
   }
   return "?";
 }
 
 bool is_folder_kind(OutputKind k) {
-  return k == OutputKind::RunFolder || k == OutputKind::PredictionFolder || k == OutputKind::DatasetFolder;
+  return k == OutputKind::RunFolder || k == OutputKind::PredictionFolder || k == OutputKind::DatasetFolder ||
+         k == OutputKind::CheckpointFolder;
 }
 
 /// Parses a small JSON file; null when it is missing, too large or not JSON.
@@ -330,6 +333,31 @@ void append_csv_rows(const fs::path& path, const std::string& header, const std:
   out += rows;
   write_all(fd, out, path);
   if (::fsync(fd) != 0 && errno != EINVAL) throw_file_error(path, "cannot flush (" + errno_text() + ")");
+}
+
+void open_checkpoint_folder(const fs::path& dir, bool resume, bool force) {
+  std::error_code ec;
+  if (resume) {
+    if (!fs::is_directory(fs::symlink_status(dir, ec)))
+      throw_file_error(
+          dir, "no such checkpoint folder (--resume continues a training that wrote checkpoints there)");
+    if (!is_own_folder(dir, OutputKind::CheckpointFolder))
+      throw_file_error(dir,
+                       std::string("is not an adbench checkpoint folder (no ") + kMarkerFile + " marker)");
+    check_output(dir, OutputKind::CheckpointFolder, true);  // the protected inputs
+    return;
+  }
+  check_output(dir, OutputKind::CheckpointFolder, force);
+  WriteScope scope;
+  if (fs::exists(fs::symlink_status(dir, ec))) {  // force, and adbench's own: emptied
+    for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+    if (ec) throw_file_error(dir, "cannot empty the checkpoint folder (" + ec.message() + ")");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw_file_error(dir, "cannot create folder (" + ec.message() + ")");
+  nlohmann::json marker = {{"adbench_output", kind_name(OutputKind::CheckpointFolder)},
+                           {"adbench_version", build::kVersion}};
+  write_file_atomic(dir / kMarkerFile, marker.dump() + "\n");
 }
 
 std::string read_file(const fs::path& path) {

@@ -5,6 +5,7 @@
 
 #include "adbench/core/error.hpp"
 #include "fastrecon/fastrecon.hpp"
+#include "ffp/ffp.hpp"
 #include "fpfh_patchcore/fpfh_patchcore.hpp"
 #include "padim/padim.hpp"
 #include "patchcore/patchcore.hpp"
@@ -75,6 +76,10 @@ void register_builtin_detectors() {
       "fastrecon", img,
       "few-shot: closed-form distribution-regularised reconstruction from a coreset of K normal images (Fang "
       "et al., ICCV 2023)");
+  add<Ffp>(
+      "ffp", Modality::Video,
+      "video: U-Net future-frame prediction from 4 frames, score = inverted PSNR (Liu et al., CVPR 2018, "
+      "without flow and GAN)");
 }
 
 const SettingsTable& detector_settings(const std::string& name) { return *traits_of(name).settings; }

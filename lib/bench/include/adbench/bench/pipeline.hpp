@@ -44,6 +44,10 @@ struct TrainRequest {
   /// "multi-class": category must be "all"; the run's category is "all" and its training set the
   /// union of every category's train images.
   std::string setting = "single-class";
+  /// Training detectors (video): where checkpoints are kept while fitting (empty: none), and
+  /// whether to continue from the latest one there (see open_checkpoint_folder).
+  std::filesystem::path checkpoint_dir;
+  bool resume = false;
 };
 
 /// Trains and writes a run folder. Returns run.json's content.

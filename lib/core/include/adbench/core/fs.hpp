@@ -25,6 +25,7 @@ enum class OutputKind {
   RunFolder,         ///< adbench train's run folder
   PredictionFolder,  ///< PRED/<category> written by infer / eval --pred-out
   DatasetFolder,     ///< adbench synth's output
+  CheckpointFolder,  ///< adbench train --checkpoint-dir (training checkpoints of video detectors)
 };
 
 /// Marker file written into every folder adbench creates (JSON: {"adbench_output": "<kind>", ...}).
@@ -63,6 +64,13 @@ std::string csv_schema_of(const std::string& header_line);
 /// The checks of append_csv_rows, without writing: run before long work so that a refused CSV
 /// costs nothing.
 void check_csv_output(const std::filesystem::path& path, const std::string& header);
+
+/// Opens the checkpoint folder of a training run (train --checkpoint-dir). With `resume` the
+/// folder must exist and carry the checkpoint marker. Otherwise it is created with the marker after
+/// check_output(dir, CheckpointFolder, force): an existing folder is refused without force, and force
+/// empties only an adbench checkpoint folder. Not staged: an interrupted training leaves the folder
+/// and its finished checkpoints (which are themselves written to a temporary and renamed).
+void open_checkpoint_folder(const std::filesystem::path& dir, bool resume, bool force);
 
 /// Reads a whole file; InputError naming it when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
