@@ -157,6 +157,28 @@ TEST_CASE("detector settings: ranges checked at merge time; --set detector is an
   REQUIRE(!fs::exists(tmp / "run"));
 }
 
+TEST_CASE("train --epochs, --checkpoint-dir, --resume: for detectors that train in epochs",
+          "[cli][usability]") {
+  TempDir tmp("epochs");
+  const std::string rest = " --root " + q(synth_root()) + " --category cap --out " + q(tmp / "run");
+  expect_error(
+      "train --detector variation_model --epochs 3" + rest,
+      "adbench train: --epochs: detector 'variation_model' has no 'epochs' setting (it does not train in "
+      "epochs)");
+  expect_error("train --detector variation_model --checkpoint-dir " + q(tmp / "ck") + rest,
+               "adbench train: --checkpoint-dir and --resume are for detectors that train in epochs; "
+               "'variation_model' keeps no checkpoints");
+  expect_error("train --detector ffp --resume" + rest,
+               "adbench train: --resume needs --checkpoint-dir (the folder of the checkpoints to continue)");
+  // The modality is checked before any folder is made.
+  expect_error(
+      "train --detector ffp --epochs 2 --checkpoint-dir " + q(tmp / "ck") + rest,
+      "detector 'ffp' takes videos; dataset 'mvtec_ad' holds images (detectors for images: fastrecon, "
+      "padim, patchcore, spade, variation_model)");
+  REQUIRE(!fs::exists(tmp / "ck"));
+  REQUIRE(!fs::exists(tmp / "run"));
+}
+
 TEST_CASE("eval --setting multi-class needs --category all", "[cli][usability]") {
   TempDir tmp("mc");
   expect_error(
