@@ -7,6 +7,7 @@
 #include "fastrecon/fastrecon.hpp"
 #include "ffp/ffp.hpp"
 #include "fpfh_patchcore/fpfh_patchcore.hpp"
+#include "infp/infp.hpp"
 #include "padim/padim.hpp"
 #include "patchcore/patchcore.hpp"
 #include "simple3d/simple3d.hpp"
@@ -80,6 +81,9 @@ void register_builtin_detectors() {
       "ffp", Modality::Video,
       "video: U-Net future-frame prediction from 4 frames, score = inverted PSNR (Liu et al., CVPR 2018, "
       "without flow and GAN)");
+  add<Infp>("infp", Modality::Video,
+            "video: INFP frame prediction, WRN-38 encoder + TSM/FFT/context fusion + trajectory filter "
+            "(IJCAI 2025); --set fusion=false filter=false is the AstNet-style baseline");
 }
 
 const SettingsTable& detector_settings(const std::string& name) { return *traits_of(name).settings; }
