@@ -52,6 +52,8 @@ std::string InternalError::location() const {
   constexpr std::string_view root = ADBENCH_SOURCE_ROOT;  // "<source dir>/"
   if (file.substr(0, root.size()) == root) file.remove_prefix(root.size());
 #endif
+  // Compiled from a build folder with relative paths (ccache's base_dir rewrites them): "../lib/...".
+  while (file.substr(0, 3) == "../") file.remove_prefix(3);
   return std::string(file) + ":" + std::to_string(where_.line());
 }
 

@@ -50,7 +50,9 @@ class VideoPredictionReader {
   /// The video's frame scores (NaN kept: the evaluation decides).
   const std::vector<double>& scores(const Sample& video) const;
   /// PRED/<scene>/test/<video>.npy
-  std::filesystem::path score_file(const Sample& video) const { return dir_ / "test" / (video.stem + ".npy"); }
+  std::filesystem::path score_file(const Sample& video) const {
+    return dir_ / "test" / (video.stem + ".npy");
+  }
   /// Whether PRED/<scene>/test/<video>/ holds maps.
   bool has_maps(const Sample& video) const;
   /// The map of one frame; InputError naming the file when it is missing or unreadable.
