@@ -271,6 +271,24 @@ std::unique_ptr<TruthStrategy> make_truth(const CategoryData& data, const EvalOp
   throw InternalError("unknown ground-truth layout");
 }
 
+/// A category's result before any level: identity, counts and the adapter's warnings.
+CategoryResult start_result(const CategoryData& data) {
+  CategoryResult r;
+  r.category = data.category;
+  r.modality = data.modality;
+  r.train = static_cast<int64_t>(data.train.size());
+  r.test = static_cast<int64_t>(data.test.size());
+  for (const auto& w : data.warnings) warn(r.warnings, w);
+  return r;
+}
+
+/// Appends a level; its metric warnings also go to the category's, prefixed with the level.
+void add_level_to(CategoryResult& r, LevelResult l) {
+  for (const auto& w : l.warnings)
+    warn(r.warnings, "category " + r.category + ": " + l.level + " level: " + w);
+  r.levels.push_back(std::move(l));
+}
+
 std::string unit_level(Modality m) { return m == Modality::Video ? "frame" : "view"; }
 
 }  // namespace
@@ -307,12 +325,7 @@ double predict_all(const std::vector<Sample>& samples, const BatchPredictor& pre
 CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict,
                                  const EvalOptions& eval, const CommonOptions& common,
                                  PredictionWriter* writer) {
-  CategoryResult r;
-  r.category = data.category;
-  r.modality = data.modality;
-  r.train = static_cast<int64_t>(data.train.size());
-  r.test = static_cast<int64_t>(data.test.size());
-  for (const auto& w : data.warnings) warn(r.warnings, w);
+  CategoryResult r = start_result(data);
   // The strategy checks every map; it accumulates only when the category has ground truth.
   std::unique_ptr<TruthStrategy> truth = make_truth(data, eval, common.device);
   const bool with_truth = data.has_truth;
@@ -351,11 +364,7 @@ CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor&
         labels.push_back(s.label);
       });
   auto t2 = Clock::now();
-  auto add_level = [&](LevelResult l) {
-    for (const auto& w : l.warnings)
-      warn(r.warnings, "category " + data.category + ": " + l.level + " level: " + w);
-    r.levels.push_back(std::move(l));
-  };
+  auto add_level = [&r](LevelResult l) { add_level_to(r, std::move(l)); };
   add_level(binary_level(sample_level(data.modality), scores, labels, eval.metrics));
   if (multi_unit) add_level(binary_level(unit_level(data.modality), unit_scores, unit_labels, eval.metrics));
   if (with_truth) {
@@ -377,12 +386,7 @@ int frames_to_skip(const EvalOptions& eval, const VideoPredictor& predict) {
 CategoryResult evaluate_video_category(const CategoryData& data, const VideoPredictor& predict,
                                        const EvalOptions& eval, const CommonOptions& common,
                                        VideoPredictionWriter* writer) {
-  CategoryResult r;
-  r.category = data.category;
-  r.modality = data.modality;
-  r.train = static_cast<int64_t>(data.train.size());
-  r.test = static_cast<int64_t>(data.test.size());
-  for (const auto& w : data.warnings) warn(r.warnings, w);
+  CategoryResult r = start_result(data);
   const int skip = frames_to_skip(eval, predict);
   MaskTruth truth(eval.metrics, common.device, eval.resize);
   bool with_truth = data.has_truth;
@@ -433,11 +437,7 @@ CategoryResult evaluate_video_category(const CategoryData& data, const VideoPred
   }
   progress.done();
   auto t2 = Clock::now();
-  auto add_level = [&](LevelResult l) {
-    for (const auto& w : l.warnings)
-      warn(r.warnings, "category " + data.category + ": " + l.level + " level: " + w);
-    r.levels.push_back(std::move(l));
-  };
+  auto add_level = [&r](LevelResult l) { add_level_to(r, std::move(l)); };
   add_level(frame_level(videos, skip, eval.frames, eval.metrics));
   if (with_truth) {
     add_level(truth.finish());
