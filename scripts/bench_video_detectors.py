@@ -6,7 +6,7 @@
 
 Data: `adbench synth --kind video` (64 x 64 frames, resized by the detectors to 224 x 288), copied
 into a `video_folder` scene with one training video and one test video of `--frames` frames.
-Per detector, at its default (full) widths and 224 x 288:
+Per detector, at its default (full) widths and --height x --width (default 224 x 288, the issue's size):
   train: `adbench train ... --set iterations=N` -> predicted frames/s = N x batch / train_seconds
          (run.json; includes reading and resizing the frames, as a user would see it);
   infer: `adbench infer --run RUN` -> scored frames/s = (frames - t) / infer_seconds (prediction.json).
@@ -31,6 +31,8 @@ ap.add_argument("--detectors", nargs="+", default=["ffp", "infp"])
 ap.add_argument("--iterations", type=int, default=20)
 ap.add_argument("--frames", type=int, default=24)
 ap.add_argument("--device", default="cpu")
+ap.add_argument("--height", type=int, default=224, help="network input height for every detector (0: its default)")
+ap.add_argument("--width", type=int, default=288, help="network input width for every detector (0: its default)")
 ap.add_argument("--md", default=os.path.join(root_dir, "results", "bench", "video.md"))
 a = ap.parse_args()
 
@@ -49,13 +51,18 @@ y[a.frames // 2:] = 1
 np.save(os.path.join(scene, "test_labels", "v1.npy"), y)
 
 version = subprocess.run([a.bin, "--version"], capture_output=True, text=True).stdout.strip()
+size_sets = []
+if a.height:
+    size_sets += ["--set", f"height={a.height}"]
+if a.width:
+    size_sets += ["--set", f"width={a.width}"]
 rows = []
 for det in a.detectors:
     run = os.path.join(tmp, "run_" + det)
     t0 = time.time()
     subprocess.run([a.bin, "--quiet", "--device", a.device, "train", "--detector", det, "--dataset", "video_folder",
                     "--root", os.path.join(tmp, "vf"), "--category", "line", "--out", run,
-                    "--set", f"iterations={a.iterations}", "--set", "epochs=0"], check=True)
+                    "--set", f"iterations={a.iterations}", "--set", "epochs=0"] + size_sets, check=True)
     info = json.load(open(os.path.join(run, "run.json")))
     cfg = info["config"]
     train_s = info["train_seconds"]
@@ -84,7 +91,7 @@ with open(a.md, "a") as f:
     f.write(f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {a.device}, {cpu}, {os.cpu_count()} cores\n\n"
             f"`{version.splitlines()[0] if version else 'adbench'}`; {platform.platform()}; command: "
             f"`/usr/bin/python3 scripts/bench_video_detectors.py --device {a.device} --iterations {a.iterations} "
-            f"--frames {a.frames} --detectors {' '.join(a.detectors)}`.\n\n"
+            f"--frames {a.frames} --height {a.height} --width {a.width} --detectors {' '.join(a.detectors)}`.\n\n"
             "| detector | input | batch | train iterations | train s | train frames/s | infer frames/s |\n"
             "|---|---|---:|---:|---:|---:|---:|\n")
     for r in rows:

@@ -38,6 +38,9 @@ constexpr int kBeltTop = 40, kBeltBottom = 54;
 constexpr int kProductTop = 43, kProductSide = 7, kProductPitch = 16, kBeltSpeed = 2;
 // Wheel.
 constexpr double kWheelCx = 14.0, kWheelCy = 20.0, kWheelRadius = 10.0, kSpokeLength = 8.5;
+// Spoke coverage = clamp(kSpokeReach - distance to its centre line): full within 1.2 px, none beyond
+// 2.2 px (about 3.4 px wide, so that it stays visible at 32 x 32, where the gate test runs).
+constexpr double kSpokeReach = 2.2;
 constexpr double kWheelStepDeg = 18.0;
 // Arm: rod rows [kRailRows, kRodBottom), gripper rows [kRodBottom, kGripperBottom).
 constexpr double kArmCenter = 46.0, kArmAmplitude = 9.0, kArmPeriod = 30.0;
@@ -47,7 +50,7 @@ constexpr double kLightAmplitude = 0.06, kLightPeriod = 40.0, kLightNoise = 0.02
 // Anomalies.
 constexpr int kMinAnomaly = 24, kMaxAnomaly = 40;
 constexpr int kProductVisibleFrames = (kSize + kProductSide - 1) / kBeltSpeed;  // 35
-constexpr int kForeignW = 6, kForeignH = 4;
+constexpr int kForeignW = 8, kForeignH = 6;
 // MJPG read-back: the largest mean absolute error of a 16 x 16 block, grey levels.
 constexpr double kMaxBlockError = 16.0;
 
@@ -302,7 +305,7 @@ class Scene {
           const double px = x + 0.5 - kWheelCx, py = y + 0.5 - kWheelCy;
           const double s = std::clamp((px * ex + py * ey) / (kSpokeLength * kSpokeLength), 0.0, 1.0);
           const double qx = px - s * ex, qy = py - s * ey;
-          blend(x, y, kSpoke, clamp01(1.2 - std::sqrt(qx * qx + qy * qy)));
+          blend(x, y, kSpoke, clamp01(kSpokeReach - std::sqrt(qx * qx + qy * qy)));
           blend(x, y, kHub, clamp01(2.5 - std::sqrt(px * px + py * py)));
         }
     }
@@ -318,7 +321,7 @@ class Scene {
       bar(st.arm_x - 2, st.arm_x + 2, kRailRows, kRodBottom, kArm);
       bar(st.arm_x - 4, st.arm_x + 4, kRodBottom, kGripperBottom, kGripper);
     }
-    // Foreign objects: a 6 x 4 box without its corners.
+    // Foreign objects: an 8 x 6 box without its corners.
     for (const auto& a : v.anomalies)
       if (a.type == "foreign_object" && active(a, t))
         for (int j = 0; j < kForeignH; ++j)

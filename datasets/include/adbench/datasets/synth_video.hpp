@@ -8,7 +8,8 @@
 //  - a fixed background texture (a wall and a floor; the same for every video of a seed);
 //  - a conveyor belt (rows 40..53) whose ridges and 7 x 7 products, one every 16 px, move right at
 //    2 px/frame (period 8 frames);
-//  - a wheel (centre (14, 20), radius 10) whose one spoke turns 18 deg/frame (period 20 frames);
+//  - a wheel (centre (14, 20), radius 10) whose one spoke (about 3.4 px wide) turns 18 deg/frame
+//    (period 20 frames);
 //  - an arm hanging from a rail, at x = 46 + 9 sin(2 pi t / 30 + phi_arm) (period 30 frames);
 //  - a lighting gain 1 + 0.06 sin(2 pi t / 40 + phi) + 0.02 N_t on the whole frame (N_t standard
 //    normal per frame), then pixel noise of sigma 0.01 (on [0, 1]) per pixel and channel.
@@ -17,7 +18,7 @@
 //
 // Anomalies, each labelled exactly on [first_frame, last_frame]:
 //  - stuck_wheel      the spoke stops (it keeps its angle of first_frame - 1), then turns on from there;
-//  - foreign_object   a 6 x 4 px object of an unusual colour lies on the floor or the wall;
+//  - foreign_object   an 8 x 6 px object of an unusual colour lies on the floor or the wall;
 //  - arm_speed        the arm moves at double speed, then on at normal speed from where it got;
 //  - missing_product  one product is absent; labelled while it would be visible (35 frames);
 //  - wrong_color      one product is blue instead of orange; labelled while visible (35 frames).
@@ -49,7 +50,7 @@ struct VideoAnomaly {
   std::string type;     ///< one of synthetic_video_anomaly_types()
   int first_frame = 0;  ///< first anomalous frame (0-based)
   int last_frame = 0;   ///< last anomalous frame (inclusive)
-  int x = 0, y = 0;     ///< foreign_object: top-left corner of its 6 x 4 box
+  int x = 0, y = 0;     ///< foreign_object: top-left corner of its 8 x 6 box
   int variant = 0;      ///< foreign_object: colour index 0..2
   int product = 0;      ///< missing_product, wrong_color: the product's index (see VideoState)
 };
