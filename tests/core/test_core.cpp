@@ -80,7 +80,7 @@ TEST_CASE("score maps: TIFF round trip, .npy dtypes, non-2-D maps refused", "[co
   REQUIRE(adbench::read_score_map(tmp / "d.npy").scalar_type() == at::kDouble);
   adbench::write_npy(tmp / "i.npy", at::ones({3, 3}, at::kLong));
   REQUIRE_THROWS_WITH(adbench::read_score_map(tmp / "i.npy"),
-                      (tmp / "i.npy").string() + ": expected float32 or float64 values, got Long");
+                      (tmp / "i.npy").string() + ": expected float16, float32 or float64 values, got Long");
   adbench::write_npy(tmp / "v.npy", at::ones({3}));
   REQUIRE_THROWS_WITH(adbench::read_score_map(tmp / "v.npy"),
                       (tmp / "v.npy").string() + ": expected a 2-D map, got 1 dimensions");

@@ -154,7 +154,8 @@ Prediction PredictionReader::read(const Sample& sample) const {
     if (t.dim() < 1 || t.dim() > 2)
       throw_file_error(file, "expected per-point scores [N] or an [H,W] map, got " + std::to_string(t.dim()) +
                                  " dimensions");
-    if (!t.is_floating_point()) throw_file_error(file, "expected float32 or float64 scores");
+    if (!t.is_floating_point()) throw_file_error(file, "expected float16, float32 or float64 scores");
+    if (t.scalar_type() == at::kHalf) t = t.to(at::kFloat);
     if (t.numel() == 0) throw_file_error(file, "per-point scores have no values");
     map = t;
   } else {

@@ -94,8 +94,7 @@ VideoPredictionReader::VideoPredictionReader(const fs::path& pred_root, const st
   for (const auto& v : test) {
     fs::path file = dir_ / "test" / (v.stem + ".npy");
     at::Tensor t = read_npy(file);
-    if (!t.is_floating_point() && t.scalar_type() != at::kInt && t.scalar_type() != at::kLong)
-      throw_file_error(file, "expected float frame scores");
+    if (t.scalar_type() == at::kBool) throw_file_error(file, "expected float frame scores, got bool");
     t = t.reshape({-1}).to(at::kDouble).contiguous();
     if (t.numel() != static_cast<int64_t>(v.units.size()))
       throw_file_error(file, std::to_string(t.numel()) + " frame scores but the video has " +

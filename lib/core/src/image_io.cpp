@@ -187,9 +187,10 @@ at::Tensor read_score_map(const fs::path& path) {
     at::Tensor t = read_npy(path);
     if (t.dim() != 2)
       throw_file_error(path, "expected a 2-D map, got " + std::to_string(t.dim()) + " dimensions");
+    if (t.scalar_type() == at::kHalf) t = t.to(at::kFloat);
     if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
-      throw_file_error(
-          path, "expected float32 or float64 values, got " + std::string(c10::toString(t.scalar_type())));
+      throw_file_error(path, "expected float16, float32 or float64 values, got " +
+                                 std::string(c10::toString(t.scalar_type())));
     if (t.numel() == 0)
       throw_file_error(path, "score map of shape (" + std::to_string(t.size(0)) + ", " +
                                  std::to_string(t.size(1)) + ") has no values");

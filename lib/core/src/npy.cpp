@@ -14,11 +14,33 @@ namespace adbench {
 
 namespace {
 struct Dtype {
-  const char* descr;
+  const char* descr;  ///< as write_npy writes it
   at::ScalarType type;
 };
-constexpr Dtype kDtypes[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"|u1", at::kByte},
-                             {"|b1", at::kBool},  {"<i4", at::kInt},    {"<i8", at::kLong}};
+constexpr Dtype kWritten[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"|u1", at::kByte},
+                              {"|b1", at::kBool},  {"<i4", at::kInt},    {"<i8", at::kLong}};
+
+/// The tensor type that holds the raw items of `descr` (kind and size; unsigned 16/32/64-bit items
+/// are held in the signed type of their size and widened afterwards).
+at::ScalarType storage_type(const std::string& descr) {
+  const char kind = descr[1], size = descr[2];
+  switch (kind) {
+    case 'b':
+      return at::kBool;
+    case 'f':
+      return size == '2' ? at::kHalf : size == '4' ? at::kFloat : at::kDouble;
+    case 'i':
+    case 'u':
+      if (size == '1') return kind == 'i' ? at::kChar : at::kByte;
+      return size == '2' ? at::kShort : size == '4' ? at::kInt : at::kLong;
+    default:
+      throw InternalError("read_npy: dtype table out of step with parse_npy_header");
+  }
+}
+
+void swap_bytes(char* data, std::uint64_t bytes, std::size_t itemsize) {
+  for (std::uint64_t i = 0; i + itemsize <= bytes; i += itemsize) std::reverse(data + i, data + i + itemsize);
+}
 }  // namespace
 
 at::Tensor read_npy(const fs::path& path) {
@@ -34,23 +56,31 @@ at::Tensor read_npy(const fs::path& path) {
   in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
   prefix.resize(static_cast<std::size_t>(in.gcount()));
   const formats::NpyHeader h = formats::parse_npy_header(prefix, file_size, path.string());
-  const Dtype* dt = nullptr;
-  for (const auto& d : kDtypes)
-    if (h.descr == d.descr) dt = &d;
-  if (!dt) throw InternalError("read_npy: dtype table out of step with parse_npy_header");
-  at::Tensor t = at::empty(h.shape, at::TensorOptions().dtype(dt->type));
+  at::Tensor t = at::empty(h.shape, at::TensorOptions().dtype(storage_type(h.descr)));
   in.clear();
   in.seekg(static_cast<std::streamoff>(h.data_offset));
   if (h.data_bytes > 0 &&
       !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(h.data_bytes)))
     throw_file_error(path, "truncated .npy data");
+  if (h.big_endian) swap_bytes(static_cast<char*>(t.data_ptr()), h.data_bytes, h.itemsize);
+  if (h.descr[1] == 'b') {
+    // NumPy writes bools as one byte, 0 or 1; any non-zero byte reads as true here.
+    t = t.view(at::kByte).ne(0);
+  } else if (h.descr[1] == 'u' && h.itemsize == 2) {
+    t = t.to(at::kInt).bitwise_and_(0xFFFF);
+  } else if (h.descr[1] == 'u' && h.itemsize == 4) {
+    t = t.to(at::kLong).bitwise_and_(static_cast<std::int64_t>(0xFFFFFFFF));
+  } else if (h.descr[1] == 'u' && h.itemsize == 8) {
+    if (t.numel() > 0 && t.lt(0).any().item<bool>())
+      throw_file_error(path, "uint64 .npy value above 2^63 - 1 (adbench reads uint64 as int64)");
+  }
   return t;
 }
 
 void write_npy(const fs::path& path, const at::Tensor& tensor) {
   auto t = tensor.detach().to(at::kCPU).contiguous();
   const Dtype* dt = nullptr;
-  for (const auto& d : kDtypes)
+  for (const auto& d : kWritten)
     if (t.scalar_type() == d.type) dt = &d;
   if (!dt) throw InternalError("write_npy: unsupported dtype");
   std::string shape;

@@ -10,11 +10,22 @@ namespace adbench::formats {
 
 namespace {
 
-struct Dtype {
-  const char* descr;
-  std::size_t itemsize;
-};
-constexpr Dtype kDtypes[] = {{"<f4", 4}, {"<f8", 8}, {"|u1", 1}, {"|b1", 1}, {"<i4", 4}, {"<i8", 8}};
+/// The numeric dtypes: kind (b bool, i signed, u unsigned, f float) and item size. One-byte types
+/// are written '|' by NumPy ('<' and '>' are accepted too); wider ones '<' or '>' (byte order).
+bool numeric_dtype(std::string_view descr, std::size_t& itemsize, bool& big_endian) {
+  if (descr.size() != 3) return false;
+  const char order = descr[0], kind = descr[1], size = descr[2];
+  if (order != '<' && order != '>' && order != '|') return false;
+  std::size_t n = 0;
+  if (kind == 'b' && size == '1') n = 1;
+  if ((kind == 'i' || kind == 'u') && (size == '1' || size == '2' || size == '4' || size == '8'))
+    n = static_cast<std::size_t>(size - '0');
+  if (kind == 'f' && (size == '2' || size == '4' || size == '8')) n = static_cast<std::size_t>(size - '0');
+  if (n == 0 || (order == '|' && n != 1)) return false;
+  itemsize = n;
+  big_endian = order == '>' && n > 1;
+  return true;
+}
 
 [[noreturn]] void fail(const std::string& name, const std::string& problem) {
   throw InputError(name + ": " + problem);
@@ -158,11 +169,9 @@ NpyHeader parse_npy_header(std::string_view bytes, std::uint64_t file_size, cons
   if (!have_order) fail(name, "bad .npy header (no 'fortran_order')");
   if (!have_shape) fail(name, "bad .npy header (no 'shape')");
 
-  for (const auto& d : kDtypes)
-    if (h.descr == d.descr) h.itemsize = d.itemsize;
-  if (h.itemsize == 0)
-    fail(name,
-         "unsupported .npy dtype '" + excerpt(h.descr, 40) + "' (expected <f4, <f8, |u1, |b1, <i4 or <i8)");
+  if (!numeric_dtype(h.descr, h.itemsize, h.big_endian))
+    fail(name, "unsupported .npy dtype '" + excerpt(h.descr, 40) +
+                   "' (expected a numeric one: bool, int8..int64, uint8..uint64, float16..float64)");
 
   // numel * itemsize without overflow, then against what the file holds after the header.
   std::uint64_t bytes_needed = h.itemsize;

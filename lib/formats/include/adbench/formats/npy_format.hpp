@@ -14,8 +14,9 @@ namespace adbench::formats {
 inline constexpr std::size_t kNpyMaxHeaderBytes = 10000;
 
 struct NpyHeader {
-  std::string descr;                ///< one of <f4 <f8 |u1 |b1 <i4 <i8
+  std::string descr;                ///< a numeric dtype: |b1, [<>|]i1/u1, [<>]i2..i8, u2..u8, f2..f8
   std::size_t itemsize = 0;         ///< bytes per element
+  bool big_endian = false;          ///< '>' and wider than one byte: the reader swaps the bytes
   std::vector<std::int64_t> shape;  ///< every dimension >= 0; () is a scalar
   std::uint64_t data_offset = 0;    ///< where the data starts
   std::uint64_t data_bytes = 0;     ///< numel * itemsize, equal to file_size - data_offset
@@ -23,10 +24,10 @@ struct NpyHeader {
 
 /// Parses the header at the start of `prefix` (the first bytes of a file of `file_size` bytes;
 /// the whole file, or at least 10 + kNpyMaxHeaderBytes bytes of it). InputError "<name>: ..." for
-/// a bad magic or version, an oversized, truncated or malformed header, an unsupported or
-/// big-endian dtype, Fortran order, a negative dimension or one beyond int64, a byte size that
-/// overflows, and a data size different from what is left of the file (truncated, or trailing
-/// bytes after the data).
+/// a bad magic or version, an oversized, truncated or malformed header, a dtype that is not
+/// numeric, Fortran order, a negative dimension or one beyond int64, a byte size that overflows,
+/// and a data size different from what is left of the file (truncated, or trailing bytes after
+/// the data).
 NpyHeader parse_npy_header(std::string_view prefix, std::uint64_t file_size, const std::string& name);
 
 /// "(3, 4)" / "(5,)" / "()" as NumPy prints shapes.
