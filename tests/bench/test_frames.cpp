@@ -75,7 +75,7 @@ TEST_CASE("frame level: per-video min-max, first K frames dropped, scene concate
   CHECK(l.count("skipped_frames") == 6);
   CHECK(l.count("constant_videos") == 0);
   REQUIRE(l.warnings.size() == 1);
-  CHECK(l.warnings[0] == "1 video of 3 hold one class only and are left out of auroc_macro");
+  CHECK(l.warnings[0] == "1 video of 3 holds one class only and is left out of auroc_macro");
 }
 
 TEST_CASE("frame level: --frame-norm none, --score-direction lower, no skip") {

@@ -109,7 +109,8 @@ LevelResult frame_level(const std::vector<VideoFrameScores>& videos, int skip, c
         " with all frame scores equal: normalised to 0.5 (the reference code divides by zero)");
   if (one_class)
     warnings.push_back(frames_text(one_class, "video") + " of " + std::to_string(macro_n + one_class) +
-                       " hold one class only and are left out of auroc_macro");
+                       (one_class == 1 ? " holds one class only and is" : " hold one class only and are") +
+                       " left out of auroc_macro");
   if (labels.empty())
     throw InputError("no frame to evaluate: every video is shorter than --skip-frames " +
                      std::to_string(skip) + " + 1");

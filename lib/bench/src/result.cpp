@@ -1,6 +1,7 @@
 #include "adbench/bench/result.hpp"
 
 #include <adbench/build_info.hpp>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -53,11 +54,23 @@ std::string level_prefix(const std::string& level) {
   return it == kPrefix.end() ? level : it->second;
 }
 
+/// The field table's heading of a metric key; for metrics that are not CSV fields, the heading of
+/// their first word plus the rest ("auroc_raw" -> "AUROC-raw", "aupro_0.2" -> "AUPRO@0.2"), else
+/// the key in capitals ("eer" -> "EER").
 std::string metric_heading(const std::string& key) {
-  for (const auto& f : result_fields())
-    if (f.name == key && !f.table_heading.empty()) return f.table_heading;
+  auto heading_of = [](const std::string& k) -> std::string {
+    for (const auto& f : result_fields())
+      if (f.name == k && !f.table_heading.empty()) return f.table_heading;
+    return "";
+  };
+  if (std::string h = heading_of(key); !h.empty()) return h;
   if (key.rfind("aupro_", 0) == 0) return "AUPRO@" + key.substr(6);
-  return key;
+  const std::size_t cut = key.find('_');
+  if (cut != std::string::npos)
+    if (std::string h = heading_of(key.substr(0, cut)); !h.empty()) return h + "-" + key.substr(cut + 1);
+  std::string upper = key;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return upper;
 }
 }  // namespace
 
