@@ -511,7 +511,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       {"frame_norm", req.eval.frames.per_video_norm ? "per-video" : "none"},
       {"score_direction", req.eval.frames.lower_is_anomalous ? "lower" : "higher"},
       {"skip_frames", req.eval.frames.skip_frames ? nlohmann::json(*req.eval.frames.skip_frames)
-                                                  : nlohmann::json("detector window")},
+                                                  : nlohmann::json("auto")},
       {"label_mismatch", common.dataset.label_mismatch == LabelMismatch::Error      ? "error"
                          : common.dataset.label_mismatch == LabelMismatch::Truncate ? "truncate"
                                                                                     : "skip"}};
