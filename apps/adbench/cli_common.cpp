@@ -111,6 +111,7 @@ CommonOptions make_common(const Globals& g, int batch_size) {
   c.seed = g.seed;
   c.batch_size = batch_size;
   c.command_line = g.command_line;
+  c.dataset.split = g.split;
   c.dataset.label_mismatch = g.label_mismatch == "truncate" ? LabelMismatch::Truncate
                              : g.label_mismatch == "skip"   ? LabelMismatch::Skip
                                                             : LabelMismatch::Error;

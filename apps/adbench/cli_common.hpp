@@ -20,6 +20,7 @@ struct Globals {
   int threads = 0;
   std::uint64_t seed = 0;
   std::string label_mismatch = "error";  ///< video adapters: error | truncate | skip
+  std::string split;                     ///< --split: the dataset's split files ("" = its default)
   std::string command_line;
 };
 

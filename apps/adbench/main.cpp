@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
                  "shorter) | skip (leave the video out); truncate and skip are recorded as warnings")
       ->check(cli::one_of({"error", "truncate", "skip"}))
       ->capture_default_str();
+  app.add_option("--split", g.split,
+                 "Which split files of the dataset to use (default: the dataset's own default). real_iad: "
+                 "multi-view (default) | single-view | fuiad-0.0 | fuiad-0.1 | fuiad-0.2 | fuiad-0.4");
   app.add_option("--seed", g.seed,
                  "Random seed for every random step, an integer from 0 to 2^64-1 (default 0)")
       ->check(cli::unsigned_64("an integer from 0 to 2^64-1"))

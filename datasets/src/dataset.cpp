@@ -82,6 +82,17 @@ std::string dataset_layout_help() {
 std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name, const DatasetOptions& options) {
   register_builtin_datasets();
   auto adapter = dataset_registry().create(name);
+  if (!options.split.empty()) {
+    const std::vector<std::string> splits = adapter->splits();
+    if (splits.empty())
+      throw InputError("--split " + options.split + ": dataset " + name + " has no split files");
+    if (std::find(splits.begin(), splits.end(), options.split) == splits.end()) {
+      std::string valid;
+      for (const auto& s : splits) valid += (valid.empty() ? "" : ", ") + s;
+      throw InputError("--split " + options.split + ": unknown split of dataset " + name +
+                       " (valid: " + valid + ")");
+    }
+  }
   adapter->options = options;
   return adapter;
 }

@@ -108,6 +108,12 @@ TEST_CASE("dataset registry: built-in names, summaries, idempotent registration"
         "mvtec_ad, real3d_ad, video_folder, visa)");
   CHECK(adbench::to_string(adbench::Modality::Image) == "image");
   CHECK(adbench::to_string(adbench::Modality::PointCloud) == "point_cloud");
+  adbench::DatasetOptions split;
+  split.split = "single-view";
+  CHECK(input_error_of([&] { adbench::make_dataset_adapter("mvtec_ad", split); }) ==
+        "--split single-view: dataset mvtec_ad has no split files");
+  split.split = "";
+  CHECK(adbench::make_dataset_adapter("mvtec_ad", split)->splits().empty());
 }
 
 TEST_CASE("mvtec_ad and mpdd: categories, samples, labels, masks", "[datasets]") {

@@ -510,8 +510,10 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       {"batch_size", common.batch_size},
       {"frame_norm", req.eval.frames.per_video_norm ? "per-video" : "none"},
       {"score_direction", req.eval.frames.lower_is_anomalous ? "lower" : "higher"},
-      {"skip_frames", req.eval.frames.skip_frames ? nlohmann::json(*req.eval.frames.skip_frames)
-                                                  : nlohmann::json("auto")},
+      {"skip_frames",
+       req.eval.frames.skip_frames ? nlohmann::json(*req.eval.frames.skip_frames) : nlohmann::json("auto")},
+      {"split",
+       common.dataset.split.empty() ? nlohmann::json("default") : nlohmann::json(common.dataset.split)},
       {"label_mismatch", common.dataset.label_mismatch == LabelMismatch::Error      ? "error"
                          : common.dataset.label_mismatch == LabelMismatch::Truncate ? "truncate"
                                                                                     : "skip"}};

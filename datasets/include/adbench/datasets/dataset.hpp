@@ -45,6 +45,10 @@ enum class LabelMismatch { Error, Truncate, Skip };
 /// Options that change how an adapter reads (set from the CLI by make_dataset_adapter).
 struct DatasetOptions {
   LabelMismatch label_mismatch = LabelMismatch::Error;
+  /// --split: which of a dataset's split files to use; "" = the adapter's default. real_iad:
+  /// multi-view (default) | single-view | fuiad-0.0 | fuiad-0.1 | fuiad-0.2 | fuiad-0.4. Adapters
+  /// without split files refuse any other value than "" with an InputError.
+  std::string split;
 };
 
 class DatasetAdapter {
@@ -53,6 +57,9 @@ class DatasetAdapter {
   virtual ~DatasetAdapter() = default;
   virtual std::string name() const = 0;
   virtual Modality modality() const { return Modality::Image; }
+  /// The values --split accepts (DatasetOptions::split), the default first; empty when the dataset
+  /// has no split files (make_dataset_adapter then refuses any --split).
+  virtual std::vector<std::string> splits() const { return {}; }
   /// Sorted category names under root. InputError "<root>: no such folder" when root is missing,
   /// "<root>: no categories found (expected ...)" when nothing matches the layout.
   virtual std::vector<std::string> categories(const std::filesystem::path& root) const = 0;
@@ -85,7 +92,9 @@ std::string dataset_summary(const std::string& name);
 /// What `adbench list datasets` prints. Registers the built-ins first.
 std::string dataset_layout_help();
 
-/// Builds a registered adapter (register_builtin_datasets() first); unknown name as above.
+/// Builds a registered adapter (register_builtin_datasets() first); unknown name as above;
+/// InputError "--split x: dataset d has no split files" or "--split x: unknown split of dataset d
+/// (valid: ...)" when options.split is not one of adapter->splits().
 std::unique_ptr<DatasetAdapter> make_dataset_adapter(const std::string& name,
                                                      const DatasetOptions& options = {});
 
