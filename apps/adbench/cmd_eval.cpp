@@ -18,7 +18,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     int aupro_bins = 0;
     bool heatmaps = false, force = false, no_resize = false;
     int batch_size = 16;
-    std::string frame_norm = "per-video", score_direction = "higher";
+    std::string frame_norm = "per-video", score_direction = "higher", sample_agg = "max";
     int skip_frames = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -69,6 +69,10 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--score-direction", o->score_direction,
                  "Videos: higher (scores grow with anomaly) | lower (PSNR-like scores, negated)")
       ->check(one_of({"higher", "lower"}))
+      ->capture_default_str();
+  app.add_option("--sample-agg", o->sample_agg,
+                 "Multi-view samples: the sample score is the max (default) or mean of its views' scores")
+      ->check(one_of({"max", "mean"}))
       ->capture_default_str();
   app.add_option("--batch-size", o->batch_size, "Images per batch")
       ->capture_default_str()
@@ -123,6 +127,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     req.eval.resize = !o->no_resize;
     req.eval.frames.per_video_norm = o->frame_norm == "per-video";
     req.eval.frames.lower_is_anomalous = o->score_direction == "lower";
+    req.eval.sample_agg = o->sample_agg == "mean" ? SampleAgg::Mean : SampleAgg::Max;
     if (o->skip_frames >= 0) req.eval.frames.skip_frames = o->skip_frames;
     auto common = make_common(g, o->batch_size);
     ResultRecord rec = eval(req, common);

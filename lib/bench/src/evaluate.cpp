@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -346,6 +347,13 @@ CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor&
             throw InputError(name + ": unit score is not finite (" + std::to_string(p.units[u].score) + ")");
         }
         const std::string name = !p.origin.empty() ? p.origin : s.units.front().path.string();
+        if (data.modality == Modality::MultiView && !p.units.empty()) {
+          // The sample score from its views', the same way for every method (--sample-agg).
+          double agg = eval.sample_agg == SampleAgg::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+          for (const auto& u : p.units)
+            agg = eval.sample_agg == SampleAgg::Max ? std::max(agg, u.score) : agg + u.score;
+          p.score = eval.sample_agg == SampleAgg::Max ? agg : agg / static_cast<double>(p.units.size());
+        }
         if (!std::isfinite(p.score))
           throw InputError(name + ": " + score_what + " score is not finite (" + std::to_string(p.score) +
                            ")");

@@ -18,6 +18,7 @@
 #include "adbench/core/safetensors.hpp"
 #include "adbench/core/sha256.hpp"
 #include "adbench/core/system_info.hpp"
+#include "adbench/detectors/per_view.hpp"
 #include "adbench/formats/json_fields.hpp"
 
 namespace fs = std::filesystem;
@@ -66,8 +67,27 @@ nlohmann::json with_absolute_weights(const nlohmann::json& settings, const fs::p
   return out;
 }
 
-std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann::json& overrides) {
-  return detector_registry().create(name, with_absolute_weights(overrides, fs::path()));
+/// The detector `name` for data of modality `holds`: an image detector on multi-view data runs on
+/// each view (PerViewDetector, with its per_view_banks setting); any other detector as registered.
+std::unique_ptr<Detector> make_detector_for(const std::string& name, const nlohmann::json& settings,
+                                            Modality holds) {
+  if (holds == Modality::MultiView && detector_modality(name) == Modality::Image)
+    return make_per_view_detector(name, settings);
+  return detector_registry().create(name, settings);
+}
+
+constexpr const char* kNoMultiViewFolders =
+    "multi-view prediction folders (PRED/<category>/<image_path>.tiff, issue 10) are not implemented yet: "
+    "infer, --pred and --pred-out do not take multi-view datasets";
+
+Modality dataset_modality(const std::string& dataset) {
+  register_builtin_datasets();
+  return dataset_registry().create(dataset)->modality();
+}
+
+std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann::json& overrides,
+                                        const std::string& dataset) {
+  return make_detector_for(name, with_absolute_weights(overrides, fs::path()), dataset_modality(dataset));
 }
 
 /// Multi-class protocol: one CategoryData whose training set is the union of every category's
@@ -215,9 +235,13 @@ void check_modality(const std::string& detector, const std::string& dataset) {
   const Modality takes = detector_modality(detector);
   const Modality holds = dataset_registry().create(dataset)->modality();
   if (takes == holds) return;
+  if (takes == Modality::Image && holds == Modality::MultiView) return;  // per view (PerViewDetector)
   std::string fits;
-  for (const auto& name : detector_registry().names())
-    if (detector_modality(name) == holds) fits += (fits.empty() ? "" : ", ") + name;
+  for (const auto& name : detector_registry().names()) {
+    const Modality m = detector_modality(name);
+    if (m == holds || (m == Modality::Image && holds == Modality::MultiView))
+      fits += (fits.empty() ? "" : ", ") + name;
+  }
   throw InputError("detector '" + detector + "' takes " + plural_noun(takes) + "; dataset '" + dataset +
                    "' holds " + plural_noun(holds) +
                    (fits.empty() ? " (no detector takes " + plural_noun(holds) + " yet)"
@@ -246,7 +270,7 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   StagingDir staging(req.out, OutputKind::RunFolder, req.force);
   CategoryData data = multi ? load_union(req.dataset, req.root, common.dataset)
                             : load_category(req.dataset, req.root, req.category, common.dataset);
-  auto det = make_detector(req.detector, req.overrides);
+  auto det = make_detector(req.detector, req.overrides, req.dataset);
   if (!req.checkpoint_dir.empty()) {
     // Not the run folder, nor inside or around it: the run folder is staged and renamed at the end.
     std::error_code ec;
@@ -333,8 +357,10 @@ LoadedRun load_run(const fs::path& run) {
     throw_file_error(run / "model.safetensors",
                      "holds a '" + meta->second + "' model, run.json says '" + det_name + "'");
   LoadedRun out;
-  out.detector = detector_registry().create(
-      det_name, with_absolute_weights(info.value("config", nlohmann::json::object()), run));
+  const std::string trained_on = info.value("dataset", "");
+  out.detector = make_detector_for(
+      det_name, with_absolute_weights(info.value("config", nlohmann::json::object()), run),
+      dataset_registry().contains(trained_on) ? dataset_modality(trained_on) : Modality::Image);
   try {
     out.detector->load_state(st.tensors);
   } catch (const InputError& e) {
@@ -364,6 +390,7 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   protect_input(root, "the dataset root");
   std::string category = req.category.value_or(run.info.value("category", ""));
   check_modality(run.detector->name(), dataset);
+  if (dataset_modality(dataset) == Modality::MultiView) throw InputError(kNoMultiViewFolders);
   const auto categories = resolve_categories(dataset, root, category);
   for (const auto& c : categories) check_output(req.out / c, OutputKind::PredictionFolder, req.force);
   auto predict = detector_predictor(*run.detector, common);
@@ -437,7 +464,7 @@ CategoryResult eval_video_category(const EvalRequest& req, const CommonOptions& 
   if (req.detector) {
     if (req.setting && *req.setting == "multi-class")
       throw InputError("adbench eval: --setting multi-class is not defined for videos (one model per scene)");
-    trained = make_detector(*req.detector, req.overrides);
+    trained = make_detector(*req.detector, req.overrides, req.dataset);
     auto tt = Clock::now();
     fit_checked(*trained, data, common);
     train_s = seconds_since(tt);
@@ -487,6 +514,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.run) protect_input(*req.run, "the run folder being read");
   protect_weights(req.overrides);
   if (req.detector) check_modality(*req.detector, req.dataset);
+  if ((req.pred_out || req.predictions) && dataset_modality(req.dataset) == Modality::MultiView)
+    throw InputError(kNoMultiViewFolders);
   if (req.out) check_output(*req.out, OutputKind::ResultFile, req.force);
   if (req.csv) check_csv_output(*req.csv, ResultRecord::csv_header());
   for (double l : req.eval.metrics.aupro_limits)
@@ -564,7 +593,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   int64_t shared_train_count = 0;
   if (req.detector && multi) {
     CategoryData all = load_union(req.dataset, req.root, common.dataset);
-    shared = make_detector(*req.detector, req.overrides);
+    shared = make_detector(*req.detector, req.overrides, req.dataset);
     auto tt = Clock::now();
     fit_checked(*shared, all, common);
     shared_train_s = seconds_since(tt);
@@ -594,7 +623,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       r.seconds.train = shared_train_s;  // the one shared model's training time, on every row
       r.train = shared_train_count;
     } else if (req.detector) {
-      auto det = make_detector(*req.detector, req.overrides);
+      auto det = make_detector(*req.detector, req.overrides, req.dataset);
       auto tt = Clock::now();
       fit_checked(*det, data, common);
       double train_s = seconds_since(tt);

@@ -32,10 +32,17 @@ struct CommonOptions {
   DatasetOptions dataset;  ///< how adapters read (--label-mismatch)
 };
 
+/// --sample-agg: a multi-view sample's score from its views' scores.
+enum class SampleAgg { Max, Mean };
+
 struct EvalOptions {
   metrics::Options metrics;
   bool resize = true;   ///< resize a map to its mask's size (bilinear) instead of failing
   FrameOptions frames;  ///< videos: the frame-level protocol (frames.hpp)
+  /// Multi-view samples: the sample score is the max (default) or mean of its views' scores,
+  /// whatever the detector or prediction folder says the sample score is (so every method is
+  /// aggregated the same way).
+  SampleAgg sample_agg = SampleAgg::Max;
 };
 
 /// Predicts a batch of test samples (same order, same count).
