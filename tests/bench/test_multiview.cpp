@@ -7,6 +7,7 @@
 #include <set>
 
 #include "adbench/bench/evaluate.hpp"
+#include "adbench/bench/predictions.hpp"
 #include "adbench/detectors/per_view.hpp"
 #include "test_util.hpp"
 
@@ -183,4 +184,46 @@ TEST_CASE("PerViewDetector: an image detector on every view, shared or per camer
   REQUIRE_THROWS_WITH(banks->load_state(shared->state()),
                       Catch::Matchers::StartsWith("tensor '") &&
                           Catch::Matchers::EndsWith("' has no '<view>/' prefix (per_view_banks is true)"));
+}
+
+TEST_CASE("multi-view prediction folders: one map and score per view, keyed by image_path",
+          "[bench][multiview]") {
+  TempDir tmp("mv-pred");
+  const fs::path cat_dir = tmp / "data";
+  fs::create_directories(cat_dir);
+  const CategoryData data = multiview_category(cat_dir);
+  register_builtin_detectors();
+  auto det = make_per_view_detector("variation_model", {});
+  det->fit(data.train, RunContext{});
+  BatchPredictor predict = [&](const std::vector<Sample>& b) { return det->predict(b, RunContext{}); };
+  CHECK(view_image_path(cat_dir, data.test[2].units[0]) == "test_C_C1.png");
+  {
+    PredictionWriter w(tmp / "P", "obj", false, false, cat_dir);
+    const CategoryResult a = evaluate_category(data, predict, EvalOptions{}, CommonOptions{}, &w);
+    w.commit({{"source", "test"}});
+    PredictionReader reader(tmp / "P", "obj", data.test, cat_dir);
+    REQUIRE(reader.has_scores_csv());
+    BatchPredictor from_folder = [&](const std::vector<Sample>& b) {
+      std::vector<Prediction> out;
+      for (const auto& s : b) out.push_back(reader.read(s));
+      return out;
+    };
+    const CategoryResult b = evaluate_category(data, from_folder, EvalOptions{}, CommonOptions{}, nullptr);
+    REQUIRE(a.levels.size() == 3);
+    REQUIRE(b.levels.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i)
+      for (const auto& [k, v] : a.levels[i].metrics) {
+        CAPTURE(a.levels[i].level, k);
+        REQUIRE(v.has_value() == b.levels[i].metric(k).has_value());
+        if (v) CHECK(*b.levels[i].metric(k) == Approx(*v).epsilon(1e-6));
+      }
+  }
+  CHECK(fs::exists(tmp / "P" / "obj" / "test_C_C1.tiff"));
+  const std::string csv = adbench::test::read_text(tmp / "P" / "obj" / "scores.csv");
+  CHECK(csv.rfind("path,score\ntest_A_C1.png,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 20);
+  fs::remove(tmp / "P" / "obj" / "test_D_C3.tiff");
+  REQUIRE_THROWS_WITH(
+      PredictionReader(tmp / "P", "obj", data.test, cat_dir),
+      (tmp / "P" / "obj").string() + ": 1 of 20 view predictions missing (first: test_D_C3.tiff)");
 }

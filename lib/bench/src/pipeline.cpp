@@ -76,9 +76,12 @@ std::unique_ptr<Detector> make_detector_for(const std::string& name, const nlohm
   return detector_registry().create(name, settings);
 }
 
-constexpr const char* kNoMultiViewFolders =
-    "multi-view prediction folders (PRED/<category>/<image_path>.tiff, issue 10) are not implemented yet: "
-    "infer, --pred and --pred-out do not take multi-view datasets";
+constexpr const char* kNoMultiViewHeatmaps = "--heatmaps: not written for multi-view datasets yet";
+
+/// Multi-view categories: the folder the views' image_paths are relative to; empty otherwise.
+fs::path views_dir(const CategoryData& data) {
+  return data.modality == Modality::MultiView ? data.root / data.category : fs::path();
+}
 
 Modality dataset_modality(const std::string& dataset) {
   register_builtin_datasets();
@@ -390,7 +393,8 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   protect_input(root, "the dataset root");
   std::string category = req.category.value_or(run.info.value("category", ""));
   check_modality(run.detector->name(), dataset);
-  if (dataset_modality(dataset) == Modality::MultiView) throw InputError(kNoMultiViewFolders);
+  if (req.heatmaps && dataset_modality(dataset) == Modality::MultiView)
+    throw InputError(kNoMultiViewHeatmaps);
   const auto categories = resolve_categories(dataset, root, category);
   for (const auto& c : categories) check_output(req.out / c, OutputKind::PredictionFolder, req.force);
   auto predict = detector_predictor(*run.detector, common);
@@ -423,7 +427,7 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
       written += data.test.size();
       continue;
     }
-    PredictionWriter writer(req.out, cat, req.heatmaps, req.force);
+    PredictionWriter writer(req.out, cat, req.heatmaps, req.force, views_dir(data));
     auto t0 = Clock::now();
     predict_all(data.test, predict, common, "infer " + cat,
                 [&writer](const Sample& s, Prediction& p) { writer.add(s, p); });
@@ -514,8 +518,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.run) protect_input(*req.run, "the run folder being read");
   protect_weights(req.overrides);
   if (req.detector) check_modality(*req.detector, req.dataset);
-  if ((req.pred_out || req.predictions) && dataset_modality(req.dataset) == Modality::MultiView)
-    throw InputError(kNoMultiViewFolders);
+  if (req.heatmaps && dataset_modality(req.dataset) == Modality::MultiView)
+    throw InputError(kNoMultiViewHeatmaps);
   if (req.out) check_output(*req.out, OutputKind::ResultFile, req.force);
   if (req.csv) check_csv_output(*req.csv, ResultRecord::csv_header());
   for (double l : req.eval.metrics.aupro_limits)
@@ -614,7 +618,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     }
     std::unique_ptr<PredictionWriter> writer;
     if (req.pred_out)
-      writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force);
+      writer = std::make_unique<PredictionWriter>(*req.pred_out, category, req.heatmaps, req.force,
+                                                  views_dir(data));
     CategoryResult r;
     if (shared) {
       rec.source = {{"kind", "detector"}};
@@ -640,7 +645,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     } else {
       rec.source = {{"kind", "predictions"},
                     {"path", fs::absolute(*req.predictions).lexically_normal().string()}};
-      PredictionReader reader(*req.predictions, category, data.test);
+      PredictionReader reader(*req.predictions, category, data.test, views_dir(data));
       auto predict = [&reader](const std::vector<Sample>& batch) {
         std::vector<Prediction> out;
         for (const auto& s : batch) out.push_back(reader.read(s));

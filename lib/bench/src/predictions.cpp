@@ -21,11 +21,23 @@ namespace adbench {
 
 std::string prediction_key(const Sample& s) { return s.defect + "/" + s.stem; }
 
+std::string view_image_path(const fs::path& views_dir, const Unit& view) {
+  const fs::path rel = view.path.lexically_normal().lexically_relative(views_dir.lexically_normal());
+  if (rel.empty() || *rel.begin() == "..")
+    throw_file_error(view.path, "view image is not inside its category folder " + views_dir.string());
+  return rel.generic_string();
+}
+
 fs::path prediction_map_path(const fs::path& pred_root, const Sample& s, const std::string& ext) {
   return pred_root / s.category / "test" / s.defect / (s.stem + ext);
 }
 
 namespace {
+
+/// scores.csv keys are paths without their extension (formats::parse_scores_csv).
+std::string score_key(const std::string& image_path) {
+  return fs::path(image_path).replace_extension().generic_string();
+}
 
 std::string format_score(double v) {
   std::ostringstream ss;
@@ -37,11 +49,24 @@ std::string format_score(double v) {
 }  // namespace
 
 PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string& category, bool heatmaps,
-                                   bool force)
-    : staging_(pred_root / category, OutputKind::PredictionFolder, force), heatmaps_(heatmaps) {}
+                                   bool force, fs::path views_dir)
+    : staging_(pred_root / category, OutputKind::PredictionFolder, force),
+      heatmaps_(heatmaps),
+      views_dir_(std::move(views_dir)) {}
 
 void PredictionWriter::add(const Sample& sample, const Prediction& p) {
   WriteScope scope;
+  if (!views_dir_.empty()) {
+    for (std::size_t u = 0; u < sample.units.size(); ++u) {
+      const std::string key = view_image_path(views_dir_, sample.units[u]);
+      fs::path file = staging_.path() / key;
+      file.replace_extension(".tiff");
+      fs::create_directories(file.parent_path());
+      write_score_map_tiff(file, p.units.at(u).map);
+      view_rows_.emplace_back(key, p.units.at(u).score);
+    }
+    return;
+  }
   // One map per sample: images and clouds. (Views and frames get their own layout with their modality.)
   const at::Tensor& map = p.map();
   if (sample.modality == Modality::PointCloud) {
@@ -72,6 +97,7 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
   std::ostringstream csv;
   csv << "path,score\n";
   for (const auto& [s, score] : written_) csv << s.rel_path << "," << format_score(score) << "\n";
+  for (const auto& [key, score] : view_rows_) csv << key << "," << format_score(score) << "\n";
   { write_file_atomic(staging_.path() / "scores.csv", csv.str()); }
   if (heatmaps_) {
     for (const auto& [s, score] : written_) {
@@ -83,19 +109,25 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
   }
   nlohmann::json j = provenance;
   j["heatmap_range"] = {lo_, hi_};
-  j["count"] = written_.size();
+  j["count"] = written_.size() + view_rows_.size();
   write_file_atomic(staging_.path() / "prediction.json", j.dump(2) + "\n");
   staging_.commit();
 }
 
 PredictionReader::PredictionReader(const fs::path& pred_root, const std::string& category,
-                                   const std::vector<Sample>& test)
-    : dir_(pred_root / category) {
+                                   const std::vector<Sample>& test, fs::path views_dir)
+    : dir_(pred_root / category), views_dir_(std::move(views_dir)) {
   std::error_code ec;
   if (!is_dir(pred_root)) throw_file_error(pred_root, "no such prediction folder");
   if (!is_dir(dir_))
-    throw_file_error(dir_, "no predictions for category '" + category + "' (expected " +
-                               (dir_ / "test/<defect>/<stem>.tiff").string() + ")");
+    throw_file_error(
+        dir_, "no predictions for category '" + category + "' (expected " +
+                  (dir_ / (views_dir_.empty() ? "test/<defect>/<stem>.tiff" : "<image_path>.tiff")).string() +
+                  ")");
+  if (!views_dir_.empty()) {
+    read_views(test);
+    return;
+  }
   std::vector<std::string> missing;
   for (const auto& s : test) {
     fs::path found;
@@ -146,7 +178,73 @@ PredictionReader::PredictionReader(const fs::path& pred_root, const std::string&
   }
 }
 
+void PredictionReader::read_views(const std::vector<Sample>& test) {
+  std::vector<std::string> missing;
+  std::size_t views = 0;
+  for (const auto& s : test)
+    for (const auto& u : s.units) {
+      ++views;
+      const std::string key = view_image_path(views_dir_, u);
+      std::vector<fs::path> present;
+      for (const char* ext : {".tiff", ".tif", ".npy"}) {
+        fs::path p = dir_ / key;
+        p.replace_extension(ext);
+        if (is_file(p)) present.push_back(p);
+      }
+      if (present.size() > 1) {
+        std::string names;
+        for (const auto& p : present) names += (names.empty() ? "" : ", ") + p.filename().string();
+        throw_file_error(
+            fs::path(present[0]).replace_extension(),
+            "ambiguous prediction: " + std::to_string(present.size()) + " maps (" + names + "); keep one");
+      }
+      if (present.empty())
+        missing.push_back(fs::path(key).replace_extension(".tiff").generic_string());
+      else
+        maps_[key] = present[0];
+    }
+  if (!missing.empty()) {
+    std::string first;
+    for (size_t i = 0; i < missing.size() && i < 3; ++i) first += (i ? ", " : "") + missing[i];
+    throw_file_error(dir_, std::to_string(missing.size()) + " of " + std::to_string(views) +
+                               " view predictions missing (first: " + first + ")");
+  }
+  fs::path csv = dir_ / "scores.csv";
+  std::error_code ec;
+  if (!fs::exists(csv, ec)) return;
+  for (const auto& row : formats::parse_scores_csv(read_file(csv), csv.string()))
+    scores_[row.key] = row.score;
+  std::vector<std::string> no_score;
+  for (const auto& [key, file] : maps_)
+    if (!scores_.count(score_key(key))) no_score.push_back(key);
+  if (!no_score.empty()) {
+    std::string first;
+    for (size_t i = 0; i < no_score.size() && i < 3; ++i) first += (i ? ", " : "") + no_score[i];
+    throw_file_error(csv, std::to_string(no_score.size()) + " of " + std::to_string(views) +
+                              " views have no score (first: " + first + ")");
+  }
+}
+
 Prediction PredictionReader::read(const Sample& sample) const {
+  if (!views_dir_.empty()) {
+    Prediction p;
+    for (const auto& u : sample.units) {
+      const std::string key = view_image_path(views_dir_, u);
+      const fs::path& file = maps_.at(key);
+      UnitOutput o;
+      o.map = read_score_map(file);
+      auto it = scores_.find(score_key(key));
+      if (it != scores_.end()) {
+        o.score = it->second;
+      } else {
+        if (o.map.numel() == 0) throw_file_error(file, "map is empty");
+        o.score = o.map.max().item<double>();
+      }
+      p.units.push_back(std::move(o));
+    }
+    p.score = 0;  // aggregated from the views by the evaluation (--sample-agg)
+    return p;
+  }
   const fs::path& file = maps_.at(prediction_key(sample));
   at::Tensor map;
   if (sample.modality == Modality::PointCloud && file.extension() == ".npy") {
