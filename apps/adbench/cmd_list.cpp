@@ -64,7 +64,7 @@ Action setup_list(CLI::App& app, const Globals& g) {
       "Examples:\n  adbench list datasets\n  adbench list detectors\n"
       "  adbench list detectors --verbose   # each setting: default, range (for --set KEY=VALUE / --config)\n"
       "  adbench list categories --dataset mvtec_ad --root data/synth");
-  return [o]() {
+  return [o, &g]() {
     if (o->what == "datasets") {
       for (const auto& n : dataset_registry().names())
         std::cout << n << "\t" << dataset_registry().summary(n) << "\n";
@@ -77,7 +77,9 @@ Action setup_list(CLI::App& app, const Globals& g) {
     } else {
       if (o->dataset.empty() || o->root.empty())
         throw InputError("adbench list categories: --dataset and --root are required");
-      auto adapter = dataset_registry().create(o->dataset);
+      DatasetOptions options;
+      options.split = g.split;
+      auto adapter = make_dataset_adapter(o->dataset, options);
       for (const auto& c : adapter->categories(o->root)) std::cout << c << "\n";
     }
     return 0;

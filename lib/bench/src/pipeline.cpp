@@ -39,15 +39,13 @@ void warn(std::vector<std::string>& sink, const std::string& msg) {
 
 CategoryData load_category(const std::string& dataset, const fs::path& root, const std::string& category,
                            const DatasetOptions& options) {
-  auto adapter = dataset_registry().create(dataset);
-  adapter->options = options;
-  return adapter->load(root, category);
+  return make_dataset_adapter(dataset, options)->load(root, category);
 }
 
 std::vector<std::string> resolve_categories(const std::string& dataset, const fs::path& root,
-                                            const std::string& category) {
+                                            const std::string& category, const DatasetOptions& options) {
+  auto adapter = make_dataset_adapter(dataset, options);  // also checks --split
   if (category != "all") return {category};
-  auto adapter = dataset_registry().create(dataset);
   return adapter->categories(root);
 }
 
@@ -83,21 +81,22 @@ fs::path views_dir(const CategoryData& data) {
   return data.modality == Modality::MultiView ? data.root / data.category : fs::path();
 }
 
-Modality dataset_modality(const std::string& dataset) {
-  register_builtin_datasets();
-  return dataset_registry().create(dataset)->modality();
+/// What the dataset holds with these options (real_iad: images with --split single-view).
+Modality dataset_modality(const std::string& dataset, const DatasetOptions& options) {
+  return make_dataset_adapter(dataset, options)->modality();
 }
 
 std::unique_ptr<Detector> make_detector(const std::string& name, const nlohmann::json& overrides,
-                                        const std::string& dataset) {
-  return make_detector_for(name, with_absolute_weights(overrides, fs::path()), dataset_modality(dataset));
+                                        const std::string& dataset, const DatasetOptions& options) {
+  return make_detector_for(name, with_absolute_weights(overrides, fs::path()),
+                           dataset_modality(dataset, options));
 }
 
 /// Multi-class protocol: one CategoryData whose training set is the union of every category's
 /// train images (in category order); its test set is the first category's (unused).
 CategoryData load_union(const std::string& dataset, const fs::path& root, const DatasetOptions& options) {
   CategoryData all;
-  for (const auto& c : resolve_categories(dataset, root, "all")) {
+  for (const auto& c : resolve_categories(dataset, root, "all", options)) {
     CategoryData d = load_category(dataset, root, c, options);
     if (all.category.empty())
       all = d;
@@ -233,10 +232,10 @@ Provenance make_provenance(const Detector& det, const CommonOptions& common) {
   return p;
 }
 
-void check_modality(const std::string& detector, const std::string& dataset) {
+void check_modality(const std::string& detector, const std::string& dataset, const DatasetOptions& options) {
   register_builtin_detectors();
   const Modality takes = detector_modality(detector);
-  const Modality holds = dataset_registry().create(dataset)->modality();
+  const Modality holds = dataset_modality(dataset, options);
   if (takes == holds) return;
   if (takes == Modality::Image && holds == Modality::MultiView) return;  // per view (PerViewDetector)
   std::string fits;
@@ -269,11 +268,11 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
         "run)");
   protect_input(req.root, "the dataset root");
   protect_weights(req.overrides);
-  check_modality(req.detector, req.dataset);
+  check_modality(req.detector, req.dataset, common.dataset);
   StagingDir staging(req.out, OutputKind::RunFolder, req.force);
   CategoryData data = multi ? load_union(req.dataset, req.root, common.dataset)
                             : load_category(req.dataset, req.root, req.category, common.dataset);
-  auto det = make_detector(req.detector, req.overrides, req.dataset);
+  auto det = make_detector(req.detector, req.overrides, req.dataset, common.dataset);
   if (!req.checkpoint_dir.empty()) {
     // Not the run folder, nor inside or around it: the run folder is staged and renamed at the end.
     std::error_code ec;
@@ -320,6 +319,7 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
                          {"config", det->config()},
                          {"provenance", det->provenance()},
                          {"dataset", req.dataset},
+                         {"split", common.dataset.split},
                          {"root", fs::absolute(req.root).lexically_normal().string()},
                          {"category", req.category},
                          {"setting", req.setting},
@@ -334,6 +334,17 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   write_file_atomic(staging.path() / "run.json", info.dump(2) + "\n");
   staging.commit();
   return info;
+}
+
+/// What a run's training data held: its dataset with the run's --split (run.json "split").
+Modality run_modality(const std::string& dataset, const nlohmann::json& info) {
+  DatasetOptions o;
+  if (info.contains("split") && info["split"].is_string()) o.split = info["split"].get<std::string>();
+  try {
+    return dataset_modality(dataset, o);
+  } catch (const InputError&) {
+    return Modality::Image;  // an unknown split: load_state reports what does not fit
+  }
 }
 
 LoadedRun load_run(const fs::path& run) {
@@ -363,7 +374,7 @@ LoadedRun load_run(const fs::path& run) {
   const std::string trained_on = info.value("dataset", "");
   out.detector = make_detector_for(
       det_name, with_absolute_weights(info.value("config", nlohmann::json::object()), run),
-      dataset_registry().contains(trained_on) ? dataset_modality(trained_on) : Modality::Image);
+      dataset_registry().contains(trained_on) ? run_modality(trained_on, info) : Modality::Image);
   try {
     out.detector->load_state(st.tensors);
   } catch (const InputError& e) {
@@ -392,10 +403,10 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
   fs::path root = req.root.value_or(fs::path(run.info.value("root", "")));
   protect_input(root, "the dataset root");
   std::string category = req.category.value_or(run.info.value("category", ""));
-  check_modality(run.detector->name(), dataset);
-  if (req.heatmaps && dataset_modality(dataset) == Modality::MultiView)
+  check_modality(run.detector->name(), dataset, common.dataset);
+  if (req.heatmaps && dataset_modality(dataset, common.dataset) == Modality::MultiView)
     throw InputError(kNoMultiViewHeatmaps);
-  const auto categories = resolve_categories(dataset, root, category);
+  const auto categories = resolve_categories(dataset, root, category, common.dataset);
   for (const auto& c : categories) check_output(req.out / c, OutputKind::PredictionFolder, req.force);
   auto predict = detector_predictor(*run.detector, common);
   std::size_t written = 0;
@@ -468,7 +479,7 @@ CategoryResult eval_video_category(const EvalRequest& req, const CommonOptions& 
   if (req.detector) {
     if (req.setting && *req.setting == "multi-class")
       throw InputError("adbench eval: --setting multi-class is not defined for videos (one model per scene)");
-    trained = make_detector(*req.detector, req.overrides, req.dataset);
+    trained = make_detector(*req.detector, req.overrides, req.dataset, common.dataset);
     auto tt = Clock::now();
     fit_checked(*trained, data, common);
     train_s = seconds_since(tt);
@@ -517,8 +528,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.predictions) protect_input(*req.predictions, "the prediction folder being read");
   if (req.run) protect_input(*req.run, "the run folder being read");
   protect_weights(req.overrides);
-  if (req.detector) check_modality(*req.detector, req.dataset);
-  if (req.heatmaps && dataset_modality(req.dataset) == Modality::MultiView)
+  if (req.detector) check_modality(*req.detector, req.dataset, common.dataset);
+  if (req.heatmaps && dataset_modality(req.dataset, common.dataset) == Modality::MultiView)
     throw InputError(kNoMultiViewHeatmaps);
   if (req.out) check_output(*req.out, OutputKind::ResultFile, req.force);
   if (req.csv) check_csv_output(*req.csv, ResultRecord::csv_header());
@@ -555,7 +566,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   if (req.run) {
     run = load_run(*req.run);
     protect_weights(run->detector->config());
-    check_modality(run->detector->name(), req.dataset);
+    check_modality(run->detector->name(), req.dataset, common.dataset);
   }
   rec.setting = req.setting.value_or("single-class");
   check_setting(rec.setting);
@@ -566,7 +577,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     rec.setting = trained;
   }
   const bool multi = rec.setting == "multi-class";
-  auto categories = resolve_categories(req.dataset, req.root, req.category);
+  auto categories = resolve_categories(req.dataset, req.root, req.category, common.dataset);
   if (req.predictions && req.category == "all") {
     // A prediction folder may hold some of the categories: evaluate those, and say which not.
     if (!is_dir(*req.predictions)) throw_file_error(*req.predictions, "no such prediction folder");
@@ -597,7 +608,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   int64_t shared_train_count = 0;
   if (req.detector && multi) {
     CategoryData all = load_union(req.dataset, req.root, common.dataset);
-    shared = make_detector(*req.detector, req.overrides, req.dataset);
+    shared = make_detector(*req.detector, req.overrides, req.dataset, common.dataset);
     auto tt = Clock::now();
     fit_checked(*shared, all, common);
     shared_train_s = seconds_since(tt);
@@ -628,7 +639,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       r.seconds.train = shared_train_s;  // the one shared model's training time, on every row
       r.train = shared_train_count;
     } else if (req.detector) {
-      auto det = make_detector(*req.detector, req.overrides, req.dataset);
+      auto det = make_detector(*req.detector, req.overrides, req.dataset, common.dataset);
       auto tt = Clock::now();
       fit_checked(*det, data, common);
       double train_s = seconds_since(tt);

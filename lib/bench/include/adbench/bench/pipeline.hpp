@@ -25,7 +25,9 @@ void check_setting(const std::string& setting);
 
 /// InputError unless the detector takes what the dataset holds, e.g. "detector 'variation_model' takes
 /// images; dataset 'real3d_ad' holds point clouds (detectors for point clouds: fpfh_patchcore, simple3d)".
-void check_modality(const std::string& detector, const std::string& dataset);
+/// `options`: --split can change what a dataset holds (real_iad --split single-view: images).
+void check_modality(const std::string& detector, const std::string& dataset,
+                    const DatasetOptions& options = {});
 
 /// What produced a model's maps: this adbench build, the device, the detector's spec and config
 /// and weights identity, the seed.
