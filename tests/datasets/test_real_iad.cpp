@@ -162,7 +162,7 @@ struct Tree {
     pcb.test = shuffled({pcb.sample(3, "OK"), pcb.sample(1, "HS", {1, 2}), maskless});
     pcb.save();
     jack.train = shuffled({jack.sample(64, "OK")});
-    jack.test = shuffled({jack.sample(64, "AK", {3}), jack.sample(65, "OK")});
+    jack.test = shuffled({jack.sample(64, "AK", {3}), jack.sample(65, "OK"), jack.sample(65, "AK", {1, 5})});
   }
   const fs::path& root() const { return tmp.path(); }
 };
@@ -229,7 +229,10 @@ TEST_CASE("real_iad: views grouped into samples by key, labels from the records"
 
   const CategoryData j = load(t.root(), "audiojack");
   CHECK(stems(j.train) == Strings{"audiojack__0064_OK"});
-  CHECK(stems(j.test) == Strings{"audiojack__0064_NG_AK", "audiojack__0065_OK"});
+  // Sample numbers restart per class: audiojack__0065_OK and audiojack__0065_NG_AK are two samples.
+  CHECK(stems(j.test) == Strings{"audiojack__0064_NG_AK", "audiojack__0065_NG_AK", "audiojack__0065_OK"});
+  CHECK(unit_labels(j.test[1]) == std::vector<int>{1, 0, 0, 0, 1});
+  CHECK(j.test[2].label == 0);
   CHECK(j.test[0].rel_path == "AK/audiojack__0064_NG_AK");
   CHECK(unit_labels(j.test[0]) == std::vector<int>{0, 0, 1, 0, 0});
   CHECK(j.warnings.empty());
