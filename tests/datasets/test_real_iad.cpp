@@ -89,11 +89,13 @@ struct Category {
     return out;
   }
 
+  /// Writes the split file (with a meta key the adapter ignores, as some copies have).
   fs::path save(const std::string& folder = "realiad_jsons") const {
     const fs::path p = root / folder / (name + ".json");
-    put_text(
-        p, json{{"meta", {{"prefix", name + "/"}, {"normal_class", "OK"}}}, {"train", train}, {"test", test}}
-               .dump());
+    put_text(p, json{{"meta", {{"prefix", name + "/"}, {"normal_class", "OK"}, {"pre_transform", false}}},
+                     {"train", train},
+                     {"test", test}}
+                    .dump());
     return p;
   }
 };
