@@ -21,6 +21,7 @@ std::unique_ptr<DatasetAdapter> make_anomaly_shapenet_adapter();
 std::unique_ptr<DatasetAdapter> make_minishift_adapter();
 std::unique_ptr<DatasetAdapter> make_ipad_adapter();
 std::unique_ptr<DatasetAdapter> make_video_folder_adapter();
+std::unique_ptr<DatasetAdapter> make_real_iad_adapter();
 
 /// Image extensions of the official datasets: png, jpg, jpeg, bmp, tif (any case). The `folder`
 /// adapter uses core's is_image_file (which adds tiff) instead.

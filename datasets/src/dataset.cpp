@@ -60,6 +60,10 @@ void register_builtin_datasets() {
       "<root>/<scene>/{train,test}/{<video>/NNNN.png|jpg, <video>.mp4|avi|mkv|mov}, "
       "test_labels/<video>.npy|txt, test_masks/<video>/NNNN.png (optional); videos",
       &make_video_folder_adapter);
+  add("real_iad",
+      "<root>/<category>/{OK/S<nnnn>/*_C<v>_*.jpg, NG/<code>/S<nnnn>/*.jpg|.png}, splits "
+      "realiad_jsons[_sv|_fuiad_<r>]/<category>.json; 5 views C1..C5 a sample",
+      &make_real_iad_adapter);
 }
 
 std::string dataset_summary(const std::string& name) {

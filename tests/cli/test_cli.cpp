@@ -294,7 +294,7 @@ TEST_CASE("bad input: missing root, unknown dataset, unknown category", "[cli][e
                     "/nonexistent/adbench: no such folder");
   expect_eval_error(tmp, "--dataset nope --detector variation_model --root " + q(synth_root()),
                     "unknown dataset 'nope' (valid: anomaly_shapenet, btad, folder, ipad, minishift, mpdd, "
-                    "mvtec_3d, mvtec_ad, real3d_ad, video_folder, visa)");
+                    "mvtec_3d, mvtec_ad, real3d_ad, real_iad, video_folder, visa)");
   expect_eval_error(tmp, "--detector variation_model --root " + q(synth_root()) + " --category nope",
                     synth_root().string() + ": unknown category 'nope' (valid: bracket, cap, marble, weave)");
   expect_eval_error(tmp, "--detector nope --root " + q(synth_root()) + " --category cap",

@@ -84,28 +84,29 @@ TEST_CASE("dataset registry: built-in names, summaries, idempotent registration"
   adbench::register_builtin_datasets();  // idempotent
   auto& reg = adbench::dataset_registry();
   CHECK(reg.names() == Strings{"anomaly_shapenet", "btad", "folder", "ipad", "minishift", "mpdd", "mvtec_3d",
-                               "mvtec_ad", "real3d_ad", "video_folder", "visa"});
+                               "mvtec_ad", "real3d_ad", "real_iad", "video_folder", "visa"});
   const Strings clouds{"anomaly_shapenet", "minishift", "mvtec_3d", "real3d_ad"};
   const Strings videos{"ipad", "video_folder"};
   for (const auto& n : reg.names()) {
     CHECK(reg.create(n)->name() == n);
     const bool cloud = std::find(clouds.begin(), clouds.end(), n) != clouds.end();
     const bool video = std::find(videos.begin(), videos.end(), n) != videos.end();
-    CHECK(reg.create(n)->modality() == (cloud   ? adbench::Modality::PointCloud
-                                        : video ? adbench::Modality::Video
-                                                : adbench::Modality::Image));
+    CHECK(reg.create(n)->modality() == (cloud             ? adbench::Modality::PointCloud
+                                        : video           ? adbench::Modality::Video
+                                        : n == "real_iad" ? adbench::Modality::MultiView
+                                                          : adbench::Modality::Image));
     CHECK_FALSE(adbench::dataset_summary(n).empty());
   }
   const std::string help = adbench::dataset_layout_help();
-  CHECK(std::count(help.begin(), help.end(), '\n') == 11);
+  CHECK(std::count(help.begin(), help.end(), '\n') == 12);
   CHECK(help.rfind("anomaly_shapenet ", 0) == 0);
   CHECK(help.find("\nvisa ") != std::string::npos);
   CHECK(input_error_of([] { adbench::make_dataset_adapter("mvtec"); }) ==
         "unknown dataset 'mvtec' (valid: anomaly_shapenet, btad, folder, ipad, minishift, mpdd, mvtec_3d, "
-        "mvtec_ad, real3d_ad, video_folder, visa)");
+        "mvtec_ad, real3d_ad, real_iad, video_folder, visa)");
   CHECK(input_error_of([] { adbench::dataset_summary("nope"); }) ==
         "unknown dataset 'nope' (valid: anomaly_shapenet, btad, folder, ipad, minishift, mpdd, mvtec_3d, "
-        "mvtec_ad, real3d_ad, video_folder, visa)");
+        "mvtec_ad, real3d_ad, real_iad, video_folder, visa)");
   CHECK(adbench::to_string(adbench::Modality::Image) == "image");
   CHECK(adbench::to_string(adbench::Modality::PointCloud) == "point_cloud");
   adbench::DatasetOptions split;
