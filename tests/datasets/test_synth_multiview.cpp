@@ -1,5 +1,7 @@
 // The synthetic multi-view generator (issue 10): the Real-IAD layout and its JSON splits, exact
 // masks from the id buffer, determinism, and the golden sample-level property (C1-only oracle 0.75).
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -108,7 +110,13 @@ TEST_CASE("synthetic multiview: same seed gives byte-identical files, another se
   o.test_normal = 2;
   o.per_defect = 2;
   adbench::write_synthetic_multiview_dataset(tmp / "a", 7, o);
-  adbench::write_synthetic_multiview_dataset(tmp / "b", 7, o);
+  {
+    // One thread or many: the same bytes (each view renders from its own stream).
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    adbench::write_synthetic_multiview_dataset(tmp / "b", 7, o);
+    at::set_num_threads(threads);
+  }
   adbench::write_synthetic_multiview_dataset(tmp / "c", 8, o);
   const auto a = all_files(tmp / "a"), b = all_files(tmp / "b"), c = all_files(tmp / "c");
   REQUIRE(a == b);
