@@ -236,8 +236,8 @@ TEST_CASE("synthetic multiview: the Real-IAD layout, its JSON splits and the gol
     }
 
     // Per test sample: label, C1 oracle, max over views; pixels of every view for the pixel AUROC.
-    std::vector<double> c1_oracle, max_label, pix_score;
-    std::vector<int> sample_label, pix_label;
+    std::vector<double> c1_oracle, max_label, pix_score, view_score;
+    std::vector<int> sample_label, pix_label, view_label;
     int ng = 0, ng_c1 = 0;
     for (const auto& key : test_key_order) {
       const auto& views = test.at(key);
@@ -262,6 +262,9 @@ TEST_CASE("synthetic multiview: the Real-IAD layout, its JSON splits and the gol
           ++seen;
           if (v == 1) c1 = true;
         }
+        // View level: the mask's maximum as the score, the record's class as the label.
+        view_score.push_back(cv::countNonZero(mask) > 0 ? 1.0 : 0.0);
+        view_label.push_back(r.at("anomaly_class") != "OK");
         for (int i = 0; i < mask.rows; ++i)
           for (int x = 0; x < mask.cols; ++x) {
             const int m = mask.at<std::uint8_t>(i, x);
@@ -285,6 +288,7 @@ TEST_CASE("synthetic multiview: the Real-IAD layout, its JSON splits and the gol
     CHECK(ng_c1 == 6);
     CHECK(rank_auroc(c1_oracle, sample_label) == 0.75);
     CHECK(rank_auroc(max_label, sample_label) == 1.0);
+    CHECK(rank_auroc(view_score, view_label) == 1.0);
     CHECK(rank_auroc(pix_score, pix_label) == 1.0);
 
     // The single-view split: exactly the C1 records, in the same order.
