@@ -4,6 +4,7 @@
 #include "adbench/core/fs.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/synth.hpp"
+#include "adbench/datasets/synth_multiview.hpp"
 #include "adbench/datasets/synth_points.hpp"
 #include "adbench/datasets/synth_video.hpp"
 #include "cli_common.hpp"
@@ -21,8 +22,10 @@ Action setup_synth(CLI::App& app, const Globals& g) {
          "--kind", o->kind,
          "image (MVTec AD layout), pointcloud (Real3D-AD layout: PCD clouds, x y z label ground truth), "
          "xyz (MVTec 3D-AD layout: organised xyz TIFFs), video (IPAD layout: scene S01, PNG frames, "
-         "test_label/NNN.npy) or video_file (video_folder layout: scene conveyor, MJPG .avi files)")
-      ->check(one_of({"image", "pointcloud", "xyz", "video", "video_file"}))
+         "test_label/NNN.npy), video_file (video_folder layout: scene conveyor, MJPG .avi files) or "
+         "multiview "
+         "(Real-IAD layout: 5 views C1..C5 per sample, realiad_jsons splits)")
+      ->check(one_of({"image", "pointcloud", "xyz", "video", "video_file", "multiview"}))
       ->capture_default_str();
   app.add_flag("--force", o->force, "Replace an existing folder");
   app.footer(
@@ -32,11 +35,14 @@ Action setup_synth(CLI::App& app, const Globals& g) {
       "frames with two anomalies each (stuck_wheel, foreign_object, arm_speed, missing_product, "
       "wrong_color)\n"
       "and one normal test video; <scene>/test_anomalies.json lists them.\n"
+      "Multiview: categories crate, socket; 128x128 JPEG views C1..C5 of a box with a pocket; 24 train\n"
+      "samples, 12 OK + 12 NG (CH, HS, ZW) test samples; half the defects visible from C1.\n"
       "Examples:\n  adbench synth --out data/synth --seed 0\n"
       "  adbench synth --kind pointcloud --out data/synth_pc   # then --dataset real3d_ad\n"
       "  adbench synth --kind xyz --out data/synth_xyz         # then --dataset mvtec_3d\n"
       "  adbench synth --kind video --out data/synth_video     # then --dataset ipad\n"
       "  adbench synth --kind video_file --out data/synth_avi  # then --dataset video_folder\n"
+      "  adbench synth --kind multiview --out data/synth_mv    # then --dataset real_iad\n"
       "  adbench eval --detector variation_model --root data/synth --category all");
   return [o, &g]() {
     StagingDir staging(o->out, OutputKind::DatasetFolder, o->force);
@@ -48,6 +54,8 @@ Action setup_synth(CLI::App& app, const Globals& g) {
       write_synthetic_video_dataset(staging.path(), g.seed);
     else if (o->kind == "video_file")
       write_synthetic_video_file_dataset(staging.path(), g.seed);
+    else if (o->kind == "multiview")
+      write_synthetic_multiview_dataset(staging.path(), g.seed);
     else
       write_synthetic_dataset(staging.path(), g.seed);
     staging.commit();
