@@ -556,6 +556,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       {"score_direction", req.eval.frames.lower_is_anomalous ? "lower" : "higher"},
       {"skip_frames",
        req.eval.frames.skip_frames ? nlohmann::json(*req.eval.frames.skip_frames) : nlohmann::json("auto")},
+      {"sample_agg", req.eval.sample_agg == SampleAgg::Max ? "max" : "mean"},
       {"split",
        common.dataset.split.empty() ? nlohmann::json("default") : nlohmann::json(common.dataset.split)},
       {"label_mismatch", common.dataset.label_mismatch == LabelMismatch::Error      ? "error"
