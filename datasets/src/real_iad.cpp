@@ -207,6 +207,7 @@ class RealIadAdapter final : public DatasetAdapter {
     data.category = category;
     data.root = root;
     data.truth = CategoryData::Truth::Masks;
+    data.mask_threshold = 127;  // resized releases (realiad_256, ...) interpolate mask edges
     data.modality = single ? Modality::Image : Modality::MultiView;
 
     std::size_t maskless = 0;

@@ -107,6 +107,14 @@ TEST_CASE("image sizes from headers match decoding; masks binarise instance ids"
   auto mask = adbench::read_mask(tmp / "ids.png");
   REQUIRE(cv::countNonZero(mask) == 3);
   REQUIRE(mask.at<uchar>(2, 2) == 1);
+  // Real-IAD's resized masks: > 127 (interpolated edges 1..127 are background).
+  ids.at<uchar>(4, 4) = 127;
+  ids.at<uchar>(0, 4) = 128;
+  cv::imwrite((tmp / "edges.png").string(), ids);
+  mask = adbench::read_mask(tmp / "edges.png", 127);
+  REQUIRE(cv::countNonZero(mask) == 2);  // 128 and 255
+  REQUIRE(mask.at<uchar>(0, 4) == 1);
+  REQUIRE(mask.at<uchar>(4, 4) == 0);
   { std::ofstream(tmp / "bad.png") << "garbage"; }
   REQUIRE_THROWS_WITH(adbench::read_image_rgb(tmp / "bad.png"),
                       (tmp / "bad.png").string() + ": cannot decode image (corrupt or unsupported format)");

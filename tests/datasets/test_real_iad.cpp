@@ -183,6 +183,7 @@ TEST_CASE("real_iad: views grouped into samples by key, labels from the records"
   CHECK(adapter->splits() ==
         Strings{"multi-view", "single-view", "fuiad-0.0", "fuiad-0.1", "fuiad-0.2", "fuiad-0.4"});
   CHECK(categories(t.root()) == Strings{"audiojack", "pcb"});
+  CHECK(adapter->load(t.root(), "pcb").mask_threshold == 127);
 
   const CategoryData d = load(t.root(), "pcb");
   CHECK(d.dataset == "real_iad");

@@ -103,8 +103,8 @@ int64_t non_finite(const at::Tensor& map) { return map.numel() - at::isfinite(ma
 /// 2-D images, views and frames: a mask image per anomalous unit.
 class MaskTruth final : public TruthStrategy {
  public:
-  MaskTruth(const metrics::Options& opt, at::Device device, bool resize)
-      : acc_(opt, device), resize_(resize) {}
+  MaskTruth(const metrics::Options& opt, at::Device device, bool resize, int mask_threshold)
+      : acc_(opt, device), resize_(resize), mask_threshold_(mask_threshold) {}
   std::string level() const override { return "pixel"; }
   std::string no_truth_warning(const std::string& category) const override {
     return "category " + category +
@@ -120,7 +120,7 @@ class MaskTruth final : public TruthStrategy {
     at::Tensor mask;
     if (unit.truth) {
       masks_++;
-      cv::Mat m = read_mask(*unit.truth);
+      cv::Mat m = read_mask(*unit.truth, mask_threshold_);
       cv::Size img = read_image_size(unit.path);
       if (m.size() != img)
         throw_file_error(*unit.truth, "mask is " + size_str(m.rows, m.cols) + " but its image " +
@@ -156,6 +156,7 @@ class MaskTruth final : public TruthStrategy {
  private:
   metrics::PixelAccumulator acc_;
   bool resize_;
+  int mask_threshold_;  ///< CategoryData::mask_threshold
   int64_t resized_ = 0;
 };
 
@@ -263,7 +264,7 @@ std::unique_ptr<TruthStrategy> make_truth(const CategoryData& data, const EvalOp
                                           at::Device device) {
   switch (data.truth) {
     case CategoryData::Truth::Masks:
-      return std::make_unique<MaskTruth>(eval.metrics, device, eval.resize);
+      return std::make_unique<MaskTruth>(eval.metrics, device, eval.resize, data.mask_threshold);
     case CategoryData::Truth::GridMasks:
       return std::make_unique<GridTruth>(eval.metrics, device);
     case CategoryData::Truth::PointLabels:
@@ -396,7 +397,7 @@ CategoryResult evaluate_video_category(const CategoryData& data, const VideoPred
                                        VideoPredictionWriter* writer) {
   CategoryResult r = start_result(data);
   const int skip = frames_to_skip(eval, predict);
-  MaskTruth truth(eval.metrics, common.device, eval.resize);
+  MaskTruth truth(eval.metrics, common.device, eval.resize, data.mask_threshold);
   bool with_truth = data.has_truth;
   if (with_truth && !predict.maps) {
     warn(r.warnings, "category " + data.category +

@@ -104,16 +104,16 @@ cv::Size read_image_size(const fs::path& path) {
   return imread_checked(path, cv::IMREAD_UNCHANGED).size();
 }
 
-cv::Mat read_mask(const fs::path& path) {
+cv::Mat read_mask(const fs::path& path, int threshold) {
   cv::Mat m = imread_checked(path, cv::IMREAD_UNCHANGED);
   cv::Mat out;
   if (m.channels() == 1) {
-    out = m != 0;
+    out = m > threshold;
   } else {
     std::vector<cv::Mat> ch;
     cv::split(m, ch);
-    out = ch[0] != 0;
-    for (size_t i = 1; i < ch.size() && i < 3; ++i) out |= (ch[i] != 0);
+    out = ch[0] > threshold;
+    for (size_t i = 1; i < ch.size() && i < 3; ++i) out |= (ch[i] > threshold);
   }
   out /= 255;  // 0/255 -> 0/1
   return out;

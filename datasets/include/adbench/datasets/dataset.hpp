@@ -29,6 +29,10 @@ struct CategoryData {
     PointLabels,  ///< a label per point of an unorganised cloud
   };
   Truth truth = Truth::Masks;
+  /// A mask pixel is anomalous when its value is > mask_threshold: 0 (any non-zero value) for
+  /// every dataset but real_iad, whose resized releases have interpolated edges (> 127, as its
+  /// evaluation tool binarises them).
+  int mask_threshold = 0;
   /// True when at least one anomalous test unit has ground truth. When false, the category is
   /// evaluated at sample level only (pixel / point metrics null, with a warning).
   bool has_truth = false;

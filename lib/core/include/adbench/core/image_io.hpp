@@ -39,9 +39,10 @@ cv::Mat read_image_rgb(const std::filesystem::path& path);
 /// Size (rows = height, cols = width) of an image file without keeping its pixels.
 cv::Size read_image_size(const std::filesystem::path& path);
 
-/// Reads a ground-truth mask, binarised as pixel != 0 (VisA stores instance ids), CV_8UC1 of 0/1.
-/// Multi-channel masks are reduced to "any channel != 0".
-cv::Mat read_mask(const std::filesystem::path& path);
+/// Reads a ground-truth mask, binarised as pixel > threshold (default 0: any non-zero value, since
+/// VisA stores instance ids; Real-IAD's resized releases interpolate their mask edges and are read
+/// with 127), CV_8UC1 of 0/1. Multi-channel masks are reduced to "any channel > threshold".
+cv::Mat read_mask(const std::filesystem::path& path, int threshold = 0);
 
 /// HxWx3 uint8 RGB -> float32 tensor [3,H,W] in [0,1].
 at::Tensor image_to_tensor(const cv::Mat& rgb);
