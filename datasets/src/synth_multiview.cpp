@@ -21,6 +21,7 @@
 #include "adbench/core/fs.hpp"
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/rng.hpp"
+#include "synth_random.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,40 +41,10 @@ const std::array<std::string, 2> kCategories = {"crate", "socket"};
 const std::array<std::string, 3> kDefects = {"CH", "HS", "ZW"};
 
 // ---------------------------------------------------------------------------------------------
-// Random numbers: a SplitMix64 stream, Box-Muller normals.
+// Random numbers: synth_random.hpp (SplitMix64 streams, Box-Muller normals).
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t st = a ^ (b * 0xD6E8FEB86659FD93ULL + 0x632BE59BD9B4E019ULL);
-  return splitmix64(st);
-}
-
-class SplitMix {
- public:
-  explicit SplitMix(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() { return splitmix64(state_); }
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int integer(int lo, int hi) {
-    return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-  double normal() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    const double u1 = (static_cast<double>(next() >> 11) + 1.0) * (1.0 / 9007199254740992.0);  // (0, 1]
-    const double u2 = uniform();
-    const double r = std::sqrt(-2.0 * std::log(u1)), a = 2.0 * kPi * u2;
-    spare_ = r * std::sin(a);
-    has_spare_ = true;
-    return r * std::cos(a);
-  }
-
- private:
-  std::uint64_t state_;
-  double spare_ = 0.0;
-  bool has_spare_ = false;
-};
+using synth_detail::mix;
+using synth_detail::SplitMix;
 
 double hash01(std::uint64_t h) { return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0); }
 

@@ -23,6 +23,7 @@
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/npy.hpp"
 #include "adbench/core/rng.hpp"
+#include "synth_random.hpp"
 
 namespace fs = std::filesystem;
 
@@ -58,44 +59,10 @@ const std::array<std::string, 5> kTypes = {"arm_speed", "foreign_object", "missi
                                            "wrong_color"};
 
 // ---------------------------------------------------------------------------------------------
-// Random numbers: a SplitMix64 stream, Box-Muller normals.
+// Random numbers: synth_random.hpp (SplitMix64 streams, Box-Muller normals).
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t st = a ^ (b * 0xD6E8FEB86659FD93ULL + 0x632BE59BD9B4E019ULL);
-  return splitmix64(st);
-}
-
-class SplitMix {
- public:
-  explicit SplitMix(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() { return splitmix64(state_); }
-  /// [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  /// Integer in [lo, hi].
-  int integer(int lo, int hi) {
-    return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-  bool coin() { return (next() >> 63) != 0; }
-  /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
-  double normal() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    const double u1 = (static_cast<double>(next() >> 11) + 1.0) * (1.0 / 9007199254740992.0);  // (0, 1]
-    const double u2 = uniform();
-    const double r = std::sqrt(-2.0 * std::log(u1)), a = 2.0 * kPi * u2;
-    spare_ = r * std::sin(a);
-    has_spare_ = true;
-    return r * std::cos(a);
-  }
-
- private:
-  std::uint64_t state_;
-  double spare_ = 0.0;
-  bool has_spare_ = false;
-};
+using synth_detail::mix;
+using synth_detail::SplitMix;
 
 std::uint64_t video_seed(std::uint64_t seed, const std::string& split, int index) {
   return mix(mix(seed, fnv1a("synth_video:" + split)), static_cast<std::uint64_t>(index));
