@@ -482,23 +482,6 @@ void write_encoded(const fs::path& path, const cv::Mat& m, const std::string& ex
   write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
-template <class F>
-void parallel(int n, F&& f) {
-  std::exception_ptr error;
-  std::mutex m;
-  at::parallel_for(0, n, 1, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      try {
-        f(static_cast<int>(i));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(m);
-        if (!error) error = std::current_exception();
-      }
-    }
-  });
-  if (error) std::rethrow_exception(error);
-}
-
 struct Job {
   std::string category, cls;
   int number = 0;
@@ -576,7 +559,7 @@ SynthSummary write_synthetic_multiview_dataset(const fs::path& out, std::uint64_
   make_dirs(out / "realiad_jsons_sv");
   const std::vector<int> jpeg = {cv::IMWRITE_JPEG_QUALITY, kJpegQuality};
   const std::vector<int> png = {cv::IMWRITE_PNG_COMPRESSION, 3};
-  parallel(static_cast<int>(jobs.size()), [&](int k) {
+  synth_detail::parallel_items(static_cast<int>(jobs.size()), [&](int k) {
     Job& j = jobs[static_cast<std::size_t>(k)];
     const CategoryGeometry g = make_geometry(j.category);
     const SamplePlan p = plan_sample(g, seed, j.category, j.cls, j.number);

@@ -556,24 +556,6 @@ std::string readme(std::uint64_t seed, const VideoSynthOptions& o, const std::st
   return r.str();
 }
 
-/// Runs f(i) for i in [0, n) on LibTorch's intra-op threads; the first exception is rethrown.
-template <class F>
-void parallel_videos(int n, F&& f) {
-  std::exception_ptr error;
-  std::mutex m;
-  at::parallel_for(0, n, 1, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      try {
-        f(static_cast<int>(i));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(m);
-        if (!error) error = std::current_exception();
-      }
-    }
-  });
-  if (error) std::rethrow_exception(error);
-}
-
 void count(SynthSummary& sum, const std::vector<SynthVideo>& videos) {
   for (const auto& v : videos) {
     if (v.split == "train") {
@@ -662,7 +644,7 @@ SynthSummary write_synthetic_video_dataset(const fs::path& out, std::uint64_t se
   for (const auto& v : videos)
     make_dirs(scene_dir / (v.split == "train" ? "training" : "testing") / "frames" / v.name);
   make_dirs(scene_dir / "test_label");
-  parallel_videos(static_cast<int>(videos.size()), [&](int i) {
+  synth_detail::parallel_items(static_cast<int>(videos.size()), [&](int i) {
     const SynthVideo& v = videos[static_cast<std::size_t>(i)];
     const fs::path dir = scene_dir / (v.split == "train" ? "training" : "testing") / "frames" / v.name;
     for (int t = 0; t < v.frames; ++t) write_png(dir / (std::to_string(t) + ".png"), scene.render(v, t));
@@ -689,7 +671,7 @@ SynthSummary write_synthetic_video_file_dataset(const fs::path& out, std::uint64
   const fs::path scene_dir = out / "conveyor";
   const Scene scene(seed);
   for (const char* d : {"train", "test", "test_labels"}) make_dirs(scene_dir / d);
-  parallel_videos(static_cast<int>(videos.size()), [&](int i) {
+  synth_detail::parallel_items(static_cast<int>(videos.size()), [&](int i) {
     const SynthVideo& v = videos[static_cast<std::size_t>(i)];
     write_avi(scene_dir / v.split / (v.name + ".avi"), scene, v);
     if (v.split == "test") write_labels(scene_dir / "test_labels" / (v.name + ".npy"), v);
