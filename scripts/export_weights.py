@@ -5,7 +5,7 @@ adbench never downloads anything: users with internet run this once and point ad
 file. The file holds the architecture's state_dict under torchvision's names (strictly checked by
 adbench) and adbench's metadata keys:
 
-  architecture  torchvision name: resnet18, wide_resnet50_2 or mobilenet_v2
+  architecture  torchvision name: resnet18, resnet34, wide_resnet50_2 or mobilenet_v2
   mean, std     input normalisation on RGB in [0,1], JSON arrays as strings ("[0.485,0.456,0.406]")
   padding       "torchvision" (symmetric) or "tf_same" (mobilenet_v2 only: TF SAME on the five
                 stride-2 convolutions)
@@ -28,7 +28,7 @@ import json
 import struct
 import sys
 
-ARCHS = ("resnet18", "wide_resnet50_2", "mobilenet_v2")
+ARCHS = ("resnet18", "resnet34", "wide_resnet50_2", "mobilenet_v2")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 

@@ -3,7 +3,7 @@
 features that adbench's C++ backbones must reproduce.
 
   make_reference.py random OUT_DIR STAMP
-      For resnet18, wide_resnet50_2 and mobilenet_v2: seeded random weights (<arch>.safetensors,
+      For resnet18, resnet34, wide_resnet50_2 and mobilenet_v2: seeded random weights (<arch>.safetensors,
       written by scripts/export_weights.py) and <arch>_ref.safetensors holding a random input
       [2,3,64,64] ("input"), every tappable layer's output ("layer.<name>", by forward hooks) and
       the logits. Also mobilenet_v2 with TF SAME padding (mobilenet_v2_tfsame*.safetensors, input
@@ -82,7 +82,7 @@ def save_ref(path, x, feats, logits):
 
 def make_random(out):
     g = torch.Generator().manual_seed(SEED + 7)
-    for arch, layers in (("resnet18", RESNET_LAYERS), ("wide_resnet50_2", RESNET_LAYERS),
+    for arch, layers in (("resnet18", RESNET_LAYERS), ("resnet34", RESNET_LAYERS), ("wide_resnet50_2", RESNET_LAYERS),
                          ("mobilenet_v2", MNV2_LAYERS)):
         export_weights.main([arch, "--random-seed", str(SEED), "--out", os.path.join(out, f"{arch}.safetensors")])
         model = export_weights.random_model(arch, SEED)

@@ -74,7 +74,7 @@ std::string load_error(const std::string& name, const fs::path& file) {
 
 TEST_CASE("backbone names and unknown names", "[backbones]") {
   CHECK(backbone_names() ==
-        std::vector<std::string>{"mobilenet_v2", "resnet18", "torchscript", "wide_resnet50_2"});
+        std::vector<std::string>{"mobilenet_v2", "resnet18", "resnet34", "torchscript", "wide_resnet50_2"});
   try {
     load_backbone("resnet1000", "none", at::kCPU);
     FAIL("no error");
@@ -86,7 +86,7 @@ TEST_CASE("backbone names and unknown names", "[backbones]") {
 
 TEST_CASE("parity with torchvision on random weights", "[backbones][parity]") {
   const fs::path dir = reference_dir("random");
-  for (const std::string arch : {"resnet18", "wide_resnet50_2", "mobilenet_v2"}) {
+  for (const std::string arch : {"resnet18", "resnet34", "wide_resnet50_2", "mobilenet_v2"}) {
     SECTION(arch) {
       const fs::path w = dir / (arch + ".safetensors");
       auto bb = load_backbone(arch, w.string(), at::kCPU);

@@ -275,6 +275,8 @@ const Arch kArchs[] = {
     {"mobilenet_v2", "MobileNetV2 width 1.0 (torchvision names; TF SAME padding when the weights ask)",
      [](bool tf) { return make_mobilenet_v2(tf); }, init_mobilenet_v2, true},
     {"resnet18", "ResNet-18 (torchvision names)", [](bool) { return make_resnet18(); }, init_resnet, false},
+    {"resnet34", "ResNet-34 (torchvision names; MVAD's encoder)", [](bool) { return make_resnet34(); },
+     init_resnet, false},
     {"wide_resnet50_2", "Wide ResNet-50-2 (torchvision names)", [](bool) { return make_wide_resnet50_2(); },
      init_resnet, false},
 };

@@ -25,8 +25,9 @@ struct Net {
 /// smaller half before (top/left).
 std::pair<int64_t, int64_t> tf_same_pad(int64_t n, int64_t k, int64_t s);
 
-/// resnet18 / wide_resnet50_2 (torchvision v1.5 layout, 1000 classes).
+/// resnet18 / resnet34 / wide_resnet50_2 (torchvision v1.5 layout, 1000 classes).
 Net make_resnet18();
+Net make_resnet34();
 Net make_wide_resnet50_2();
 /// mobilenet_v2 width 1.0, 1000 classes. tf_same: the five stride-2 3x3 convolutions use
 /// padding 0 and pad their input by the TF SAME rule instead of torchvision's symmetric 1.

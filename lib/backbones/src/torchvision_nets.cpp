@@ -175,6 +175,7 @@ struct MobileNetV2Impl : nn::Module {
 }  // namespace
 
 Net make_resnet18() { return make_resnet<BasicBlock>({2, 2, 2, 2}, 64); }
+Net make_resnet34() { return make_resnet<BasicBlock>({3, 4, 6, 3}, 64); }
 Net make_wide_resnet50_2() { return make_resnet<Bottleneck>({3, 4, 6, 3}, 128); }
 
 Net make_mobilenet_v2(bool tf_same) {
