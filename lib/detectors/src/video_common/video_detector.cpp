@@ -27,7 +27,6 @@ namespace {
 
 /// Videos read at once while streaming training clips (each holds t+1 frames and a decoder).
 constexpr std::size_t kOpenVideos = 8;
-constexpr const char* kCheckpointFormat = "adbench.checkpoint/1";
 
 std::uint64_t below(Rng& rng, std::size_t n) { return rng.next() % static_cast<std::uint64_t>(n); }
 
@@ -116,42 +115,10 @@ class ClipStream {
   std::vector<Clip> buffer_;
 };
 
-std::string hms(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const auto s = static_cast<long long>(seconds + 0.5);
-  char buf[64];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s / 60) % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
-  return buf;
-}
-
-/// Checkpoint files in `dir` by step, ascending.
-std::vector<std::pair<std::int64_t, fs::path>> checkpoints_in(const fs::path& dir) {
-  std::vector<std::pair<std::int64_t, fs::path>> out;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string n = e.path().filename().string();
-    const std::string pre = "checkpoint-", post = ".safetensors";
-    if (n.size() != pre.size() + 9 + post.size() || n.rfind(pre, 0) != 0 ||
-        n.compare(n.size() - post.size(), post.size(), post) != 0)
-      continue;
-    const std::string digits = n.substr(pre.size(), 9);
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-    out.emplace_back(std::stoll(digits), e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 nlohmann::json without_resumable(nlohmann::json c) {
   for (const auto& k : resumable_keys()) c.erase(k);
   return c;
 }
-
-std::string shape_text(at::IntArrayRef s) { return c10::str(s); }
 
 }  // namespace
 
@@ -285,81 +252,23 @@ void VideoPredictionDetector::fit(const std::vector<Sample>& train, const RunCon
   const auto milestones = config_.at("lr_milestones").get<std::vector<std::int64_t>>();
   const auto capacity = static_cast<std::size_t>(config_.at("shuffle_buffer").get<std::int64_t>());
   const std::int64_t every = config_.at("checkpoint_every").get<std::int64_t>();
+  const auto keep = static_cast<std::size_t>(config_.at("keep_checkpoints").get<std::int64_t>());
   const fs::path& ckdir = ctx.checkpoint_dir;
 
   at::manual_seed(ctx.seed);
   net_ = nullptr;
   network();
   net_->to(ctx.device);
-  auto params = net_->named_parameters(true);
-  exp_avg_.clear();
-  exp_avg_sq_.clear();
-  for (const auto& p : params) {
-    exp_avg_.push_back(at::zeros_like(p.value()));
-    exp_avg_sq_.push_back(at::zeros_like(p.value()));
-  }
+  adam_.reset(*net_);
   step_losses_.clear();
 
   std::int64_t epoch = 0, epoch_step = 0, step = 0;
   if (ctx.resume) {
-    if (ckdir.empty()) throw InputError(name_ + ": resuming needs a checkpoint folder");
-    auto found = checkpoints_in(ckdir);
-    if (found.empty()) throw_file_error(ckdir, "no checkpoint to resume from (checkpoint-*.safetensors)");
-    const fs::path& file = found.back().second;
-    SafeTensors st = read_safetensors(file);
-    auto meta = [&](const std::string& k) {
-      auto it = st.metadata.find(k);
-      if (it == st.metadata.end()) throw_file_error(file, "not an adbench checkpoint (no '" + k + "' entry)");
-      return it->second;
-    };
-    if (meta("format") != kCheckpointFormat)
-      throw_file_error(file,
-                       "checkpoint format '" + excerpt(meta("format")) + "' is not " + kCheckpointFormat);
-    if (meta("detector") != name_)
-      throw_file_error(file, "holds a '" + excerpt(meta("detector")) + "' checkpoint, not " + name_);
-    nlohmann::json theirs = nlohmann::json::parse(meta("config"), nullptr, false);
-    const nlohmann::json ours = without_resumable(config_);
-    if (theirs != ours) {
-      std::string diff;
-      for (const auto& [k, v] : ours.items()) {
-        const nlohmann::json other = theirs.is_object() && theirs.contains(k) ? theirs[k] : nlohmann::json();
-        if (other != v)
-          diff += (diff.empty() ? "" : "; ") + k + ": " + excerpt(other.dump(), 40) + " there, " + v.dump() +
-                  " now";
-      }
-      throw_file_error(file, "was written with other settings (" + (diff.empty() ? "unknown keys" : diff) +
-                                 "); --resume needs the same settings (only " +
-                                 "epochs, iterations, checkpoint_every, keep_checkpoints may change)");
-    }
-    if (meta("seed") != std::to_string(ctx.seed))
-      throw_file_error(file, "was written with seed " + excerpt(meta("seed")) + ", this run uses seed " +
-                                 std::to_string(ctx.seed) + "; --resume needs the same seed");
-    if (meta("data") != data_id)
-      throw_file_error(file, "was trained on " + excerpt(meta("data")) + ", this run has " + data_id +
-                                 "; --resume needs the same training videos");
-    at::NoGradGuard no_grad;
-    auto take = [&](const std::string& key, const at::Tensor& like) {
-      auto it = st.tensors.find(key);
-      if (it == st.tensors.end()) throw_file_error(file, "has no tensor '" + key + "'");
-      if (!it->second.sizes().equals(like.sizes()))
-        throw_file_error(file, "tensor '" + key + "' has shape " + shape_text(it->second.sizes()) +
-                                   ", expected " + shape_text(like.sizes()));
-      return it->second;
-    };
-    std::size_t i = 0;
-    for (auto& p : params) {
-      p.value().copy_(take("model." + p.key(), p.value()));
-      exp_avg_[i].copy_(take("adam.exp_avg." + p.key(), p.value()));
-      exp_avg_sq_[i].copy_(take("adam.exp_avg_sq." + p.key(), p.value()));
-      ++i;
-    }
-    for (auto& buf : net_->named_buffers(true)) buf.value().copy_(take("model." + buf.key(), buf.value()));
-    at::Tensor pos = take("position", at::empty({3}));
-    pos = pos.to(at::kLong);
-    epoch = pos[0].item<std::int64_t>();
-    epoch_step = pos[1].item<std::int64_t>();
-    step = pos[2].item<std::int64_t>();
-    spdlog::info("{}: resuming from {} (epoch {}, step {})", name_, file.string(), epoch + 1, step);
+    const train::Position pos =
+        train::resume_checkpoint(ckdir, *net_, adam_, checkpoint_key(data_id, ctx.seed));
+    epoch = pos.epoch;
+    epoch_step = pos.epoch_step;
+    step = pos.step;
   }
 
   auto prep = [this](const cv::Mat& rgb) { return to_u8(rgb); };  // clips are held as 8-bit frames
@@ -393,22 +302,7 @@ void VideoPredictionDetector::fit(const std::vector<Sample>& train, const RunCon
       net_->zero_grad();
       loss.backward();
       ++step;
-      {
-        at::NoGradGuard no_grad;
-        const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-        const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-        std::size_t i = 0;
-        for (auto& p : params) {
-          at::Tensor g = p.value().grad();
-          if (g.defined()) {
-            exp_avg_[i].mul_(beta1).add_(g, 1.0 - beta1);
-            exp_avg_sq_[i].mul_(beta2).addcmul_(g, g, 1.0 - beta2);
-            at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bc2)).add_(1e-8);
-            p.value().addcdiv_(exp_avg_[i], denom, -lr / bc1);
-          }
-          ++i;
-        }
-      }
+      adam_.update(*net_, step, lr, beta1, beta2);
       const double l = loss.item<double>();
       step_losses_.push_back(l);
       epoch_loss += l;
@@ -425,11 +319,12 @@ void VideoPredictionDetector::fit(const std::vector<Sample>& train, const RunCon
         const double eta = done > 0 ? elapsed / done * static_cast<double>(b.total_steps - step) : NAN;
         spdlog::info("{}: epoch {}/{} step {}/{} loss {:.5f} lr {:.3g} {:.1f} frames/s ETA {}", name_,
                      epoch + 1, b.epochs_shown, step, b.total_steps,
-                     epoch_loss / static_cast<double>(epoch_count), lr, fps, hms(eta));
+                     epoch_loss / static_cast<double>(epoch_count), lr, fps, train::hms(eta));
       }
     }
     if (epoch_step == b.steps_per_epoch && !ckdir.empty() && every > 0 && (epoch + 1) % every == 0) {
-      save_checkpoint(ckdir, epoch + 1, 0, step, data_id, ctx.seed);
+      train::save_checkpoint(ckdir, *net_, adam_, {epoch + 1, 0, step}, checkpoint_key(data_id, ctx.seed),
+                             keep);
       saved_last = true;
     }
     if (epoch_step < b.steps_per_epoch) break;  // the iteration budget ended inside this epoch
@@ -437,61 +332,17 @@ void VideoPredictionDetector::fit(const std::vector<Sample>& train, const RunCon
   progress.done();
   if (!ckdir.empty() && !saved_last && step > first_step) {
     if (epoch_step == b.steps_per_epoch) ++epoch, epoch_step = 0;
-    save_checkpoint(ckdir, epoch, epoch_step, step, data_id, ctx.seed);
+    train::save_checkpoint(ckdir, *net_, adam_, {epoch, epoch_step, step}, checkpoint_key(data_id, ctx.seed),
+                           keep);
   }
   net_->zero_grad();
 }
 
-void VideoPredictionDetector::save_checkpoint(const fs::path& dir, std::int64_t epoch,
-                                              std::int64_t epoch_step, std::int64_t step,
-                                              const std::string& data_id, std::uint64_t seed) {
-  std::map<std::string, at::Tensor> t;
-  std::size_t i = 0;
-  for (const auto& p : net_->named_parameters(true)) {
-    t["model." + p.key()] = p.value().detach().to(at::kCPU);
-    t["adam.exp_avg." + p.key()] = exp_avg_[i].to(at::kCPU);
-    t["adam.exp_avg_sq." + p.key()] = exp_avg_sq_[i].to(at::kCPU);
-    ++i;
-  }
-  for (const auto& b : net_->named_buffers(true)) t["model." + b.key()] = b.value().to(at::kCPU);
-  t["position"] = at::tensor({epoch, epoch_step, step}, at::kLong);
-  const std::map<std::string, std::string> meta = {{"format", kCheckpointFormat},
-                                                   {"detector", name_},
-                                                   {"config", without_resumable(config_).dump()},
-                                                   {"seed", std::to_string(seed)},
-                                                   {"data", data_id}};
-  char name[64];
-  std::snprintf(name, sizeof name, "checkpoint-%09lld.safetensors", static_cast<long long>(step));
-  const fs::path file = dir / name;
-  const fs::path tmp = dir / (std::string(name) + ".partial-" + std::to_string(::getpid()));
-  {
-    WriteScope scope;  // an interrupt waits for this file, then removes the temporary
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw_file_error(dir, "cannot create folder (" + ec.message() + ")");
-    remove_on_interrupt(tmp);
-    try {
-      write_safetensors(tmp, t, meta);
-    } catch (...) {
-      fs::remove(tmp, ec);
-      forget_on_interrupt(tmp);
-      throw;
-    }
-    fs::rename(tmp, file, ec);
-    forget_on_interrupt(tmp);
-    if (ec) {
-      const std::string why = ec.message();
-      fs::remove(tmp, ec);
-      throw_file_error(file, "cannot rename the checkpoint into place (" + why + ")");
-    }
-  }
-  spdlog::info("{}: checkpoint {} (epoch {}, step {})", name_, file.string(), epoch, step);
-  auto all = checkpoints_in(dir);
-  const auto keep = static_cast<std::size_t>(config_.at("keep_checkpoints").get<std::int64_t>());
-  for (std::size_t k = 0; k + keep < all.size(); ++k) {
-    std::error_code ec;
-    fs::remove(all[k].second, ec);
-  }
+train::CheckpointKey VideoPredictionDetector::checkpoint_key(const std::string& data_id,
+                                                             std::uint64_t seed) const {
+  std::string resumable;
+  for (const auto& k : resumable_keys()) resumable += (resumable.empty() ? "" : ", ") + k;
+  return {name_, without_resumable(config_), resumable, seed, data_id, "training videos"};
 }
 
 double VideoPredictionDetector::predict_units(const Sample& sample, const RunContext& ctx,
@@ -576,35 +427,13 @@ std::vector<Prediction> VideoPredictionDetector::predict(const std::vector<Sampl
 }
 
 std::map<std::string, at::Tensor> VideoPredictionDetector::state() const {
-  std::map<std::string, at::Tensor> out;
-  if (!net_) return out;
-  for (const auto& p : net_->named_parameters(true)) out[p.key()] = p.value().detach().to(at::kCPU).clone();
-  for (const auto& b : net_->named_buffers(true)) out[b.key()] = b.value().to(at::kCPU).clone();
-  return out;
+  if (!net_) return {};
+  return train::module_state(*net_);
 }
 
 void VideoPredictionDetector::load_state(const std::map<std::string, at::Tensor>& tensors) {
   network();
-  at::NoGradGuard no_grad;
-  std::size_t used = 0;
-  auto load = [&](const std::string& key, at::Tensor dst) {
-    auto it = tensors.find(key);
-    if (it == tensors.end()) throw InputError(name_ + ": model has no tensor '" + key + "'");
-    if (!it->second.sizes().equals(dst.sizes()))
-      throw InputError(name_ + ": tensor '" + key + "' has shape " + shape_text(it->second.sizes()) +
-                       ", expected " + shape_text(dst.sizes()));
-    dst.copy_(it->second);
-    ++used;
-  };
-  for (auto& p : net_->named_parameters(true)) load(p.key(), p.value());
-  for (auto& b : net_->named_buffers(true)) load(b.key(), b.value());
-  if (used != tensors.size())
-    for (const auto& [k, v] : tensors) {
-      (void)v;
-      if (!net_->named_parameters(true).contains(k) && !net_->named_buffers(true).contains(k))
-        throw InputError(name_ + ": model has an unexpected tensor '" + k +
-                         "' (trained with other network settings?)");
-    }
+  train::load_module_state(name_, *net_, tensors);
 }
 
 }  // namespace adbench::video

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "adbench/detectors/detector.hpp"
+#include "common/training.hpp"
 
 namespace adbench::video {
 
@@ -93,15 +94,14 @@ class VideoPredictionDetector : public Detector {
   struct Budget;
   /// A frame resized to the network: uint8 [3, height, width] (CPU).
   at::Tensor to_u8(const cv::Mat& rgb) const;
-  void save_checkpoint(const std::filesystem::path& dir, std::int64_t epoch, std::int64_t epoch_step,
-                       std::int64_t step, const std::string& data_id, std::uint64_t seed);
+  /// What a checkpoint of this run must agree on.
+  train::CheckpointKey checkpoint_key(const std::string& data_id, std::uint64_t seed) const;
   PredictorFactory factory_;
   std::shared_ptr<FramePredictor> net_;
   int t_, height_, width_, stride_;
   double sigma_;
   std::vector<double> step_losses_;
-  /// Adam moments per parameter (same order as named_parameters()), and the step count.
-  std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
+  train::Adam adam_;
 };
 
 }  // namespace adbench::video
