@@ -35,12 +35,13 @@ Action setup_train(CLI::App& app, const Globals& g) {
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
   app.add_flag("--force", o->force, "Replace an existing run folder (and an existing --checkpoint-dir)");
-  app.add_option("--epochs", o->epochs,
-                 "Training detectors (video): train N epochs (setting 'epochs'; also sets 'iterations' to 0 "
-                 "unless --config/--set give it)")
+  app.add_option(
+         "--epochs", o->epochs,
+         "Training detectors (video, mvad): train N epochs (setting 'epochs'; also sets 'iterations' to 0 "
+         "unless --config/--set give it)")
       ->check(integer_in(1, 1000000, "an integer in [1, 1000000]"));
   app.add_option("--checkpoint-dir", o->checkpoint_dir,
-                 "Training detectors (video): keep checkpoints in this folder while training (it stays "
+                 "Training detectors (video, mvad): keep checkpoints in this folder while training (it stays "
                  "after an interrupted run)");
   app.add_flag("--resume", o->resume, "Continue from the latest checkpoint in --checkpoint-dir");
   o->sugar.add_to(app);

@@ -99,10 +99,11 @@ TEST_CASE("settings: exact lines for each kind of range", "[detectors][settings]
         "detector spade: setting 'image_metric' must be one of l2, cosine, got 'l1'");
   CHECK(create_error("spade", "image_layer", "") ==
         "detector spade: setting 'image_layer' must be a non-empty string, got ''");
-  CHECK(create_error("patchcore", "backbone", "vgg16") ==
-        "detector patchcore: setting 'backbone' must be one of mobilenet_v2, resnet18, torchscript, "
-        "wide_resnet50_2, "
-        "got 'vgg16'");
+  CHECK(
+      create_error("patchcore", "backbone", "vgg16") ==
+      "detector patchcore: setting 'backbone' must be one of mobilenet_v2, resnet18, resnet34, torchscript, "
+      "wide_resnet50_2, "
+      "got 'vgg16'");
   CHECK(create_error("patchcore", "layers", nlohmann::json::array()) ==
         "detector patchcore: setting 'layers' must be a non-empty list of names, got []");
   CHECK(create_error("simple3d", "neighbour_counts", {40, 1}) ==

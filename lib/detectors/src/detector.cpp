@@ -8,6 +8,7 @@
 #include "ffp/ffp.hpp"
 #include "fpfh_patchcore/fpfh_patchcore.hpp"
 #include "infp/infp.hpp"
+#include "mvad/mvad.hpp"
 #include "padim/padim.hpp"
 #include "patchcore/patchcore.hpp"
 #include "simple3d/simple3d.hpp"
@@ -81,6 +82,10 @@ void register_builtin_detectors() {
       "ffp", Modality::Video,
       "video: U-Net future-frame prediction from 4 frames, score = inverted PSNR (Liu et al., CVPR 2018, "
       "without flow and GAN)");
+  add<Mvad>(
+      "mvad", Modality::MultiView,
+      "multi-view: reverse distillation with top-K window cross-attention between the 5 views (MVAD, He "
+      "et al., 2024)");
   add<Infp>("infp", Modality::Video,
             "video: INFP frame prediction, WRN-38 encoder + TSM/FFT/context fusion + trajectory filter "
             "(IJCAI 2025); --set fusion=false filter=false is the AstNet-style baseline");

@@ -122,6 +122,15 @@ at::Tensor FeatureExtractor::images(std::span<const Sample> batch, std::vector<c
   return ((x - mean) / stdv).to(backbone_->device());
 }
 
+at::Tensor FeatureExtractor::normalized(const at::Tensor& rgb_u8) const {
+  if (!backbone_) throw InternalError(detector_ + ": backbone used before it was loaded");
+  Normalization n = backbone_->normalization();
+  const at::Device dev = backbone_->device();
+  at::Tensor mean = at::tensor(std::vector<float>(n.mean.begin(), n.mean.end())).view({1, 3, 1, 1}).to(dev);
+  at::Tensor stdv = at::tensor(std::vector<float>(n.std.begin(), n.std.end())).view({1, 3, 1, 1}).to(dev);
+  return (rgb_u8.to(dev).to(at::kFloat).div_(255.0) - mean) / stdv;
+}
+
 std::map<std::string, at::Tensor> FeatureExtractor::features(const at::Tensor& x,
                                                              const std::vector<std::string>& layers) const {
   if (!backbone_) throw InternalError(detector_ + ": backbone used before it was loaded");

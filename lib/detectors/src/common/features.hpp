@@ -46,6 +46,8 @@ class FeatureExtractor {
   /// Reads and resizes a batch of images to [B,3,S,S], normalised, on the backbone's device.
   /// `sizes` (optional) receives each image's original size.
   at::Tensor images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const;
+  /// RGB 8-bit [B,3,S,S] (any device) -> float, normalised for the backbone, on its device.
+  at::Tensor normalized(const at::Tensor& rgb_u8) const;
   std::map<std::string, at::Tensor> features(const at::Tensor& x,
                                              const std::vector<std::string>& layers) const;
   int image_size() const { return size_; }

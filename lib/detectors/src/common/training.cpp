@@ -183,7 +183,8 @@ Position resume_checkpoint(const fs::path& dir, torch::nn::Module& module, Adam&
     for (const auto& [k, v] : key.config.items()) {
       const nlohmann::json other = theirs.is_object() && theirs.contains(k) ? theirs[k] : nlohmann::json();
       if (other != v)
-        diff += (diff.empty() ? "" : "; ") + k + ": " + excerpt(other.dump(), 40) + " there, " + v.dump() + " now";
+        diff += (diff.empty() ? "" : "; ") + k + ": " + excerpt(other.dump(), 40) + " there, " + v.dump() +
+                " now";
     }
     throw_file_error(file, "was written with other settings (" + (diff.empty() ? "unknown keys" : diff) +
                                "); --resume needs the same settings (only " + key.resumable + " may change)");
@@ -199,8 +200,8 @@ Position resume_checkpoint(const fs::path& dir, torch::nn::Module& module, Adam&
     auto it = st.tensors.find(name);
     if (it == st.tensors.end()) throw_file_error(file, "has no tensor '" + name + "'");
     if (!it->second.sizes().equals(like.sizes()))
-      throw_file_error(file, "tensor '" + name + "' has shape " + shape_text(it->second.sizes()) + ", expected " +
-                                 shape_text(like.sizes()));
+      throw_file_error(file, "tensor '" + name + "' has shape " + shape_text(it->second.sizes()) +
+                                 ", expected " + shape_text(like.sizes()));
     return it->second;
   };
   std::size_t i = 0;
@@ -213,7 +214,8 @@ Position resume_checkpoint(const fs::path& dir, torch::nn::Module& module, Adam&
   for (auto& buf : module.named_buffers(true)) buf.value().copy_(take("model." + buf.key(), buf.value()));
   at::Tensor pos = take("position", at::empty({3})).to(at::kLong);
   Position out{pos[0].item<std::int64_t>(), pos[1].item<std::int64_t>(), pos[2].item<std::int64_t>()};
-  spdlog::info("{}: resuming from {} (epoch {}, step {})", key.detector, file.string(), out.epoch + 1, out.step);
+  spdlog::info("{}: resuming from {} (epoch {}, step {})", key.detector, file.string(), out.epoch + 1,
+               out.step);
   return out;
 }
 

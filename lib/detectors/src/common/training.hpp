@@ -55,11 +55,11 @@ struct Position {
 /// What a checkpoint must agree on to be resumed from.
 struct CheckpointKey {
   std::string detector;
-  nlohmann::json config;     ///< settings without the resumable ones
-  std::string resumable;     ///< "epochs, iterations, ..." for the error line
+  nlohmann::json config;  ///< settings without the resumable ones
+  std::string resumable;  ///< "epochs, iterations, ..." for the error line
   std::uint64_t seed = 0;
-  std::string data;          ///< e.g. "12 videos, 3400 frames, 3390 clips"
-  std::string data_noun;     ///< "training videos", "training samples"
+  std::string data;       ///< e.g. "12 videos, 3400 frames, 3390 clips"
+  std::string data_noun;  ///< "training videos", "training samples"
 };
 
 /// Checkpoint files in `dir` by step, ascending.
