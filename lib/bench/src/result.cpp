@@ -47,9 +47,11 @@ ResultField text_field(const std::string& name, std::function<std::string(const 
 }
 
 /// Table headings: "I-AUROC" for the image level's auroc, "P-AUPRO@0.3" for the pixel level's aupro_0.3.
+/// A multi-view sample's views are the papers' "image" columns (Real-IAD, MVAD: S-, I-, P-AUROC), so
+/// the view level is "I" too (no result has both a view and an image level).
 std::string level_prefix(const std::string& level) {
   static const std::map<std::string, std::string> kPrefix = {
-      {"sample", "S"}, {"frame", "F"}, {"view", "V"}, {"image", "I"}, {"pixel", "P"}, {"point", "Pt"}};
+      {"sample", "S"}, {"frame", "F"}, {"view", "I"}, {"image", "I"}, {"pixel", "P"}, {"point", "Pt"}};
   auto it = kPrefix.find(level);
   return it == kPrefix.end() ? level : it->second;
 }
