@@ -44,7 +44,7 @@ template <class Key>
 struct RadixStore {
   using PT = PosTraits<Key>;
   using Pos = typename PT::Pos;
-  Chunks<Key> neg;
+  GrowArray<Key> neg;  // 4 (float32) or 8 (float64) bytes a negative pixel, sorted in place
   Chunks<Pos> pos;
   Key kmin = std::numeric_limits<Key>::max(), kmax = 0;
 };
@@ -106,13 +106,13 @@ void radix_add(RadixStore<Key>& st, const V* data, const std::uint8_t* mask, con
 
 std::unique_ptr<RadixStore<std::uint64_t>> upgrade(RadixStore<std::uint32_t>& s) {
   auto out = std::make_unique<RadixStore<std::uint64_t>>();
-  for (size_t i = 0; i < s.neg.block_count(); ++i) {
-    const size_t m = s.neg.block_size(i);
+  {
+    const size_t m = s.neg.size();
     std::uint64_t* d = out->neg.reserve(m);
-    const std::uint32_t* p = s.neg.block(i);
+    const std::uint32_t* p = s.neg.data();
     for (size_t j = 0; j < m; ++j) d[j] = double_key(key_value(p[j]));
     out->neg.commit(m);
-    s.neg.release(i);
+    s.neg.clear();
   }
   for (size_t i = 0; i < s.pos.block_count(); ++i) {
     const size_t m = s.pos.block_size(i);
@@ -141,13 +141,13 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
   const Key kmin = st.kmin, kmax = st.kmax;
   const int bits = static_cast<int>(std::bit_width(static_cast<Key>(kmax - kmin)));
   const size_t nneg = st.neg.size(), npos = st.pos.size();
-  auto negs = radix_sort(st.neg, kmin, bits, threads, [](Key k) { return k; });
+  radix_sort_in_place(st.neg.data(), nneg, kmin, bits, threads, [](Key k) { return k; });
   auto poss = radix_sort(st.pos, kmin, bits, threads, [](const Pos& p) { return PT::key(p); });
   SweepConfig cfg = base;
   cfg.score_min = key_value(kmin);
   cfg.score_max = key_value(kmax);
   Sweep<Key> sweep(cfg);
-  const Key* ng = negs.get();
+  const Key* ng = st.neg.data();
   const Pos* ps = poss.get();
   const double* w = inv_size.data();
   size_t i = nneg, j = npos;
