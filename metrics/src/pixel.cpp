@@ -141,7 +141,8 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
   const Key kmin = st.kmin, kmax = st.kmax;
   const int bits = static_cast<int>(std::bit_width(static_cast<Key>(kmax - kmin)));
   const size_t nneg = st.neg.size(), npos = st.pos.size();
-  radix_sort_in_place(st.neg.data(), nneg, kmin, bits, threads, [](Key k) { return k; });
+  // Negatives: one sorted run per thread (each sorted in place by its thread), merged by the sweep.
+  const std::vector<size_t> run = radix_sort_runs(st.neg.data(), nneg, kmin, bits, threads, [](Key k) { return k; });
   auto poss = radix_sort(st.pos, kmin, bits, threads, [](const Pos& p) { return PT::key(p); });
   SweepConfig cfg = base;
   cfg.score_min = key_value(kmin);
@@ -150,17 +151,21 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
   const Key* ng = st.neg.data();
   const Pos* ps = poss.get();
   const double* w = inv_size.data();
-  size_t i = nneg, j = npos;
-  while (i > 0 || j > 0) {
-    Key k;
-    if (i == 0)
-      k = PT::key(ps[j - 1]);
-    else if (j == 0)
-      k = ng[i - 1];
-    else
-      k = std::max(ng[i - 1], PT::key(ps[j - 1]));
-    const size_t i0 = i;
-    while (i > 0 && ng[i - 1] == k) --i;
+  const size_t runs = run.size() - 1;
+  std::vector<size_t> cur(run.begin() + 1, run.end());  // run r's unread part: [run[r], cur[r])
+  size_t j = npos;
+  for (;;) {
+    bool any = j > 0;
+    Key k = any ? PT::key(ps[j - 1]) : Key{0};
+    for (size_t r = 0; r < runs; ++r)
+      if (cur[r] > run[r] && (!any || ng[cur[r] - 1] > k)) k = ng[cur[r] - 1], any = true;
+    if (!any) break;
+    size_t dfp = 0;
+    for (size_t r = 0; r < runs; ++r) {
+      const size_t c0 = cur[r];
+      while (cur[r] > run[r] && ng[cur[r] - 1] == k) --cur[r];
+      dfp += c0 - cur[r];
+    }
     std::int64_t dtp = 0;
     double dpro = 0;
     while (j > 0 && PT::key(ps[j - 1]) == k) {
@@ -168,7 +173,7 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
       ++dtp;
       dpro += w[PT::region(ps[j])];
     }
-    sweep.point(k, static_cast<std::int64_t>(i0 - i), dtp, dpro);
+    sweep.point(k, static_cast<std::int64_t>(dfp), dtp, dpro);
   }
   return sweep.finish();
 }
