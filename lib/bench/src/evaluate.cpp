@@ -344,7 +344,7 @@ double predict_all(const std::vector<Sample>& samples, const BatchPredictor& pre
 
 CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict,
                                  const EvalOptions& eval, const CommonOptions& common,
-                                 PredictionWriter* writer) {
+                                 PredictionWriter* writer, const UnitNamer& unit_name) {
   CategoryResult r = start_result(data);
   // The strategy checks every map; it accumulates only when the category has ground truth.
   std::unique_ptr<TruthStrategy> truth = make_truth(data, eval, common.device);
@@ -359,7 +359,9 @@ CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor&
   double metric_seconds = 0;
   r.seconds.infer =
       predict_all(data.test, predict, common, "infer " + data.category, [&](const Sample& s, Prediction& p) {
-        auto name_of = [&](std::size_t u) { return !p.origin.empty() ? p.origin : s.units[u].path.string(); };
+        auto name_of = [&](std::size_t u) {
+          return unit_name ? unit_name(s, u) : !p.origin.empty() ? p.origin : s.units[u].path.string();
+        };
         for (std::size_t u = 0; u < s.units.size(); ++u) {
           const std::string name = name_of(u);
           truth->check(name, p.units[u].map);
