@@ -142,7 +142,8 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
   const int bits = static_cast<int>(std::bit_width(static_cast<Key>(kmax - kmin)));
   const size_t nneg = st.neg.size(), npos = st.pos.size();
   // Negatives: one sorted run per thread (each sorted in place by its thread), merged by the sweep.
-  const std::vector<size_t> run = radix_sort_runs(st.neg.data(), nneg, kmin, bits, threads, [](Key k) { return k; });
+  const std::vector<size_t> run =
+      radix_sort_runs(st.neg.data(), nneg, kmin, bits, threads, [](Key k) { return k; });
   auto poss = radix_sort(st.pos, kmin, bits, threads, [](const Pos& p) { return PT::key(p); });
   SweepConfig cfg = base;
   cfg.score_min = key_value(kmin);

@@ -3,10 +3,10 @@
 // contiguous, growable array (GrowArray: grown by remapping its pages, never by copying) and
 // sorted in place: an MSD pass permutes them into buckets of their top bits (American flag sort),
 // and each bucket is finished by an LSD radix sort in cache; with T threads the array is sorted as
-// T runs, one per thread, that the sweep merges. So the keys take 4 bytes a pixel (float32) from
-// the first map to the end of the sweep, plus one bucket-sized buffer per thread. Positives (a
-// small fraction) are appended in chunks and sorted into a new array, freeing the chunks as they
-// are scattered.
+// min(T, 4) runs, one per thread, that the sweep merges. So the keys take 4 bytes a pixel
+// (float32) from the first map to the end of the sweep, plus one bucket-sized buffer per thread.
+// Positives (a small fraction) are appended in chunks and sorted into a new array, freeing the
+// chunks as they are scattered.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -285,18 +285,22 @@ void radix_sort_in_place(T* a, size_t n, Key kmin, int bits, int threads, KeyOf 
   finish_buckets(a, start, nb, shift, kmin, threads, key_of);
 }
 
-/// Sorts a[0, n) into consecutive sorted runs, one per thread, each sorted in place by its own
-/// thread (radix_sort_in_place): the American flag permutation is sequential, so this is how it
-/// uses every core. Returns the run bounds (runs + 1 values, from 0 to n); one run below 2^18
-/// elements. The caller merges the runs.
+/// Sorts a[0, n) into consecutive sorted runs, one per thread up to kMaxRuns, each sorted in place
+/// by its own thread (radix_sort_in_place, with threads / runs threads for its counting and
+/// buckets): the American flag permutation is sequential, so this is how it uses the cores.
+/// Returns the run bounds (runs + 1 values, from 0 to n); one run below 2^18 elements. The caller
+/// merges the runs (a comparison per run and distinct key, hence the cap).
+inline constexpr int kMaxRuns = 4;
 template <class T, class Key, class KeyOf>
 std::vector<size_t> radix_sort_runs(T* a, size_t n, Key kmin, int bits, int threads, KeyOf key_of) {
-  if (n < (size_t{1} << 18) || threads < 1) threads = 1;
-  std::vector<size_t> bound(static_cast<size_t>(threads) + 1);
-  for (size_t t = 0; t <= static_cast<size_t>(threads); ++t) bound[t] = n * t / static_cast<size_t>(threads);
-  run_threads(threads, [&](int t) {
+  if (threads < 1) threads = 1;
+  const int runs = n < (size_t{1} << 18) ? 1 : std::min(threads, kMaxRuns);
+  const int inner = std::max(1, threads / runs);
+  std::vector<size_t> bound(static_cast<size_t>(runs) + 1);
+  for (size_t t = 0; t <= static_cast<size_t>(runs); ++t) bound[t] = n * t / static_cast<size_t>(runs);
+  run_threads(runs, [&](int t) {
     const size_t lo = bound[static_cast<size_t>(t)], hi = bound[static_cast<size_t>(t) + 1];
-    radix_sort_in_place(a + lo, hi - lo, kmin, bits, 1, key_of);
+    radix_sort_in_place(a + lo, hi - lo, kmin, bits, inner, key_of);
   });
   return bound;
 }

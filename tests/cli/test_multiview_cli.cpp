@@ -168,16 +168,16 @@ TEST_CASE("multi-view: bad ground truth and bad view maps are one line naming th
     REQUIRE(fs::exists(mask));
     REQUIRE(cv::imwrite(mask.string(), cv::Mat(64, 96, CV_8UC1, cv::Scalar(255))));
     expect_error(tmp / "P", tmp / "root", "",
-                 mask.string() + ": mask is 96x64 but its image " + (tmp / "root" / "crate" / bad_view).string() +
-                     " is 128x128");
+                 mask.string() + ": mask is 96x64 but its image " +
+                     (tmp / "root" / "crate" / bad_view).string() + " is 128x128");
   }
   SECTION("a missing view map: the file expected and the view") {
     write_mask_predictions(tmp / "P", false);
     REQUIRE(fs::remove(tmp / "P" / "crate" / with_ext(good_view, ".tiff")));
     expect_error(tmp / "P", mv_root(), "",
-                 (tmp / "P" / "crate").string() + ": 1 of 120 view maps missing (first: " +
-                     with_ext(good_view, ".tiff") + " for view " + good_view +
-                     "; a view's map is its image_path with .tiff, .tif or .npy)");
+                 (tmp / "P" / "crate").string() +
+                     ": 1 of 120 view maps missing (first: " + with_ext(good_view, ".tiff") + " for view " +
+                     good_view + "; a view's map is its image_path with .tiff, .tif or .npy)");
   }
   SECTION("NaN in a view map: the map file and the view") {
     write_mask_predictions(tmp / "P", false);
@@ -189,8 +189,9 @@ TEST_CASE("multi-view: bad ground truth and bad view maps are one line naming th
     expect_error(tmp / "P", mv_root(), "",
                  map.string() + " (view " + good_view + "): map has 2 non-finite values (NaN or infinite)");
   }
-  SECTION("a view map of another size than its mask: resized, or with --no-resize the map file, the view, "
-          "both sizes") {
+  SECTION(
+      "a view map of another size than its mask: resized, or with --no-resize the map file, the view, "
+      "both sizes") {
     write_mask_predictions(tmp / "P", false);
     const fs::path map = tmp / "P" / "crate" / with_ext(bad_view, ".tiff");
     adbench::write_score_map_tiff(map, at::zeros({64, 64}));
