@@ -16,7 +16,7 @@
      anomalous views' images (to check the mask's size), so every image is a hard link to one
      256x256 JPEG.
    - Masks (anomalous views only): 256x256 8-bit PNG with soft edges (as the resized realiad_256
-     release), 1 or 2 elliptic regions covering 0.01-3 % of the view; adbench binarises at > 127.
+     release), 1 or 2 elliptic regions of about 0.03-3 % of the view each; adbench binarises at > 127.
    - PRED/plastic_nut/<image_path with .npy>: float32 maps; background = a coarse 16x16 field +
      fine Gaussian noise + a per-view offset, a bump of random strength over each defect (and a
      false-positive bump in 15 % of the normal views), so pixel scores are continuous with few ties.
