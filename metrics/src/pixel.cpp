@@ -44,7 +44,7 @@ template <class Key>
 struct RadixStore {
   using PT = PosTraits<Key>;
   using Pos = typename PT::Pos;
-  Chunks<Key> neg;
+  GrowArray<Key> neg;  // 4 (float32) or 8 (float64) bytes a negative pixel, sorted in place
   Chunks<Pos> pos;
   Key kmin = std::numeric_limits<Key>::max(), kmax = 0;
 };
@@ -106,13 +106,13 @@ void radix_add(RadixStore<Key>& st, const V* data, const std::uint8_t* mask, con
 
 std::unique_ptr<RadixStore<std::uint64_t>> upgrade(RadixStore<std::uint32_t>& s) {
   auto out = std::make_unique<RadixStore<std::uint64_t>>();
-  for (size_t i = 0; i < s.neg.block_count(); ++i) {
-    const size_t m = s.neg.block_size(i);
+  {
+    const size_t m = s.neg.size();
     std::uint64_t* d = out->neg.reserve(m);
-    const std::uint32_t* p = s.neg.block(i);
+    const std::uint32_t* p = s.neg.data();
     for (size_t j = 0; j < m; ++j) d[j] = double_key(key_value(p[j]));
     out->neg.commit(m);
-    s.neg.release(i);
+    s.neg.clear();
   }
   for (size_t i = 0; i < s.pos.block_count(); ++i) {
     const size_t m = s.pos.block_size(i);
@@ -141,26 +141,32 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
   const Key kmin = st.kmin, kmax = st.kmax;
   const int bits = static_cast<int>(std::bit_width(static_cast<Key>(kmax - kmin)));
   const size_t nneg = st.neg.size(), npos = st.pos.size();
-  auto negs = radix_sort(st.neg, kmin, bits, threads, [](Key k) { return k; });
+  // Negatives: one sorted run per thread (each sorted in place by its thread), merged by the sweep.
+  const std::vector<size_t> run =
+      radix_sort_runs(st.neg.data(), nneg, kmin, bits, threads, [](Key k) { return k; });
   auto poss = radix_sort(st.pos, kmin, bits, threads, [](const Pos& p) { return PT::key(p); });
   SweepConfig cfg = base;
   cfg.score_min = key_value(kmin);
   cfg.score_max = key_value(kmax);
   Sweep<Key> sweep(cfg);
-  const Key* ng = negs.get();
+  const Key* ng = st.neg.data();
   const Pos* ps = poss.get();
   const double* w = inv_size.data();
-  size_t i = nneg, j = npos;
-  while (i > 0 || j > 0) {
-    Key k;
-    if (i == 0)
-      k = PT::key(ps[j - 1]);
-    else if (j == 0)
-      k = ng[i - 1];
-    else
-      k = std::max(ng[i - 1], PT::key(ps[j - 1]));
-    const size_t i0 = i;
-    while (i > 0 && ng[i - 1] == k) --i;
+  const size_t runs = run.size() - 1;
+  std::vector<size_t> cur(run.begin() + 1, run.end());  // run r's unread part: [run[r], cur[r])
+  size_t j = npos;
+  for (;;) {
+    bool any = j > 0;
+    Key k = any ? PT::key(ps[j - 1]) : Key{0};
+    for (size_t r = 0; r < runs; ++r)
+      if (cur[r] > run[r] && (!any || ng[cur[r] - 1] > k)) k = ng[cur[r] - 1], any = true;
+    if (!any) break;
+    size_t dfp = 0;
+    for (size_t r = 0; r < runs; ++r) {
+      const size_t c0 = cur[r];
+      while (cur[r] > run[r] && ng[cur[r] - 1] == k) --cur[r];
+      dfp += c0 - cur[r];
+    }
     std::int64_t dtp = 0;
     double dpro = 0;
     while (j > 0 && PT::key(ps[j - 1]) == k) {
@@ -168,7 +174,7 @@ SweepResult radix_compute(RadixStore<Key>& st, const SweepConfig& base, const st
       ++dtp;
       dpro += w[PT::region(ps[j])];
     }
-    sweep.point(k, static_cast<std::int64_t>(i0 - i), dtp, dpro);
+    sweep.point(k, static_cast<std::int64_t>(dfp), dtp, dpro);
   }
   return sweep.finish();
 }

@@ -225,5 +225,7 @@ TEST_CASE("multi-view prediction folders: one map and score per view, keyed by i
   fs::remove(tmp / "P" / "obj" / "test_D_C3.tiff");
   REQUIRE_THROWS_WITH(
       PredictionReader(tmp / "P", "obj", data.test, cat_dir),
-      (tmp / "P" / "obj").string() + ": 1 of 20 view predictions missing (first: test_D_C3.tiff)");
+      (tmp / "P" / "obj").string() +
+          ": 1 of 20 view maps missing (first: test_D_C3.tiff for view test_D_C3.png; a view's map is its "
+          "image_path with .tiff, .tif or .npy)");
 }

@@ -137,3 +137,73 @@ TEST_CASE("multi-view: an image detector per view, --pred-out then --pred; --spl
       "fuiad-0.0, fuiad-0.1, fuiad-0.2, fuiad-0.4)\n");
   CHECK(!fs::exists(tmp / "bad.json"));
 }
+
+TEST_CASE("multi-view: bad ground truth and bad view maps are one line naming the file and the view, exit 2",
+          "[cli][multiview]") {
+  TempDir tmp("mv-bad");
+  const nlohmann::json split = read_json(mv_root() / "realiad_jsons" / "crate.json");
+  std::string bad_view, good_view;  // image_path of the first anomalous / first normal test view
+  for (const auto& rec : split.at("test")) {
+    if (bad_view.empty() && !rec.at("mask_path").is_null()) bad_view = rec.at("image_path");
+    if (good_view.empty() && rec.at("mask_path").is_null()) good_view = rec.at("image_path");
+  }
+  REQUIRE(!bad_view.empty());
+  REQUIRE(!good_view.empty());
+  auto with_ext = [](std::string p, const char* ext) { return fs::path(p).replace_extension(ext).string(); };
+  // Runs eval on PRED and the given root; expects exit 2, exactly `err` on stderr, no result file.
+  auto expect_error = [&](const fs::path& pred, const fs::path& root, const std::string& extra,
+                          const std::string& err) {
+    const fs::path out = tmp / "r.json";
+    CommandResult r = run_adbench("--quiet eval --pred " + q(pred) + " --dataset real_iad --root " + q(root) +
+                                  " --category crate" + extra + " --out " + q(out));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "adbench: error: " + err + "\n");
+    CHECK(!fs::exists(out));
+  };
+
+  SECTION("a mask whose size differs from its image: the mask file and both sizes") {
+    write_mask_predictions(tmp / "P", false);
+    copy_tree(mv_root(), tmp / "root");
+    const fs::path mask = tmp / "root" / "crate" / with_ext(bad_view, ".png");
+    REQUIRE(fs::exists(mask));
+    REQUIRE(cv::imwrite(mask.string(), cv::Mat(64, 96, CV_8UC1, cv::Scalar(255))));
+    expect_error(tmp / "P", tmp / "root", "",
+                 mask.string() + ": mask is 96x64 but its image " +
+                     (tmp / "root" / "crate" / bad_view).string() + " is 128x128");
+  }
+  SECTION("a missing view map: the file expected and the view") {
+    write_mask_predictions(tmp / "P", false);
+    REQUIRE(fs::remove(tmp / "P" / "crate" / with_ext(good_view, ".tiff")));
+    expect_error(tmp / "P", mv_root(), "",
+                 (tmp / "P" / "crate").string() +
+                     ": 1 of 120 view maps missing (first: " + with_ext(good_view, ".tiff") + " for view " +
+                     good_view + "; a view's map is its image_path with .tiff, .tif or .npy)");
+  }
+  SECTION("NaN in a view map: the map file and the view") {
+    write_mask_predictions(tmp / "P", false);
+    const fs::path map = tmp / "P" / "crate" / with_ext(good_view, ".tiff");
+    at::Tensor m = at::zeros({128, 128});
+    m[3][4] = std::nanf("");
+    m[5][6] = std::nanf("");
+    adbench::write_score_map_tiff(map, m);
+    expect_error(tmp / "P", mv_root(), "",
+                 map.string() + " (view " + good_view + "): map has 2 non-finite values (NaN or infinite)");
+  }
+  SECTION(
+      "a view map of another size than its mask: resized, or with --no-resize the map file, the view, "
+      "both sizes") {
+    write_mask_predictions(tmp / "P", false);
+    const fs::path map = tmp / "P" / "crate" / with_ext(bad_view, ".tiff");
+    adbench::write_score_map_tiff(map, at::zeros({64, 64}));
+    expect_error(tmp / "P", mv_root(), " --no-resize",
+                 map.string() + " (view " + bad_view + "): map is 64x64 but its mask " +
+                     (mv_root() / "crate" / with_ext(bad_view, ".png")).string() +
+                     " is 128x128 (--no-resize forbids resizing)");
+    CommandResult r = run_adbench("--quiet eval --pred " + q(tmp / "P") + " --dataset real_iad --root " +
+                                  q(mv_root()) + " --category crate --out " + q(tmp / "ok.json"));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const nlohmann::json j = read_json(tmp / "ok.json");
+    CHECK(j["categories"][0]["levels"][2]["counts"]["resized_maps"] == 1);
+  }
+}

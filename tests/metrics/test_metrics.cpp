@@ -96,6 +96,26 @@ TEST_CASE("radix engine equals the plain reference (ties, negatives, -0.0, float
   }
 }
 
+TEST_CASE("radix engine: 1, 2, 3 or 8 threads (1 to 4 sorted runs) give the same result", "[metrics]") {
+  // 393,216 pixels: above the size where the negatives are sorted as one run per thread (at most 4;
+  // 8 threads = 4 runs of 2 threads each).
+  for (int levels : {0, 5}) {
+    for (auto t : {at::kFloat, at::kDouble}) {
+      auto ims = as_dtype(test::random_images(24, 128, 128, 31u + static_cast<unsigned>(levels), levels), t);
+      Options opt;
+      opt.aupro_limits = kLimits;
+      opt.threads = 1;
+      const PixelMetrics one = run(ims, opt, t);
+      require_matches_reference(one, test::reference_metrics(ims, kLimits));
+      for (int threads : {2, 3, 8}) {
+        INFO("levels " << levels << " dtype " << c10::toString(t) << " threads " << threads);
+        opt.threads = threads;
+        require_same(run(ims, opt, t), one, 0.0);
+      }
+    }
+  }
+}
+
 TEST_CASE("torch engine equals radix engine on heavy ties, float32 and float64", "[metrics]") {
   for (auto t : {at::kFloat, at::kDouble}) {
     for (auto conv : {ApConvention::Step, ApConvention::Trapezoid}) {

@@ -663,7 +663,10 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
         for (const auto& s : batch) out.push_back(reader.read(s));
         return out;
       };
-      r = evaluate_category(data, predict, req.eval, common, writer.get());
+      UnitNamer view_name;  // multi-view: errors name the view's map file and its image_path
+      if (!views_dir(data).empty())
+        view_name = [&reader](const Sample& s, std::size_t u) { return reader.view_name(s, u); };
+      r = evaluate_category(data, predict, req.eval, common, writer.get(), view_name);
       r.train = 0;
       r.produced_by = prediction_origin(*req.predictions / category, category, r.warnings);
     }

@@ -199,7 +199,7 @@ void PredictionReader::read_views(const std::vector<Sample>& test) {
             "ambiguous prediction: " + std::to_string(present.size()) + " maps (" + names + "); keep one");
       }
       if (present.empty())
-        missing.push_back(fs::path(key).replace_extension(".tiff").generic_string());
+        missing.push_back(fs::path(key).replace_extension(".tiff").generic_string() + " for view " + key);
       else
         maps_[key] = present[0];
     }
@@ -207,7 +207,8 @@ void PredictionReader::read_views(const std::vector<Sample>& test) {
     std::string first;
     for (size_t i = 0; i < missing.size() && i < 3; ++i) first += (i ? ", " : "") + missing[i];
     throw_file_error(dir_, std::to_string(missing.size()) + " of " + std::to_string(views) +
-                               " view predictions missing (first: " + first + ")");
+                               " view maps missing (first: " + first +
+                               "; a view's map is its image_path with .tiff, .tif or .npy)");
   }
   fs::path csv = dir_ / "scores.csv";
   std::error_code ec;
@@ -223,6 +224,11 @@ void PredictionReader::read_views(const std::vector<Sample>& test) {
     throw_file_error(csv, std::to_string(no_score.size()) + " of " + std::to_string(views) +
                               " views have no score (first: " + first + ")");
   }
+}
+
+std::string PredictionReader::view_name(const Sample& sample, std::size_t u) const {
+  const std::string key = view_image_path(views_dir_, sample.units.at(u));
+  return maps_.at(key).string() + " (view " + key + ")";
 }
 
 Prediction PredictionReader::read(const Sample& sample) const {

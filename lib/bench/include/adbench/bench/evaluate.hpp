@@ -55,11 +55,16 @@ double predict_all(const std::vector<Sample>& samples, const BatchPredictor& pre
                    const CommonOptions& common, const std::string& progress_label,
                    const std::function<void(const Sample&, Prediction&)>& each);
 
+/// The name of unit `u`'s map in error lines, e.g. "PRED/cat/OK/S0001/x_C1.tiff (view
+/// OK/S0001/x_C1.jpg)" for a view read from a prediction folder.
+using UnitNamer = std::function<std::string(const Sample&, std::size_t u)>;
+
 /// Evaluates one category: predictions streamed into the metric levels, optionally written through
-/// `writer`. Timings: infer and metrics.
+/// `writer`. Timings: infer and metrics. Errors about a unit's map name it by `unit_name` when
+/// given, else by Prediction::origin, else by the unit's image.
 CategoryResult evaluate_category(const CategoryData& data, const BatchPredictor& predict,
                                  const EvalOptions& eval, const CommonOptions& common,
-                                 PredictionWriter* writer);
+                                 PredictionWriter* writer, const UnitNamer& unit_name = {});
 
 /// Predicts a video frame by frame, in order, handing each frame's output to the sink (no map
 /// needed when `want_maps` is false).

@@ -62,6 +62,8 @@ class PredictionReader {
   /// samples (the sample score is aggregated by the evaluation).
   Prediction read(const Sample& sample) const;
   bool has_scores_csv() const { return !scores_.empty(); }
+  /// Multi-view: "<map file> (view <image_path>)", the name of view u's map in error lines.
+  std::string view_name(const Sample& sample, std::size_t u) const;
 
  private:
   void read_views(const std::vector<Sample>& test);
