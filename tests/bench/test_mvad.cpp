@@ -110,7 +110,8 @@ TEST_CASE("mvad: MVAS is windowed attention over the top-k key windows", "[mvad]
     at::Tensor ref = attention(qp.reshape({16, c}), keys, heads);
     // Only tokens of query windows whose routing picks that window; check the top-left window,
     // whose mean is closest to q's mean.
-    at::Tensor ref_tl = attention(qp.narrow(0, 0, 2).narrow(1, 0, 2).reshape({4, c}), keys, heads).reshape({2, 2, c});
+    at::Tensor ref_tl =
+        attention(qp.narrow(0, 0, 2).narrow(1, 0, 2).reshape({4, c}), keys, heads).reshape({2, 2, c});
     CHECK(at::allclose(out[0].narrow(0, 0, 2).narrow(1, 0, 2), ref_tl, 1e-5, 1e-5));
     (void)ref;
   }
@@ -194,5 +195,21 @@ TEST_CASE("mvad: gate on the synthetic multi-view set (shared MobileNetV2, 128 x
   REQUIRE(fs::exists(ck));
   REQUIRE_THROWS_WITH(refused.fit(data.train, rc),
                       ck + ": was written with other settings (lr: 0.0125 there, 0.001 now); --resume needs "
-                           "the same settings (only epochs, checkpoint_every, keep_checkpoints may change)");
+                           "the same settings (only epochs, checkpoint_every, keep_checkpoints, cache_mb may "
+                           "change)");
+
+  // Views re-read every epoch (cache_mb 0) train exactly as views kept in memory.
+  nlohmann::json one = settings;
+  one["epochs"] = 1;
+  Mvad kept(one);
+  one["cache_mb"] = 0;
+  Mvad reread(one);
+  kept.fit(data.train, RunContext{});
+  reread.fit(data.train, RunContext{});
+  const auto a = kept.state(), b = reread.state();
+  REQUIRE(a.size() == b.size());
+  for (const auto& [k, t] : a) {
+    INFO(k);
+    CHECK(at::equal(t, b.at(k)));
+  }
 }

@@ -22,7 +22,7 @@ std::vector<int64_t> ints(const nlohmann::json& j) { return j.get<std::vector<in
 
 /// Settings that may differ between a checkpoint and the run resuming from it.
 const std::vector<std::string>& resumable() {
-  static const std::vector<std::string> keys = {"epochs", "checkpoint_every", "keep_checkpoints"};
+  static const std::vector<std::string> keys = {"epochs", "checkpoint_every", "keep_checkpoints", "cache_mb"};
   return keys;
 }
 
@@ -56,23 +56,29 @@ const SettingsTable& Mvad::settings() {
                  "MVAS blocks (attention + MLP) at levels 1, 2, 3"});
     t.push_back({"decoder_blocks", std::vector<int>{3, 4, 6}, SettingRange::integers(3, 3, 1, 64),
                  "de-ResNet34 blocks per decoder level (deepest first)"});
-    t.push_back({"heads", 8, SettingRange::integer(1, 64), "attention heads (must divide every level's channels)"});
+    t.push_back(
+        {"heads", 8, SettingRange::integer(1, 64), "attention heads (must divide every level's channels)"});
     t.push_back({"mvas_proj", false, SettingRange::boolean(),
                  "C->C query / key-value projections in MVAS (the variant of the published log)"});
-    t.push_back({"dropout", 0.1, SettingRange::number(0, false, 1, true), "dropout in the MVAS blocks' MLPs"});
-    t.push_back({"drop_path", 0.1, SettingRange::number(0, false, 1, true), "DropPath on the attention branch"});
+    t.push_back(
+        {"dropout", 0.1, SettingRange::number(0, false, 1, true), "dropout in the MVAS blocks' MLPs"});
+    t.push_back(
+        {"drop_path", 0.1, SettingRange::number(0, false, 1, true), "DropPath on the attention branch"});
     t.push_back({"epochs", 100, SettingRange::integer(1, 1000000), "training epochs (--epochs)"});
     t.push_back({"batch", 8, SettingRange::integer(1, 65536), "training samples (of 5 views) per step"});
-    t.push_back({"lr", 0.0125, SettingRange::number(0, true, 10), "AdamW learning rate (0.005 x 8 x 5 / 16)"});
+    t.push_back(
+        {"lr", 0.0125, SettingRange::number(0, true, 10), "AdamW learning rate (0.005 x 8 x 5 / 16)"});
     t.push_back({"beta1", 0.9, SettingRange::number(0, false, 1, true), "AdamW beta1"});
     t.push_back({"beta2", 0.999, SettingRange::number(0, false, 1, true), "AdamW beta2"});
     t.push_back({"weight_decay", 1e-4, SettingRange::number(0, false, 1), "AdamW decoupled weight decay"});
     t.push_back({"lr_decay_at", 0.8, SettingRange::number(0, false, 1),
                  "the learning rate is x lr_gamma from epoch floor(lr_decay_at x epochs) on"});
     t.push_back({"lr_gamma", 0.1, SettingRange::number(0, true, 1), "learning-rate decay factor"});
-    t.push_back({"grad_clip", 5.0, SettingRange::number(0, false, 1e9),
-                 "gradient-norm clipping (0: none)"});
+    t.push_back({"grad_clip", 5.0, SettingRange::number(0, false, 1e9), "gradient-norm clipping (0: none)"});
     t.push_back({"loss_weight", 5.0, SettingRange::number(0, true, 1e6), "weight of each level's MSE"});
+    t.push_back({"cache_mb", 4096, SettingRange::integer(0, 1 << 30),
+                 "training views are kept in memory as 8-bit when they fit in this many MiB (5 x 3 x "
+                 "image_size^2 bytes a sample), else read again every epoch"});
     t.push_back({"checkpoint_every", 10, SettingRange::integer(0, 1000000),
                  "with --checkpoint-dir: a checkpoint every N epochs (0: only at the end)"});
     t.push_back({"keep_checkpoints", 2, SettingRange::integer(1, 1000000),
@@ -115,7 +121,8 @@ void Mvad::make_net(const std::vector<int64_t>& channels) {
     if (c % heads != 0 || c % 4 != 0)
       throw InputError("detector mvad: the encoder's levels have " + std::to_string(channels[0]) + ", " +
                        std::to_string(channels[1]) + ", " + std::to_string(channels[2]) +
-                       " channels; each must be a multiple of 4 and of heads (" + std::to_string(heads) + ")");
+                       " channels; each must be a multiple of 4 and of heads (" + std::to_string(heads) +
+                       ")");
   mvad::NetOptions o;
   o.channels = channels;
   o.n_win = ints(config_["n_win"]);
@@ -150,42 +157,55 @@ void Mvad::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   extractor_.load(ctx.device, seed_);
   const int64_t size = extractor_.image_size();
 
-  // Training views, read once and kept as 8-bit [5, 3, S, S] per sample.
+  for (const auto& s : train)
+    if (s.units.size() != static_cast<std::size_t>(kViews))
+      throw InputError("mvad: training sample '" + s.rel_path + "' has " + std::to_string(s.units.size()) +
+                       " views; mvad needs " + std::to_string(kViews) + " (a multi-view dataset: real_iad)");
+  // A sample's views as 8-bit [5, 3, S, S].
+  auto read_views = [&](const Sample& s) {
+    std::vector<at::Tensor> vs;
+    for (const auto& u : s.units) {
+      cv::Mat rgb = read_image_rgb(u.path), r;
+      const bool shrink = rgb.cols > size || rgb.rows > size;
+      cv::resize(rgb, r, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0,
+                 shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+      if (!r.isContinuous()) r = r.clone();
+      vs.push_back(at::from_blob(r.data, {size, size, 3}, at::kByte).permute({2, 0, 1}).clone());
+    }
+    return at::stack(vs);
+  };
+  // Kept in memory when they fit in cache_mb (read once), else read again every epoch (a
+  // multi-class Real-IAD training set is about 17 GB at 256²).
+  const double cache_bytes =
+      static_cast<double>(train.size()) * kViews * 3.0 * static_cast<double>(size * size);
+  const bool cached = cache_bytes <= config_["cache_mb"].get<double>() * 1048576.0;
   std::vector<at::Tensor> cache;
-  cache.reserve(train.size());
-  {
+  if (cached) {
+    cache.reserve(train.size());
     Progress progress("mvad: reading training views", static_cast<int64_t>(train.size()));
     for (const auto& s : train) {
-      if (s.units.size() != static_cast<std::size_t>(kViews))
-        throw InputError("mvad: training sample '" + s.rel_path + "' has " + std::to_string(s.units.size()) +
-                         " views; mvad needs " + std::to_string(kViews) + " (a multi-view dataset: real_iad)");
-      std::vector<at::Tensor> vs;
-      for (const auto& u : s.units) {
-        cv::Mat rgb = read_image_rgb(u.path), r;
-        const bool shrink = rgb.cols > size || rgb.rows > size;
-        cv::resize(rgb, r, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0,
-                   shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
-        if (!r.isContinuous()) r = r.clone();
-        vs.push_back(at::from_blob(r.data, {size, size, 3}, at::kByte).permute({2, 0, 1}).clone());
-      }
-      cache.push_back(at::stack(vs));
+      cache.push_back(read_views(s));
       progress.tick();
     }
     progress.done();
+  } else {
+    spdlog::info("mvad: the training views need {:.0f} MiB as 8-bit, more than cache_mb: read every epoch",
+                 cache_bytes / 1048576.0);
   }
+  auto views_of = [&](std::size_t i) { return cached ? cache[i] : read_views(train[i]); };
 
   // The encoder's channels and strides, from the first sample.
   {
     at::NoGradGuard no_grad;
-    auto f = encode(extractor_.normalized(cache.front().narrow(0, 0, 1)));
+    auto f = encode(extractor_.normalized(views_of(0).narrow(0, 0, 1)));
     std::vector<int64_t> ch;
     for (std::size_t l = 0; l < 3; ++l) {
       const int64_t stride = int64_t{4} << l;
       if (f[l].size(2) * stride != size || f[l].size(3) * stride != size)
-        throw InputError("detector mvad: layer '" + layers_[l] + "' of " + config_["backbone"].get<std::string>() +
-                         " gives " + std::to_string(f[l].size(2)) + "x" + std::to_string(f[l].size(3)) +
-                         " features for " + std::to_string(size) + "x" + std::to_string(size) +
-                         " views; mvad's three layers must be at strides 4, 8, 16");
+        throw InputError("detector mvad: layer '" + layers_[l] + "' of " +
+                         config_["backbone"].get<std::string>() + " gives " + std::to_string(f[l].size(2)) +
+                         "x" + std::to_string(f[l].size(3)) + " features for " + std::to_string(size) + "x" +
+                         std::to_string(size) + " views; mvad's three layers must be at strides 4, 8, 16");
       ch.push_back(f[l].size(1));
     }
     at::manual_seed(seed_);
@@ -197,7 +217,7 @@ void Mvad::fit(const std::vector<Sample>& train, const RunContext& ctx) {
 
   const int64_t epochs = config_["epochs"].get<int64_t>();
   const int64_t batch = config_["batch"].get<int64_t>();
-  const auto n = static_cast<int64_t>(cache.size());
+  const auto n = static_cast<int64_t>(train.size());
   const int64_t steps_per_epoch = (n + batch - 1) / batch, total_steps = epochs * steps_per_epoch;
   const double lr0 = config_["lr"].get<double>(), gamma = config_["lr_gamma"].get<double>();
   const auto decay_epoch = static_cast<int64_t>(std::floor(config_["lr_decay_at"].get<double>() * epochs));
@@ -210,7 +230,10 @@ void Mvad::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   for (const auto& k : resumable()) key_config.erase(k);
   std::string resumable_text;
   for (const auto& k : resumable()) resumable_text += (resumable_text.empty() ? "" : ", ") + k;
-  const train::CheckpointKey key{"mvad", key_config, resumable_text, seed_,
+  const train::CheckpointKey key{"mvad",
+                                 key_config,
+                                 resumable_text,
+                                 seed_,
                                  std::to_string(n) + " samples of " + std::to_string(kViews) + " views",
                                  "training samples"};
   const std::filesystem::path& ckdir = ctx.checkpoint_dir;
@@ -237,7 +260,7 @@ void Mvad::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     for (int64_t st = epoch == pos.epoch ? pos.epoch_step : 0; st < steps_per_epoch; ++st) {
       std::vector<at::Tensor> items;
       for (int64_t i = st * batch; i < std::min(n, (st + 1) * batch); ++i)
-        items.push_back(cache[static_cast<std::size_t>(ord[i])]);
+        items.push_back(views_of(static_cast<std::size_t>(ord[i])));
       at::Tensor x = extractor_.normalized(at::cat(items));  // [b*5, 3, S, S], views of a sample consecutive
       std::vector<at::Tensor> t;
       {
@@ -298,9 +321,10 @@ std::vector<Prediction> Mvad::predict(const std::vector<Sample>& batch, const Ru
   at::Tensor raw = raw_maps(t, s);  // [B*5, S, S]
   const double sigma = config_["sigma"].get<double>();
   // Smoothed at S x S (the official code scores there), then resized to each view's size.
-  auto smooth = feat::to_image_maps(raw, extractor_.image_size(), sigma,
-                                    std::vector<cv::Size>(sizes.size(), cv::Size(static_cast<int>(raw.size(2)),
-                                                                                 static_cast<int>(raw.size(1)))));
+  auto smooth = feat::to_image_maps(
+      raw, extractor_.image_size(), sigma,
+      std::vector<cv::Size>(sizes.size(),
+                            cv::Size(static_cast<int>(raw.size(2)), static_cast<int>(raw.size(1)))));
   std::vector<Prediction> out;
   for (std::size_t b = 0; b < batch.size(); ++b) {
     Prediction p;

@@ -88,8 +88,10 @@ at::Tensor sine_position_embedding(int64_t h, int64_t w, int64_t c) {
   const int64_t npf = c / 2;
   const double eps = 1e-6, scale = 2.0 * M_PI;
   auto opts = at::TensorOptions().dtype(at::kFloat);
-  at::Tensor y = (at::arange(1, h + 1, opts) / (static_cast<double>(h) + eps) * scale).view({h, 1}).expand({h, w});
-  at::Tensor x = (at::arange(1, w + 1, opts) / (static_cast<double>(w) + eps) * scale).view({1, w}).expand({h, w});
+  at::Tensor y =
+      (at::arange(1, h + 1, opts) / (static_cast<double>(h) + eps) * scale).view({h, 1}).expand({h, w});
+  at::Tensor x =
+      (at::arange(1, w + 1, opts) / (static_cast<double>(w) + eps) * scale).view({1, w}).expand({h, w});
   at::Tensor dim_t = at::arange(npf, opts);
   dim_t = at::pow(10000.0, at::floor(dim_t / 2) * 2 / static_cast<double>(npf));
   auto encode = [&](const at::Tensor& e) {
@@ -119,23 +121,27 @@ at::Tensor MvasImpl::forward(const at::Tensor& query, const at::Tensor& kv_in) {
   const int64_t hh = h0 + pad_b, ww = w0 + pad_r, h = hh / nw, w = ww / nw, p = nw * nw, t = h * w;
   // Windows, row-major over the window grid; tokens row-major within a window.
   at::Tensor qw = q.reshape({n, nw, h, nw, w, c}).permute({0, 1, 3, 2, 4, 5}).reshape({n, p, t, c});
-  at::Tensor kw = kv.reshape({n, v, nw, h, nw, w, c}).permute({0, 1, 2, 4, 3, 5, 6}).reshape({n, v * p, t, c});
+  at::Tensor kw =
+      kv.reshape({n, v, nw, h, nw, w, c}).permute({0, 1, 2, 4, 3, 5, 6}).reshape({n, v * p, t, c});
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
   const int64_t k = std::min(topk_, v * p);
   at::Tensor idx;
   {
     at::NoGradGuard no_grad;  // routing is not differentiated (the official code detaches it)
     at::Tensor logits = at::matmul(qw.mean(2) * scale, kw.mean(2).transpose(1, 2));  // [n, p, v*p]
-    idx = std::get<1>(logits.topk(k, -1));                                          // [n, p, k]
+    idx = std::get<1>(logits.topk(k, -1));                                           // [n, p, k]
     idx = (idx + at::arange(n, idx.options()).view({n, 1, 1}) * (v * p)).flatten();
   }
   const int64_t m = heads_, d = c / heads_;
-  at::Tensor sel = kw.reshape({n * v * p, t, c}).index_select(0, idx);           // [n*p*k, t, c]
-  at::Tensor keys = sel.reshape({n * p, k * t, m, d}).permute({0, 2, 1, 3});     // [n*p, m, k*t, d]
-  at::Tensor qh = qw.reshape({n * p, t, m, d}).permute({0, 2, 1, 3});            // [n*p, m, t, d]
+  at::Tensor sel = kw.reshape({n * v * p, t, c}).index_select(0, idx);        // [n*p*k, t, c]
+  at::Tensor keys = sel.reshape({n * p, k * t, m, d}).permute({0, 2, 1, 3});  // [n*p, m, k*t, d]
+  at::Tensor qh = qw.reshape({n * p, t, m, d}).permute({0, 2, 1, 3});         // [n*p, m, t, d]
   at::Tensor attn = at::softmax(at::matmul(qh * scale, keys.transpose(-2, -1)), -1);
-  at::Tensor out = at::matmul(attn, keys);                                       // [n*p, m, t, d]
-  out = out.permute({0, 2, 1, 3}).reshape({n, nw, nw, h, w, c}).permute({0, 1, 3, 2, 4, 5}).reshape({n, hh, ww, c});
+  at::Tensor out = at::matmul(attn, keys);  // [n*p, m, t, d]
+  out = out.permute({0, 2, 1, 3})
+            .reshape({n, nw, nw, h, w, c})
+            .permute({0, 1, 3, 2, 4, 5})
+            .reshape({n, hh, ww, c});
   if (pad_r > 0 || pad_b > 0) out = out.narrow(1, 0, h0).narrow(2, 0, w0).contiguous();
   return out;
 }

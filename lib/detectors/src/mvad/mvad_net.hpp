@@ -24,10 +24,10 @@
 namespace adbench::mvad {
 
 struct NetOptions {
-  std::vector<int64_t> channels;            ///< encoder channels of the three levels (C0, C1, C2)
-  std::vector<int64_t> n_win{14, 9, 6};     ///< windows per side at each level
-  std::vector<int64_t> topk{4, 4, 4};       ///< key windows each query window attends to
-  std::vector<int64_t> blocks{1, 2, 4};     ///< MVAS blocks per level
+  std::vector<int64_t> channels;         ///< encoder channels of the three levels (C0, C1, C2)
+  std::vector<int64_t> n_win{14, 9, 6};  ///< windows per side at each level
+  std::vector<int64_t> topk{4, 4, 4};    ///< key windows each query window attends to
+  std::vector<int64_t> blocks{1, 2, 4};  ///< MVAS blocks per level
   std::vector<int64_t> decoder_blocks{3, 4, 6};
   int64_t heads = 8;
   double dropout = 0.1, drop_path = 0.1;
