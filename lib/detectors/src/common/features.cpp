@@ -110,16 +110,20 @@ at::Tensor FeatureExtractor::images(std::span<const Sample> batch, std::vector<c
   for (const auto& s : batch) {
     cv::Mat rgb = read_image_rgb(s.path());
     if (sizes) sizes->push_back(rgb.size());
-    cv::Mat resized;
-    bool shrink = rgb.cols > size_ || rgb.rows > size_;
-    cv::resize(rgb, resized, cv::Size(size_, size_), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
-    xs.push_back(image_to_tensor(resized));
+    xs.push_back(image_to_tensor(resized(rgb)));
   }
   at::Tensor x = at::stack(xs);
   Normalization n = backbone_->normalization();
   at::Tensor mean = at::tensor(std::vector<float>(n.mean.begin(), n.mean.end())).view({1, 3, 1, 1});
   at::Tensor stdv = at::tensor(std::vector<float>(n.std.begin(), n.std.end())).view({1, 3, 1, 1});
   return ((x - mean) / stdv).to(backbone_->device());
+}
+
+cv::Mat FeatureExtractor::resized(const cv::Mat& rgb) const {
+  cv::Mat out;
+  const bool shrink = rgb.cols > size_ || rgb.rows > size_;
+  cv::resize(rgb, out, cv::Size(size_, size_), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
 }
 
 at::Tensor FeatureExtractor::normalized(const at::Tensor& rgb_u8) const {

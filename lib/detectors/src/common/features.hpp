@@ -46,6 +46,9 @@ class FeatureExtractor {
   /// Reads and resizes a batch of images to [B,3,S,S], normalised, on the backbone's device.
   /// `sizes` (optional) receives each image's original size.
   at::Tensor images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const;
+  /// An RGB image resized to image_size x image_size as images() does it (area when shrinking,
+  /// bilinear otherwise).
+  cv::Mat resized(const cv::Mat& rgb) const;
   /// RGB 8-bit [B,3,S,S] (any device) -> float, normalised for the backbone, on its device.
   at::Tensor normalized(const at::Tensor& rgb_u8) const;
   std::map<std::string, at::Tensor> features(const at::Tensor& x,

@@ -18,6 +18,13 @@ namespace {
 
 constexpr int64_t kViews = 5;
 
+/// InputError unless `s` has the 5 views mvad takes ("<what> '<rel_path>' has N views; ...").
+void check_views(const Sample& s, const std::string& what) {
+  if (s.units.size() != static_cast<std::size_t>(kViews))
+    throw InputError("mvad: " + what + " '" + s.rel_path + "' has " + std::to_string(s.units.size()) +
+                     " views; mvad needs " + std::to_string(kViews) + " (a multi-view dataset: real_iad)");
+}
+
 std::vector<int64_t> ints(const nlohmann::json& j) { return j.get<std::vector<int64_t>>(); }
 
 /// Settings that may differ between a checkpoint and the run resuming from it.
@@ -100,9 +107,7 @@ at::Tensor Mvad::views(std::span<const Sample> batch, std::vector<cv::Size>* siz
   std::vector<Sample> singles;
   singles.reserve(batch.size() * kViews);
   for (const auto& s : batch) {
-    if (s.units.size() != static_cast<std::size_t>(kViews))
-      throw InputError("mvad: sample '" + s.rel_path + "' has " + std::to_string(s.units.size()) +
-                       " views; mvad needs " + std::to_string(kViews) + " (a multi-view dataset: real_iad)");
+    check_views(s, "sample");
     for (const auto& u : s.units) singles.push_back(Sample::single(Modality::Image, u.path));
   }
   return extractor_.images(singles, sizes);
@@ -157,18 +162,12 @@ void Mvad::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   extractor_.load(ctx.device, seed_);
   const int64_t size = extractor_.image_size();
 
-  for (const auto& s : train)
-    if (s.units.size() != static_cast<std::size_t>(kViews))
-      throw InputError("mvad: training sample '" + s.rel_path + "' has " + std::to_string(s.units.size()) +
-                       " views; mvad needs " + std::to_string(kViews) + " (a multi-view dataset: real_iad)");
+  for (const auto& s : train) check_views(s, "training sample");
   // A sample's views as 8-bit [5, 3, S, S].
   auto read_views = [&](const Sample& s) {
     std::vector<at::Tensor> vs;
     for (const auto& u : s.units) {
-      cv::Mat rgb = read_image_rgb(u.path), r;
-      const bool shrink = rgb.cols > size || rgb.rows > size;
-      cv::resize(rgb, r, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0,
-                 shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+      cv::Mat r = extractor_.resized(read_image_rgb(u.path));
       if (!r.isContinuous()) r = r.clone();
       vs.push_back(at::from_blob(r.data, {size, size, 3}, at::kByte).permute({2, 0, 1}).clone());
     }
