@@ -20,7 +20,9 @@ using adbench::test::rel_err;
 
 namespace {
 const fs::path kWeights = adbench::test::shared_dir() / "weights/mobilenet_v2_imagenet_coral.safetensors";
-}
+// The copy that ships in models/ (the default weights of mobilenet_v2).
+const fs::path kShipped = fs::path(ADBENCH_SOURCE_DIR) / "models/mobilenet_v2_imagenet.safetensors";
+}  // namespace
 
 TEST_CASE("shared MobileNetV2: identity, normalisation and padding from the file", "[backbones][shared]") {
   REQUIRE(fs::exists(kWeights));
@@ -74,7 +76,8 @@ TEST_CASE("shared MobileNetV2 on matplotlib's grace_hopper.jpg", "[backbones][sh
   CHECK(p[652].item<float>() > 0.85f);
 }
 
-// The weights README's verification table (TF-SAME column): each of its four test images, resized
+// The weights README's verification table (TF-SAME column), with the shipped copy in models/: each
+// of its four test images, resized
 // whole to 224x224 with INTER_AREA, normalised from the file's metadata (x/127.5-1), gets the
 // README's top-1 class with the README's probability.
 TEST_CASE("shared MobileNetV2 classifies the weights README's four test images as the README says",
@@ -97,7 +100,9 @@ TEST_CASE("shared MobileNetV2 classifies the weights README's four test images a
                         {"cat.bmp", 285, "Egyptian cat", 0.782f},
                         {"grace_hopper.bmp", 652, "military uniform", 0.920f},
                         {"sunflower.bmp", 985, "daisy", 0.988f}};
-  auto bb = load_backbone("mobilenet_v2", kWeights.string(), at::kCPU);
+  auto bb = load_backbone("mobilenet_v2", kShipped.string(), at::kCPU);
+  CHECK(bb->provenance()["weights_sha256"] ==
+        "36331b4591893551f3df7913b1c4d5c13c9960eb674338c666f174721595eb65");
   for (const auto& c : cases) {
     INFO(c.file);
     cv::Mat rgb = read_image_rgb(dir / c.file), small;

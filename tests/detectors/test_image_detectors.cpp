@@ -8,6 +8,7 @@
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/safetensors.hpp"
+#include "adbench/core/sha256.hpp"
 #include "adbench/detectors/detector.hpp"
 #include "common/features.hpp"
 #include "image_fixtures.hpp"
@@ -99,13 +100,43 @@ TEST_CASE("image detectors: bad input has one exact message", "[detectors][image
   auto data = cap();
   adbench::register_builtin_detectors();
   adbench::RunContext ctx;
-  // No weights given: the default backbone_weights "" is required.
-  auto pc = adbench::detector_registry().create("patchcore", nlohmann::json::object());
+  // No backbone and no weights: the shipped mobilenet_v2 and its weights, for all four detectors.
+  const std::string shipped = std::string(ADBENCH_SOURCE_DIR) + "/models/mobilenet_v2_imagenet.safetensors";
+  for (const char* name : {"patchcore", "padim", "spade", "fastrecon"}) {
+    INFO(name);
+    const auto c = adbench::detector_registry().create(name, nlohmann::json::object())->config();
+    CHECK(c["backbone"] == "mobilenet_v2");
+    CHECK(c["backbone_weights"] == shipped);
+    CHECK(c["layers"].size() == (std::string(name) == "padim" || std::string(name) == "spade" ? 3u : 2u));
+  }
+  // --backbone mobilenet_v2 alone: the shipped weights; the user's weights win.
+  CHECK(adbench::detector_registry()
+            .create("padim", {{"backbone", "mobilenet_v2"}})
+            ->config()["backbone_weights"] == shipped);
+  CHECK(adbench::detector_registry()
+            .create("padim", {{"backbone", "mobilenet_v2"}, {"backbone_weights", "none"}})
+            ->config()["backbone_weights"] == "none");
+  // Another backbone without weights: no default file, the error says how to make one.
+  auto pc = adbench::detector_registry().create("patchcore", {{"backbone", "wide_resnet50_2"}});
   REQUIRE_THROWS_WITH(
       pc->fit(data.train, ctx),
       "detector patchcore: no backbone weights for wide_resnet50_2: give --backbone-weights FILE "
-      "(.safetensors or TorchScript; see scripts/export_weights.py) or --backbone-weights none for "
-      "random initialisation");
+      "(export torchvision's with scripts/export_weights.py wide_resnet50_2 --out FILE), "
+      "--backbone-weights none for random initialisation, or leave out --backbone to use the "
+      "shipped mobilenet_v2");
+  // A damaged shipped file (ADBENCH_MODELS_DIR points at a copy of models/ holding other bytes).
+  {
+    TempDir models("models");
+    const auto bad = (models / "mobilenet_v2_imagenet.safetensors").string();
+    std::ofstream(bad) << "version https://git-lfs.github.com/spec/v1\n";
+    ::setenv("ADBENCH_MODELS_DIR", models.path().c_str(), 1);
+    auto damaged = adbench::detector_registry().create("spade", nlohmann::json::object());
+    ::unsetenv("ADBENCH_MODELS_DIR");
+    REQUIRE_THROWS_WITH(damaged->fit(data.train, ctx),
+                        bad + ": not the shipped mobilenet_v2 weights (sha256 " + adbench::sha256_file(bad) +
+                            ", expected 36331b4591893551f3df7913b1c4d5c13c9960eb674338c666f174721595eb65); "
+                            "restore them with git checkout or give --backbone-weights FILE");
+  }
   // Fewer training images than shots.
   auto fr = adbench::detector_registry().create(
       "fastrecon", {{"backbone", "mobilenet_v2"}, {"backbone_weights", "none"}, {"shots", 9}});
@@ -132,11 +163,11 @@ TEST_CASE("CLI: --shots, empty training set, multi-class errors (exit 2, one lin
                      "--shots 20 --root " +
                      quote(root) + " --category cap"),
          "fastrecon: --shots 20 needs at least 20 training images, got 8");
-  expect(run_adbench("--quiet eval --detector patchcore --backbone mobilenet_v2 --root " + quote(root) +
+  expect(run_adbench("--quiet eval --detector patchcore --backbone resnet18 --root " + quote(root) +
                      " --category cap"),
-         "detector patchcore: no backbone weights for mobilenet_v2: give --backbone-weights FILE "
-         "(.safetensors or "
-         "TorchScript; see scripts/export_weights.py) or --backbone-weights none for random initialisation");
+         "detector patchcore: no backbone weights for resnet18: give --backbone-weights FILE (export "
+         "torchvision's with scripts/export_weights.py resnet18 --out FILE), --backbone-weights none for "
+         "random initialisation, or leave out --backbone to use the shipped mobilenet_v2");
   expect(run_adbench("--quiet eval --detector variation_model --backbone mobilenet_v2 --root " + quote(root) +
                      " --category cap"),
          "detector variation_model: unknown setting 'backbone' (valid: image_size, std_floor)");

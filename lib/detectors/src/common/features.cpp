@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
 #include <opencv2/imgproc.hpp>
+#include <set>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
+#include "adbench/core/sha256.hpp"
 
 namespace adbench::feat {
 
@@ -29,6 +35,50 @@ std::vector<std::string> default_layers(const std::string& role, const std::stri
     if (role == "global") return {"features.18"};
   }
   return {};
+}
+
+namespace {
+/// The shipped-weights paths resolve_backbone handed out (checked by SHA-256 when loaded).
+std::set<std::string>& shipped_paths() {
+  static std::set<std::string> paths;
+  return paths;
+}
+std::mutex shipped_mutex;
+}  // namespace
+
+std::string shipped_weights_path() {
+  namespace fs = std::filesystem;
+  const char* name = "mobilenet_v2_imagenet.safetensors";
+  if (const char* env = std::getenv("ADBENCH_MODELS_DIR"); env && *env)
+    return (fs::path(env) / name).string();
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share/adbench/models" / name;
+    if (fs::is_regular_file(installed, ec)) return installed.string();
+  }
+  return (fs::path(ADBENCH_MODELS_DIR) / name).string();
+}
+
+void resolve_backbone(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides) {
+  const auto given = [&](const char* key) {
+    return overrides.is_object() && overrides.contains(key) &&
+           !(overrides[key].is_string() && overrides[key] == "");
+  };
+  if (given("backbone_weights")) return;
+  if (!given("backbone")) {
+    spdlog::info(
+        "{}: no --backbone-weights: using the shipped ImageNet mobilenet_v2 ({}); the paper's {} needs "
+        "--backbone {} --backbone-weights FILE (scripts/export_weights.py)",
+        detector, shipped_weights_path(), config["backbone"].get<std::string>(),
+        config["backbone"].get<std::string>());
+    config["backbone"] = "mobilenet_v2";
+  }
+  if (config["backbone"] == "mobilenet_v2") {
+    config["backbone_weights"] = shipped_weights_path();
+    std::lock_guard<std::mutex> lock(shipped_mutex);
+    shipped_paths().insert(config["backbone_weights"].get<std::string>());
+  }
 }
 
 void resolve_layers(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides,
@@ -59,7 +109,8 @@ SettingsTable backbone_settings(const std::string& backbone, const std::vector<s
   t.push_back(
       {"backbone_weights", "", SettingRange::text(),
        "its weights: a .safetensors or TorchScript file, or 'none' for random init (--backbone-weights; "
-       "required)"});
+       "left out: the shipped ImageNet mobilenet_v2, which then also becomes the backbone unless "
+       "--backbone names another)"});
   t.push_back({"layers", layers, SettingRange::names(),
                "tapped layers (left out: the paper's on ResNets, the matching stages on mobilenet_v2)"});
   t.push_back(
@@ -85,10 +136,26 @@ FeatureExtractor::FeatureExtractor(std::string detector, std::string backbone, s
 void FeatureExtractor::load(at::Device device, std::uint64_t seed) const {
   if (backbone_ && backbone_->device() == device) return;
   if (weights_.empty())
-    throw InputError(
-        "detector " + detector_ + ": no backbone weights for " + name_ +
-        ": give --backbone-weights FILE (.safetensors or TorchScript; see scripts/export_weights.py) "
-        "or --backbone-weights none for random initialisation");
+    throw InputError("detector " + detector_ + ": no backbone weights for " + name_ +
+                     ": give --backbone-weights FILE (export torchvision's with scripts/export_weights.py " +
+                     name_ +
+                     " --out FILE), --backbone-weights none for random initialisation, or leave out " +
+                     "--backbone to use the shipped mobilenet_v2");
+  bool shipped = false;
+  {
+    std::lock_guard<std::mutex> lock(shipped_mutex);
+    shipped = weights_ == shipped_weights_path() || shipped_paths().count(weights_) > 0;
+  }
+  if (shipped) {
+    if (!std::filesystem::is_regular_file(weights_))
+      throw InputError(weights_ + ": the shipped mobilenet_v2 weights are missing (restore them with git " +
+                       "checkout, set ADBENCH_MODELS_DIR, or give --backbone-weights FILE)");
+    const std::string sha = sha256_file(weights_);
+    if (sha != kShippedWeightsSha256)
+      throw InputError(weights_ + ": not the shipped mobilenet_v2 weights (sha256 " + sha + ", expected " +
+                       kShippedWeightsSha256 +
+                       "); restore them with git checkout or give --backbone-weights FILE");
+  }
   if (weights_ == "none") at::manual_seed(seed);
   backbone_ = load_backbone(name_, weights_, device);
 }

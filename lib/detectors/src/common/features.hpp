@@ -29,6 +29,19 @@ std::vector<std::string> default_layers(const std::string& role, const std::stri
 void resolve_layers(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides,
                     const std::string& key, const std::string& role);
 
+/// The ImageNet MobileNetV2 that ships with adbench (models/mobilenet_v2_imagenet.safetensors,
+/// Apache-2.0, see models/README.md): its path ($ADBENCH_MODELS_DIR, else the installed
+/// share/adbench/models next to the executable, else the source tree's models/) and SHA-256.
+std::string shipped_weights_path();
+inline constexpr const char* kShippedWeightsSha256 =
+    "36331b4591893551f3df7913b1c4d5c13c9960eb674338c666f174721595eb65";
+
+/// Resolves "backbone" and "backbone_weights" when the user gave no weights: no backbone and no
+/// weights -> mobilenet_v2 with the shipped weights (logged: the paper's backbone needs the user's
+/// file); --backbone mobilenet_v2 without weights -> the shipped weights. Other backbones keep ""
+/// (load() then explains how to export weights). Call before resolve_layers.
+void resolve_backbone(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides);
+
 /// A backbone loaded from a detector's settings ("backbone", "backbone_weights"), plus image
 /// preprocessing to image_size x image_size with the backbone's normalisation.
 class FeatureExtractor {

@@ -24,6 +24,7 @@ const SettingsTable& Padim::settings() {
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
   nlohmann::json c = merge_config("padim", Padim::settings(), overrides);
+  feat::resolve_backbone("padim", c, overrides);
   feat::resolve_layers("padim", c, overrides, "layers", "pyramid");
   return c;
 }

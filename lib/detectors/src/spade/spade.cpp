@@ -25,6 +25,7 @@ const SettingsTable& Spade::settings() {
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
   nlohmann::json c = merge_config("spade", Spade::settings(), overrides);
+  feat::resolve_backbone("spade", c, overrides);
   feat::resolve_layers("spade", c, overrides, "layers", "pyramid");
   feat::resolve_layers("spade", c, overrides, "image_layer", "global");
   return c;
