@@ -143,6 +143,67 @@ TEST_CASE("greedy_coreset: farthest-point order without an N x N matrix", "[core
   REQUIRE(std::get<0>(at::_unique(proj)).size(0) == 50);
 }
 
+// The fast method (fixed clusters, triangle-inequality skips) against the plain loop: the same
+// rows in the same order, on data made to stress it: clustered, duplicated rows (exact zero
+// distances), an integer lattice (exact ties, broken by the lowest row), odd dimensions, a
+// projection, n = 1, n >= N, and runs long enough that most steps are fast ones (the fast method
+// runs its first clamp(2 sqrt(N), 16, 4096) steps plain).
+TEST_CASE("greedy_coreset: fast selects exactly what the plain loop selects", "[core][nearest]") {
+  using adbench::CoresetMethod;
+  auto both = [](const at::Tensor& x, int64_t n, int64_t proj, std::uint64_t seed,
+                 adbench::CoresetSeeding seeding = adbench::CoresetSeeding::Generator) {
+    at::Tensor fast = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Fast});
+    at::Tensor plain = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Plain});
+    INFO("rows " << x.size(0) << " dims " << x.size(1) << " n " << n << " seed " << seed);
+    REQUIRE(fast.size(0) == std::min(n, x.size(0)));
+    REQUIRE(at::equal(fast, plain));
+    return plain;
+  };
+  at::manual_seed(11);
+  // Gaussian mixture, 2,000 x 24: 89 plain steps, then 1,111 fast ones.
+  at::Tensor centres = at::randn({25, 24}) * 3;
+  at::Tensor mix = centres.index_select(0, at::randint(25, {2000}, at::kLong)) + 0.3 * at::randn({2000, 24});
+  for (std::uint64_t seed : {0u, 1u, 7u}) both(mix, 1200, 0, seed);
+  both(mix, 700, 8, 3);                                       // projected to 8 dims
+  both(mix, 400, 0, 2, adbench::CoresetSeeding::SeedModulo);  // the point-cloud seeding
+  // Duplicates: every row four times. The first 600 picks are distinct rows; after them every
+  // min-distance is 0 and the lowest row wins each tie.
+  at::Tensor dup = at::randn({600, 5}).repeat({4, 1});
+  at::Tensor all = both(dup, 2400, 0, 4);
+  CHECK(std::get<0>(at::_unique(at::remainder(all.narrow(0, 0, 600), 600))).numel() == 600);
+  CHECK(all[600].item<int64_t>() == 0);
+  // A 3-d integer lattice, 17 x 17 x 17: many equal distances.
+  at::Tensor g = at::arange(17, at::kFloat);
+  auto mesh = at::meshgrid({g, g, g}, "ij");
+  at::Tensor lattice = at::stack({mesh[0].flatten(), mesh[1].flatten(), mesh[2].flatten()}, 1).contiguous();
+  both(lattice, 1500, 0, 5);
+  both(lattice, 4913, 0, 6);  // every row
+  // Odd dimensions (tails of the 16-lane sum), tiny inputs, n = 1 and n > N.
+  both(at::randn({3001, 133}), 400, 0, 8);
+  both(at::randn({1, 4}), 3, 0, 9);
+  both(mix, 1, 0, 10);
+  both(mix.narrow(0, 0, 37), 100, 0, 12);
+  // Plain keeps the greedy property with its own distances: each new row is the farthest (by
+  // coreset_sqdist) from those chosen before, ties to the lowest row.
+  at::Tensor sel = both(mix, 300, 0, 13);
+  std::vector<float> md(2000, std::numeric_limits<float>::infinity());
+  const float* xs = mix.contiguous().data_ptr<float>();
+  for (int64_t s = 0; s + 1 < 300; ++s) {
+    const float* c = xs + sel[s].item<int64_t>() * 24;
+    int64_t arg = 0;
+    for (int64_t i = 0; i < 2000; ++i) {
+      md[i] = std::min(md[i], adbench::coreset_sqdist(xs + i * 24, c, 24));
+      if (md[i] > md[arg]) arg = i;
+    }
+    REQUIRE(sel[s + 1].item<int64_t>() == arg);
+  }
+  // NaN features are refused.
+  at::Tensor bad = mix.clone();
+  bad[5][3] = std::numeric_limits<float>::quiet_NaN();
+  REQUIRE_THROWS_WITH(adbench::greedy_coreset(bad, 10, {}),
+                      "coreset: the features hold NaN or infinite values");
+}
+
 TEST_CASE("greedy_coreset: the point-cloud seeding starts at seed % N", "[core][nearest]") {
   at::manual_seed(3);
   at::Tensor x = at::randn({50, 6});

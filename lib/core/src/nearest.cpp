@@ -1,14 +1,18 @@
-// The one brute-force kNN and greedy k-center coreset (see nearest.hpp). Moved from
-// lib/detectors/src/common/features.cpp unchanged (PatchCore's results depend on the arithmetic);
-// the point-cloud detectors' former copies (lib/pointcloud/src/sampling.cpp) now use these.
+// The one brute-force kNN and greedy k-center coreset (see nearest.hpp), shared by the image
+// and point-cloud detectors.
 #include "adbench/core/nearest.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/progress.hpp"
@@ -65,6 +69,252 @@ std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor&
   return {best_d, best_i};
 }
 
+CoresetMethod coreset_method_from(const std::string& name, const std::string& what) {
+  if (name == "fast") return CoresetMethod::Fast;
+  if (name == "plain") return CoresetMethod::Plain;
+  throw InputError(what + ": coreset_method must be fast or plain, got '" + name + "'");
+}
+
+// One definition of the squared distance for both methods: 16 running sums (the compiler turns
+// them into vector lanes without reordering anything), then a fixed pairwise tree. Not inlined, so
+// that every caller runs the very same instructions.
+[[gnu::noinline]] float coreset_sqdist(const float* a, const float* b, int64_t d) {
+  float acc[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= d; j += 16)
+    for (int l = 0; l < 16; ++l) {
+      const float t = a[j + l] - b[j + l];
+      acc[l] += t * t;
+    }
+  for (int l = 0; j < d; ++j, ++l) {
+    const float t = a[j] - b[j];
+    acc[l] += t * t;
+  }
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+namespace {
+
+/// The farthest row so far: the largest min-distance, ties to the lowest row index.
+struct Farthest {
+  float d = -1.0f;
+  int64_t row = std::numeric_limits<int64_t>::max();
+  void offer(float v, int64_t i) {
+    if (v > d || (v == d && i < row)) d = v, row = i;
+  }
+  void offer(const Farthest& o) { offer(o.d, o.row); }
+};
+
+/// The plain loop on a CUDA device: torch arithmetic (|x|^2 - 2 x.c + |c|^2), chunked.
+void plain_steps_torch(const at::Tensor& x, int64_t n, int64_t first, int64_t* sel, Progress* progress) {
+  const int64_t total = x.size(0);
+  at::Tensor sq = x.pow(2).sum(1);
+  at::Tensor min_d = at::full({total}, std::numeric_limits<float>::infinity(), x.options());
+  const int64_t chunk = 1 << 20;
+  at::Tensor dist_buf = at::empty({std::min(chunk, total)}, x.options());
+  int64_t current = first;
+  for (int64_t s = 0; s < n; ++s) {
+    sel[s] = current;
+    at::Tensor c = x[current];
+    const double c_sq = sq[current].item<double>();
+    for (int64_t r = 0; r < total; r += chunk) {
+      const int64_t len = std::min(chunk, total - r);
+      at::Tensor d = dist_buf.narrow(0, 0, len);
+      at::mv_out(d, x.narrow(0, r, len), c);
+      d.mul_(-2.0).add_(sq.narrow(0, r, len)).add_(c_sq);
+      at::Tensor m = min_d.narrow(0, r, len);
+      at::minimum_out(m, m, d);
+    }
+    current = min_d.argmax().item<int64_t>();
+    if (progress) progress->tick();
+  }
+}
+
+/// The fast method's lower bound: the rows' coordinates in the top `k` principal directions of the
+/// bank (Y = (X - mean) V, V orthonormal), where ||y_i - y_c|| <= ||x_i - c||. Rows are compared
+/// against `thr[i]`, a threshold on ||y_i - y_c||^2 above which the row's computed distance cannot
+/// be below its min-distance (rounding of Y, of V's orthonormality and of both sums included).
+struct PcaBound {
+  at::Tensor y;      ///< [N, k] float, row-major
+  int64_t k = 0;     ///< dims of y (min(32, D))
+  int64_t k1 = 0;    ///< dims checked first (min(16, k): one cache line)
+  double m_abs = 0;  ///< absolute error bound of a computed ||y_i - y_c||
+  double rel = 0;    ///< relative error bound of a computed squared distance (coreset_sqdist)
+  double ortho = 0;  ///< ||V^T z|| <= (1 + ortho) ||z||
+
+  /// First stage: the first k1 coordinates as integers q * Q (|Q| <= 2047, one scale q for all),
+  /// so that a squared difference sum S is exact in int32. ||y_i - y_c|| over those coordinates
+  /// is at least q (sqrt(S) - sqrt(k1)) (each rounding moves a coordinate by at most q / 2).
+  std::vector<std::int16_t> qy;  ///< [N, 16] (zero-padded beyond k1)
+  double q = 1;
+
+  /// The integer threshold on S that implies ||y_i - y_c||^2 >= thr.
+  std::int32_t int_threshold(float thr) const {
+    const double t = std::sqrt(static_cast<double>(thr)) / q + std::sqrt(static_cast<double>(k1));
+    const double t2 = std::ceil(t * t * (1 + 1e-12));
+    return t2 >= 2147483647.0 ? std::numeric_limits<std::int32_t>::max() : static_cast<std::int32_t>(t2);
+  }
+
+  /// thr for a row whose min-distance is `min_d` (float, rounded up).
+  float threshold(float min_d) const {
+    const double r =
+        (1 + 1e-5) * (m_abs + (1 + ortho) * std::sqrt(static_cast<double>(min_d) * (1 + 2 * rel)));
+    return std::nextafter(static_cast<float>(r * r), std::numeric_limits<float>::infinity());
+  }
+};
+
+PcaBound pca_bound(const at::Tensor& x) {
+  const int64_t total = x.size(0), dim = x.size(1);
+  PcaBound b;
+  b.k = std::min<int64_t>(32, dim);
+  b.k1 = std::min<int64_t>(16, b.k);
+  b.rel = (static_cast<double>(dim) / 16.0 + 8.0) * std::ldexp(1.0, -23);
+  // Covariance in row chunks (double accumulation), then the top-k eigenvectors.
+  const int64_t chunk = 65536;
+  at::Tensor mean = x.mean(0, /*keepdim=*/true);
+  at::Tensor cov = at::zeros({dim, dim}, at::kDouble);
+  double max_norm = 0;
+  for (int64_t r = 0; r < total; r += chunk) {
+    at::Tensor c = x.narrow(0, r, std::min(chunk, total - r)) - mean;
+    cov += at::mm(c.t(), c).to(at::kDouble);
+    max_norm = std::max(max_norm, c.pow(2).sum(1).max().sqrt().item<double>());
+  }
+  at::Tensor evec = std::get<1>(at::linalg_eigh(cov));  // ascending eigenvalues
+  at::Tensor v = evec.narrow(1, dim - b.k, b.k).flip({1}).to(at::kFloat).contiguous();  // [D, k]
+  at::Tensor e = at::mm(v.to(at::kDouble).t(), v.to(at::kDouble)) - at::eye(b.k, at::kDouble);
+  b.ortho = std::sqrt(1.0 + e.norm().item<double>()) - 1.0 + 1e-7;
+  // A computed coordinate of a row is off by at most ~D u |x - mean| (|v| = 1); a difference of two
+  // rows by twice that, in each of k coordinates; 2x for safety, 1.01 for the norm's own rounding.
+  b.m_abs = 4.0 * std::sqrt(static_cast<double>(b.k)) * static_cast<double>(dim) * std::ldexp(1.0, -24) *
+            max_norm * 1.01;
+  b.y = at::empty({total, b.k}, at::kFloat);
+  for (int64_t r = 0; r < total; r += chunk) {
+    const int64_t len = std::min(chunk, total - r);
+    at::Tensor dst = b.y.narrow(0, r, len);
+    at::mm_out(dst, x.narrow(0, r, len) - mean, v);
+  }
+  const double ymax = b.y.narrow(1, 0, b.k1).abs().max().item<double>();
+  b.q = ymax > 0 ? ymax / 2047.0 : 1.0;
+  b.qy.assign(static_cast<size_t>(total) * 16, 0);
+  const float* yp = b.y.data_ptr<float>();
+  for (int64_t i = 0; i < total; ++i)
+    for (int64_t l = 0; l < b.k1; ++l)
+      b.qy[static_cast<size_t>(i * 16 + l)] = static_cast<std::int16_t>(std::lround(yp[i * b.k + l] / b.q));
+  return b;
+}
+
+/// Sum of squared differences of two rows of 16 int16 (|values| <= 2047: exact in int32).
+inline std::int32_t int_sqdist16(const std::int16_t* a, const std::int16_t* b) {
+#if defined(__SSE2__)
+  // SSE2 (every x86-64): 16-bit differences, pmaddwd squares and adds pairs into 32 bits.
+  const __m128i d0 = _mm_sub_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)),
+                                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+  const __m128i d1 = _mm_sub_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 8)),
+                                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 8)));
+  __m128i acc = _mm_add_epi32(_mm_madd_epi16(d0, d0), _mm_madd_epi16(d1, d1));
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, _MM_SHUFFLE(1, 0, 3, 2)));
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(acc);
+#else
+  std::int32_t acc = 0;
+  for (int l = 0; l < 16; ++l) {
+    const std::int32_t t = static_cast<std::int32_t>(a[l]) - b[l];
+    acc += t * t;
+  }
+  return acc;
+#endif
+}
+
+/// Squared L2 of the first `k` floats (a fixed order; only a bound, so any order would do).
+inline float partial_sqdist(const float* a, const float* b, int64_t from, int64_t to) {
+  float acc[16] = {};
+  int64_t j = from;
+  for (; j + 16 <= to; j += 16)
+    for (int l = 0; l < 16; ++l) {
+      const float t = a[j + l] - b[j + l];
+      acc[l] += t * t;
+    }
+  for (int l = 0; j < to; ++j, ++l) {
+    const float t = a[j] - b[j];
+    acc[l] += t * t;
+  }
+  float s = 0;
+  for (float v : acc) s += v;
+  return s;
+}
+
+/// Greedy steps on the CPU (see greedy_coreset). `x` is contiguous float [N,D].
+void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod method, int64_t* sel,
+               Progress* progress) {
+  const int64_t total = x.size(0), dim = x.size(1);
+  const float* rows = x.data_ptr<float>();
+  std::vector<float> min_d(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
+  const bool fast = method == CoresetMethod::Fast && n > 1;
+  PcaBound bound;
+  std::vector<float> thr;
+  std::vector<std::int32_t> ithr;
+  if (fast) {
+    bound = pca_bound(x);
+    thr.assign(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
+    ithr.assign(static_cast<size_t>(total), std::numeric_limits<std::int32_t>::max());
+  }
+  const float* ys = fast ? bound.y.data_ptr<float>() : nullptr;
+  const std::int16_t* qs = fast ? bound.qy.data() : nullptr;
+  const int64_t k = bound.k, k1 = bound.k1;
+  const double sqrt_k1 = std::sqrt(static_cast<double>(k1));
+  // Rows in blocks with their farthest row cached: a block none of whose rows changed keeps it.
+  const int64_t block = 2048, blocks = (total + block - 1) / block;
+  std::vector<Farthest> block_best(static_cast<size_t>(blocks));
+  int64_t current = first;
+  for (int64_t s = 0; s < n; ++s) {
+    sel[s] = current;
+    const float* c = rows + current * dim;
+    const float* yc = fast ? ys + current * k : nullptr;
+    const std::int16_t* qc = fast ? qs + current * 16 : nullptr;
+    at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t bi = b0; bi < b1; ++bi) {
+        const int64_t end = std::min(total, (bi + 1) * block);
+        bool changed = false;
+        for (int64_t i = bi * block; i < end; ++i) {
+          // Skip the row when a bound already says the new centre cannot be nearer: first the
+          // exact integer sum over 16 coordinates, then the float sum over all k.
+          if (fast) {
+            const std::int32_t si = int_sqdist16(qs + i * 16, qc);
+            if (si >= ithr[i]) continue;
+            if (k > k1) {
+              const float head =
+                  static_cast<float>(std::max(0.0, bound.q * (std::sqrt(static_cast<double>(si)) - sqrt_k1)));
+              if (head * head * (1 - 1e-6f) + partial_sqdist(ys + i * k, yc, k1, k) >= thr[i]) continue;
+            }
+          }
+          const float d = coreset_sqdist(rows + i * dim, c, dim);
+          if (d < min_d[i]) {
+            min_d[i] = d;
+            changed = true;
+            if (fast) {
+              thr[i] = bound.threshold(d);
+              ithr[i] = bound.int_threshold(thr[i]);
+            }
+          }
+        }
+        if (changed || s == 0) {
+          Farthest local;
+          for (int64_t i = bi * block; i < end; ++i) local.offer(min_d[i], i);
+          block_best[bi] = local;
+        }
+      }
+    });
+    Farthest best;
+    for (const auto& bb : block_best) best.offer(bb);
+    current = best.row;
+    if (progress) progress->tick();
+  }
+}
+
+}  // namespace
+
 at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, const CoresetOptions& options) {
   const int64_t total = features.size(0);
   n = std::min(n, total);
@@ -92,36 +342,17 @@ at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, const CoresetOp
   } else {
     x = features.to(at::kFloat).contiguous();
   }
-  at::Tensor sq = x.pow(2).sum(1);  // [N]
-  at::Tensor min_d = at::full({total}, std::numeric_limits<float>::infinity(), x.options());
+  const int64_t first = modulo ? static_cast<int64_t>(options.seed % static_cast<std::uint64_t>(total))
+                               : at::randint(total, {1}, gen, at::kLong).item<int64_t>();
   at::Tensor selected = at::empty({n}, at::kLong);
-  auto* sel = selected.data_ptr<int64_t>();
-  int64_t current = modulo ? static_cast<int64_t>(options.seed % static_cast<std::uint64_t>(total))
-                           : at::randint(total, {1}, gen, at::kLong).item<int64_t>();
   std::optional<Progress> progress;
   if (!options.progress_label.empty()) progress.emplace(options.progress_label, n);
-  const int64_t chunk = 1 << 20;  // rows per distance chunk: temporaries stay O(chunk)
-  at::Tensor dist_buf = at::empty({std::min(chunk, total)}, x.options());
-  for (int64_t s = 0; s < n; ++s) {
-    sel[s] = current;
-    at::Tensor c = x[current];
-    const double c_sq = sq[current].item<double>();
-    for (int64_t r = 0; r < total; r += chunk) {
-      int64_t len = std::min(chunk, total - r);
-      at::Tensor d = dist_buf.narrow(0, 0, len);
-      if (modulo) {
-        // The point-cloud detectors' arithmetic, kept so that their coresets stay bit for bit the
-        // same: (|x|^2 + |c|^2) - 2 x.c, clamped at 0.
-        d.copy_((sq.narrow(0, r, len) + sq[current] - 2 * at::mv(x.narrow(0, r, len), c)).clamp_min_(0));
-      } else {
-        at::mv_out(d, x.narrow(0, r, len), c);               // x.c
-        d.mul_(-2.0).add_(sq.narrow(0, r, len)).add_(c_sq);  // |x|^2 - 2 x.c + |c|^2
-      }
-      at::Tensor m = min_d.narrow(0, r, len);
-      at::minimum_out(m, m, d);
-    }
-    current = min_d.argmax().item<int64_t>();
-    if (progress) progress->tick();
+  if (x.is_cpu()) {
+    if (!at::isfinite(x).all().item<bool>())
+      throw InputError("coreset: the features hold NaN or infinite values");
+    steps_cpu(x, n, first, options.method, selected.data_ptr<int64_t>(), progress ? &*progress : nullptr);
+  } else {
+    plain_steps_torch(x, n, first, selected.data_ptr<int64_t>(), progress ? &*progress : nullptr);
   }
   if (progress) progress->done();
   return selected;

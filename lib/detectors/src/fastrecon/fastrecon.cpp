@@ -23,6 +23,9 @@ const SettingsTable& FastRecon::settings() {
                  "fraction of the support patches in the coreset S"});
     t.push_back({"projection_dim", 128, SettingRange::integer(0, 65536),
                  "random projection used while selecting the coreset (0: none)"});
+    t.push_back({"coreset_method", "fast", SettingRange::choice({"fast", "plain"}),
+                 "fast: greedy steps skip rows a lower bound rules out; plain: the reference "
+                 "loop over every row (same selection)"});
     t.push_back({"lambda", 2.0, SettingRange::number(0, false),
                  "weight of the distribution regulariser ||W S - mu||^2"});
     return t;
@@ -33,6 +36,7 @@ const SettingsTable& FastRecon::settings() {
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
   nlohmann::json c = merge_config("fastrecon", FastRecon::settings(), overrides);
+  feat::resolve_backbone("fastrecon", c, overrides);
   feat::resolve_layers("fastrecon", c, overrides, "layers", "mid");
   return c;
 }
@@ -91,7 +95,9 @@ void FastRecon::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   const int64_t n =
       std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio_ * static_cast<double>(all.size(0)))));
   at::Tensor idx =
-      greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "fastrecon: coreset"});
+      greedy_coreset(all, n,
+                     {proj_dim_, seed_, CoresetSeeding::Generator, "fastrecon: coreset",
+                      coreset_method_from(config_["coreset_method"].get<std::string>(), "fastrecon")});
   support_ = all.index_select(0, idx.to(all.device())).contiguous();
   spdlog::info("fastrecon: coreset of {} of {} patches ({} dims)", n, all.size(0), all.size(1));
   if (n >= all.size(1))

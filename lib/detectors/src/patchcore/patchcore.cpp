@@ -20,6 +20,9 @@ const SettingsTable& PatchCore::settings() {
                  "fraction of training patches kept by the greedy k-center coreset"});
     t.push_back({"projection_dim", 128, SettingRange::integer(0, 65536),
                  "random projection used while selecting the coreset (0: none)"});
+    t.push_back({"coreset_method", "fast", SettingRange::choice({"fast", "plain"}),
+                 "fast: greedy steps skip rows a lower bound rules out; plain: the reference "
+                 "loop over every row (same selection)"});
     t.push_back({"num_neighbors", 9, SettingRange::integer(1, 1000), "b of the image-score re-weighting"});
     return t;
   }();
@@ -29,6 +32,7 @@ const SettingsTable& PatchCore::settings() {
 namespace {
 nlohmann::json resolved(const nlohmann::json& overrides) {
   nlohmann::json c = merge_config("patchcore", PatchCore::settings(), overrides);
+  feat::resolve_backbone("patchcore", c, overrides);
   feat::resolve_layers("patchcore", c, overrides, "layers", "mid");
   return c;
 }
@@ -83,7 +87,9 @@ void PatchCore::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     bank_ = all;
   } else {
     at::Tensor idx =
-        greedy_coreset(all, n, {proj_dim_, seed_, CoresetSeeding::Generator, "patchcore: coreset"});
+        greedy_coreset(all, n,
+                       {proj_dim_, seed_, CoresetSeeding::Generator, "patchcore: coreset",
+                        coreset_method_from(config_["coreset_method"].get<std::string>(), "patchcore")});
     bank_ = all.index_select(0, idx.to(all.device()));
   }
 }
