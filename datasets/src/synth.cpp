@@ -442,6 +442,86 @@ cv::Mat defect_missing(const Scene& sc, Rng& rng) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Medium and hard: what changes after an easy rendering (a separate random stream, so that easy
+// keeps its bytes).
+
+struct Hardness {
+  double shift;      ///< misalignment: +- pixels at the nominal size
+  double rotate;     ///< misalignment: +- degrees
+  double gain;       ///< lighting drift: gain 1 +- gain
+  double offset;     ///< lighting drift: colour offset +- levels per channel
+  double gradient;   ///< lighting drift: linear gradient +- levels across the image
+  double noise;      ///< fresh sensor noise sigma after the warp (levels)
+  double contrast;   ///< defects: the defective pixels move this share of the way from clean
+  double size;       ///< defects: size factor
+  double hard_good;  ///< share of test/good images drawn at the edge of the pose and lighting range
+};
+
+const Hardness& hardness(SynthDifficulty d) {
+  static const Hardness medium{12, 12, 0.08, 6, 14, 2.0, 0.55, 0.7, 0.4};
+  static const Hardness hard{15, 15, 0.12, 10, 22, 2.5, 0.35, 0.55, 0.5};
+  return d == SynthDifficulty::Hard ? hard : medium;
+}
+
+/// +-a, uniform; at the edge (hard negatives): a random sign times [0.75 a, a].
+double jitter(Rng& rng, double a, bool edge) {
+  if (!edge) return rng.uniform(-a, a);
+  const double sign = rng.uniform() < 0.5 ? -1.0 : 1.0;
+  return sign * rng.uniform(0.75 * a, a);
+}
+
+/// Misaligns and relights a rendered scene (image, background, coverage and defect area alike).
+void perturb(Scene& sc, Rng& rng, const Hardness& h, bool edge) {
+  const int w = sc.img.cols, ht = sc.img.rows;
+  const double dx = jitter(rng, h.shift, edge) * sc.s, dy = jitter(rng, h.shift, edge) * sc.s;
+  const double angle = jitter(rng, h.rotate, edge);
+  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(w / 2.0f, ht / 2.0f), angle, 1.0);
+  m.at<double>(0, 2) += dx;
+  m.at<double>(1, 2) += dy;
+  auto warp = [&](const cv::Mat& in, int border) {
+    cv::Mat out;
+    cv::warpAffine(in, out, m, in.size(), cv::INTER_LINEAR, border);
+    return out;
+  };
+  cv::Mat img = warp(sc.img, cv::BORDER_REFLECT_101);
+  if (!sc.bg.empty()) {
+    sc.bg = warp(sc.bg, cv::BORDER_REFLECT_101);
+    sc.cov = warp(sc.cov, cv::BORDER_CONSTANT);
+    sc.fg = sc.cov >= 0.5f;
+  }
+  const double gain = 1.0 + jitter(rng, h.gain, edge);
+  double offset[3];
+  for (auto& o : offset) o = jitter(rng, h.offset, edge);
+  const double grad = jitter(rng, h.gradient, edge), dir = rng.uniform(0.0, 2 * kPi);
+  const double gc = std::cos(dir), gs = std::sin(dir);
+  cv::Mat out(ht, w, CV_8UC3), bg_out;
+  if (!sc.bg.empty()) bg_out.create(ht, w, CV_8UC3);
+  for (int y = 0; y < ht; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double g = grad * (((x + 0.5) / w - 0.5) * gc + ((y + 0.5) / ht - 0.5) * gs);
+      for (int c = 0; c < 3; ++c) {
+        const double n = h.noise * rng.normal();
+        out.at<cv::Vec3b>(y, x)[c] = to_u8(img.at<cv::Vec3b>(y, x)[c] * gain + offset[c] + g + n);
+        if (!bg_out.empty())
+          bg_out.at<cv::Vec3b>(y, x)[c] = to_u8(sc.bg.at<cv::Vec3b>(y, x)[c] * gain + offset[c] + g + n);
+      }
+    }
+  sc.img = out;
+  if (!bg_out.empty()) sc.bg = bg_out;
+}
+
+/// A texture defect that keeps the colour and changes the statistics: an elliptical patch blurred.
+cv::Mat defect_smudge(const Scene& sc, Rng& rng) {
+  const double a = rng.uniform(9, 15) * sc.s, b = rng.uniform(9, 15) * sc.s;
+  cv::Point2d c = pick_point(sc, rng, std::max(a, b));
+  cv::Mat r = region_ellipse(sc, c, a, b, rng.uniform(0, 180));
+  cv::Mat blurred, out = sc.img.clone();
+  cv::GaussianBlur(sc.img, blurred, cv::Size(0, 0), 2.5 * sc.s, 0, cv::BORDER_REFLECT_101);
+  blurred.copyTo(out, r);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 struct Size2 {
   int w, h;
@@ -500,19 +580,49 @@ void make_dirs(const fs::path& dir) {
 
 }  // namespace
 
-std::vector<SynthCategoryInfo> synthetic_categories() { return category_table(); }
+SynthDifficulty synth_difficulty_from(const std::string& name) {
+  if (name == "easy") return SynthDifficulty::Easy;
+  if (name == "medium") return SynthDifficulty::Medium;
+  if (name == "hard") return SynthDifficulty::Hard;
+  throw InputError("synthetic data: difficulty must be easy, medium or hard, got '" + name + "'");
+}
+
+std::string to_string(SynthDifficulty d) {
+  return d == SynthDifficulty::Easy ? "easy" : d == SynthDifficulty::Medium ? "medium" : "hard";
+}
+
+namespace {
+/// The category's defects at a difficulty: medium and hard add "smudge" to the textures (sorted).
+std::vector<std::string> defects_of(const SynthCategoryInfo& cat, SynthDifficulty d) {
+  std::vector<std::string> out = cat.defects;
+  if (d != SynthDifficulty::Easy && cat.texture) {
+    out.push_back("smudge");
+    std::sort(out.begin(), out.end());
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<SynthCategoryInfo> synthetic_categories(SynthDifficulty difficulty) {
+  std::vector<SynthCategoryInfo> out = category_table();
+  for (auto& c : out) c.defects = defects_of(c, difficulty);
+  return out;
+}
 
 SynthSample render_synthetic_sample(const std::string& category, std::uint64_t seed, const std::string& split,
-                                    const std::string& defect, int index, int image_size) {
+                                    const std::string& defect, int index, int image_size,
+                                    SynthDifficulty difficulty) {
   const SynthCategoryInfo& cat = find_category(category);
+  const std::vector<std::string> defects = defects_of(cat, difficulty);
   check_input(split == "train" || split == "test",
               "synthetic data: split must be train or test, got '" + split + "'");
   const bool good = defect == "good";
   if (!good) {
     check_input(split == "test", "synthetic data: train images are all 'good', got defect '" + defect + "'");
-    check_input(std::find(cat.defects.begin(), cat.defects.end(), defect) != cat.defects.end(),
+    check_input(std::find(defects.begin(), defects.end(), defect) != defects.end(),
                 "synthetic data: unknown defect '" + defect + "' for category '" + category +
-                    "' (valid: " + datasets_detail::join(cat.defects) + ")");
+                    "' at difficulty " + to_string(difficulty) +
+                    " (valid: " + datasets_detail::join(defects) + ")");
   }
   check_input(index >= 0, "synthetic data: index must be >= 0");
   check_input(image_size == 0 || (image_size >= 32 && image_size <= 1024),
@@ -531,6 +641,14 @@ SynthSample render_synthetic_sample(const std::string& category, std::uint64_t s
                                            : &render_bracket;
   Rng cat_rng(cat_seed);
   Scene sc = render(cat_rng, rng, sz.w, sz.h, sz.s);
+  const bool harder = difficulty != SynthDifficulty::Easy;
+  Rng hard_rng(mix(img_seed, hash_string("difficulty " + to_string(difficulty))));
+  if (harder) {
+    const Hardness& h = hardness(difficulty);
+    const bool edge = good && split == "test" && hard_rng.uniform() < h.hard_good;
+    perturb(sc, hard_rng, h, edge);
+    sc.s *= h.size;  // the scale is used from here on only for the defect's size
+  }
 
   SynthSample out;
   out.clean = sc.img;
@@ -540,14 +658,20 @@ SynthSample render_synthetic_sample(const std::string& category, std::uint64_t s
     return out;
   }
   using Defect = cv::Mat (*)(const Scene&, Rng&);
-  Defect apply = defect == "scratch" ? &defect_scratch
-                 : defect == "hole"  ? &defect_hole
-                 : defect == "spot"  ? &defect_spot
-                 : defect == "color" ? &defect_color
-                                     : &defect_missing;
+  Defect apply = defect == "scratch"  ? &defect_scratch
+                 : defect == "hole"   ? &defect_hole
+                 : defect == "spot"   ? &defect_spot
+                 : defect == "color"  ? &defect_color
+                 : defect == "smudge" ? &defect_smudge
+                                      : &defect_missing;
   const int min_pixels = std::max(4, static_cast<int>(12 * sz.s * sz.s));
   for (int attempt = 0; attempt < 50; ++attempt) {
-    out.image = apply(sc, rng);
+    out.image = apply(sc, harder ? hard_rng : rng);
+    if (harder) {
+      // Fainter: every defective pixel moves only `contrast` of the way from the clean image.
+      const double k = hardness(difficulty).contrast;
+      cv::addWeighted(out.image, k, out.clean, 1.0 - k, 0.0, out.image);
+    }
     cv::Mat diff;
     cv::absdiff(out.image, out.clean, diff);
     cv::Mat ch[3];
@@ -587,7 +711,8 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
     make_dirs(dir);
     if (defect != "good") make_dirs(out / cat / "ground_truth" / defect);
     for (int i = 0; i < count; ++i) {
-      SynthSample s = render_synthetic_sample(cat, seed, split, defect, i, options.image_size);
+      SynthSample s =
+          render_synthetic_sample(cat, seed, split, defect, i, options.image_size, options.difficulty);
       write_png(dir / (file_number(i) + ".png"), s.image);
       ++sum.files_written;
       if (defect != "good") {
@@ -601,10 +726,11 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
     write_split(cat, "train", "good", options.train_good);
     make_dirs(out / cat / "train" / "good");  // present even when train_good == 0
     write_split(cat, "test", "good", options.test_good);
-    for (const auto& d : info.defects) write_split(cat, "test", d, options.per_defect);
+    const auto defects = defects_of(info, options.difficulty);
+    for (const auto& d : defects) write_split(cat, "test", d, options.per_defect);
     sum.train_images += options.train_good;
     sum.test_good_images += options.test_good;
-    sum.test_defect_images += options.per_defect * static_cast<int>(info.defects.size());
+    sum.test_defect_images += options.per_defect * static_cast<int>(defects.size());
   }
 
   std::ostringstream r;
@@ -625,7 +751,8 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
     else
       r << info.width << "x" << info.height
         << (info.varying_size ? " nominal, each side varies by up to 8 px" : "");
-    r << "): " << info.description << "\n    defects: " << datasets_detail::join(info.defects) << "\n";
+    r << "): " << info.description
+      << "\n    defects: " << datasets_detail::join(defects_of(info, options.difficulty)) << "\n";
   }
   r << "\ndefects:\n"
     << "  scratch  thin bright-on-dark / dark-on-bright polyline, 2 px wide, 30-60 px long\n"
@@ -637,6 +764,18 @@ SynthSummary write_synthetic_dataset(const fs::path& out, std::uint64_t seed, co
     << "masks: ground_truth/<defect>/<stem>_mask.png, 8-bit, 255 exactly where the defect changed a pixel.\n"
     << "normal variation: position +-2 px, rotation (objects) +-3 deg (cap) / +-1.5 deg (bracket),\n"
     << "gain +-3 %, colour offset +-3, a +-4 level gradient, sensor noise sigma 3.\n";
+  if (options.difficulty != SynthDifficulty::Easy) {
+    const Hardness& h = hardness(options.difficulty);
+    r << "\ndifficulty: " << to_string(options.difficulty) << " (easy = the set described above)\n"
+      << "  every image is then misaligned by +-" << h.shift << " px and +-" << h.rotate
+      << " deg and relit (gain +-" << h.gain * 100 << " %, colour offset +-" << h.offset << ", a +-"
+      << h.gradient << " level gradient, fresh noise sigma " << h.noise << ")\n"
+      << "  defects are " << h.size << " x the sizes above and move " << h.contrast * 100
+      << " % of the way from the clean image\n"
+      << "  smudge (textures): an elliptical patch, 9-15 px semi-axes, Gaussian-blurred (sigma 2.5 px)\n"
+      << "  hard negatives: about " << h.hard_good * 100
+      << " % of test/good images are drawn at the edge of the pose and lighting range\n";
+  }
   const std::string text = r.str();
   {
     std::FILE* f = std::fopen((out / "README.txt").c_str(), "wb");

@@ -16,7 +16,7 @@ const fs::path& synth_root() {
   static TempDir dir("synth");
   static fs::path root = [] {
     fs::path r = dir / "synth";
-    auto res = run_adbench("--quiet synth --out '" + r.string() + "'");
+    auto res = run_adbench("--quiet synth --difficulty easy --out '" + r.string() + "'");
     if (res.exit_code != 0) throw std::runtime_error("adbench synth failed: " + res.err);
     return r;
   }();

@@ -1,4 +1,5 @@
 // The synthetic dataset generator: determinism, layout, exact masks, detectability.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/image_io.hpp"
+#include "adbench/core/sha256.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/datasets/synth.hpp"
 #include "test_util.hpp"
@@ -136,6 +138,73 @@ TEST_CASE("synth: same seed gives byte-identical files, another seed different o
   adbench::write_synthetic_dataset(tmp / "d", 7, small);
   CHECK(slurp(tmp / "d/weave/train/good/000.png") == a.at("weave/train/good/000.png"));
   CHECK(slurp(tmp / "d/weave/test/hole/001.png") == a.at("weave/test/hole/001.png"));
+}
+
+// `easy` is the set as it was before difficulties existed: the seed-0 default dataset hashes to the
+// digest taken from the generator of commit a1e6b07 (`adbench --seed 0 synth --out D`, then
+// `cd D && find . -type f ! -name .adbench-output | sort | xargs sha256sum | sha256sum`; the CLI's
+// output marker is not part of the dataset).
+TEST_CASE("synth: easy is the original set, byte for byte", "[datasets][synth]") {
+  TempDir tmp("synth-easy");
+  adbench::write_synthetic_dataset(tmp / "d", 0);
+  std::vector<std::string> rels;
+  for (const auto& e : fs::recursive_directory_iterator(tmp / "d"))
+    if (e.is_regular_file()) rels.push_back("./" + fs::relative(e.path(), tmp / "d").string());
+  std::sort(rels.begin(), rels.end());
+  std::string listing;
+  for (const auto& r : rels) listing += adbench::sha256_file(tmp / "d" / r.substr(2)) + "  " + r + "\n";
+  CHECK(rels.size() == 213);
+  CHECK(adbench::sha256_bytes(listing) == "35d9670fdf3b1c7e5c1f2e7b13cce377ecfc999573eae1e73affcfb96d0822a8");
+}
+
+TEST_CASE("synth: medium and hard are deterministic, harder, and say so", "[datasets][synth]") {
+  using adbench::SynthDifficulty;
+  TempDir tmp("synth-medium");
+  adbench::SynthOptions o;
+  o.train_good = 2;
+  o.test_good = 2;
+  o.per_defect = 1;
+  o.difficulty = SynthDifficulty::Medium;
+  auto s1 = adbench::write_synthetic_dataset(tmp / "a", 3, o);
+  adbench::write_synthetic_dataset(tmp / "b", 3, o);
+  CHECK(s1.test_defect_images == 4 + 4 + 5 + 5 + 2);  // the textures gain "smudge"
+  auto a = all_files(tmp / "a"), b = all_files(tmp / "b");
+  CHECK(a == b);
+  CHECK(slurp(tmp / "a/README.txt").find("difficulty: medium") != std::string::npos);
+  // Not the easy images, and a different pose from one image to the next.
+  const auto easy = adbench::render_synthetic_sample("cap", 3, "train", "good", 0);
+  const auto med = adbench::render_synthetic_sample("cap", 3, "train", "good", 0, 0, SynthDifficulty::Medium);
+  CHECK(cv::norm(easy.image, med.image, cv::NORM_L1) > 0);
+  // Exact masks, and fainter defects: a medium scratch moves pixels less than an easy one.
+  for (const char* defect : {"scratch", "spot", "hole"}) {
+    INFO(defect);
+    const auto e = adbench::render_synthetic_sample("bracket", 3, "test", defect, 0);
+    const auto m =
+        adbench::render_synthetic_sample("bracket", 3, "test", defect, 0, 0, SynthDifficulty::Medium);
+    cv::Mat diff;
+    cv::absdiff(m.image, m.clean, diff);
+    cv::Mat ch[3];
+    cv::split(diff, ch);
+    CHECK(cv::countNonZero(((ch[0] | ch[1] | ch[2]) != 0) != m.mask) == 0);
+    CHECK(cv::countNonZero(m.mask) > 0);
+    auto mean_change = [](const adbench::SynthSample& s) {
+      cv::Mat d;
+      cv::absdiff(s.image, s.clean, d);
+      return cv::sum(d)[0] / std::max(1, cv::countNonZero(s.mask));
+    };
+    CHECK(mean_change(m) < 0.7 * mean_change(e));
+  }
+  const auto smudge =
+      adbench::render_synthetic_sample("weave", 3, "test", "smudge", 0, 0, SynthDifficulty::Hard);
+  CHECK(cv::countNonZero(smudge.mask) > 100);
+  CHECK_THROWS_WITH(
+      adbench::render_synthetic_sample("weave", 3, "test", "smudge", 0),
+      "synthetic data: unknown defect 'smudge' for category 'weave' at difficulty easy (valid: color, "
+      "hole, scratch, spot)");
+  CHECK_THROWS_WITH(adbench::synth_difficulty_from("extreme"),
+                    "synthetic data: difficulty must be easy, medium or hard, got 'extreme'");
+  CHECK(adbench::synthetic_categories(SynthDifficulty::Hard)[3].defects ==
+        std::vector<std::string>{"color", "hole", "scratch", "smudge", "spot"});
 }
 
 TEST_CASE("synth: layout, sizes and exact masks", "[datasets][synth]") {

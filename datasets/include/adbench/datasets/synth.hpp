@@ -12,6 +12,19 @@
 
 namespace adbench {
 
+/// How hard the synthetic image data is.
+///  - easy: the original set (aligned within a few pixels, high-contrast defects); same seed, same
+///    bytes as before difficulties existed.
+///  - medium / hard: each image is first rendered as easy, then (from a separate random stream)
+///    misaligned (shift, rotation) and relit (gain, colour offset, gradient drift) with fresh sensor
+///    noise; defects are smaller and fainter (a blend towards the clean image); the textures get a
+///    "smudge" defect (a blurred patch: same colour, other statistics); a share of the test/good
+///    images are hard negatives, drawn at the edge of the normal pose and lighting range.
+enum class SynthDifficulty { Easy, Medium, Hard };
+/// "easy" | "medium" | "hard"; InputError otherwise.
+SynthDifficulty synth_difficulty_from(const std::string& name);
+std::string to_string(SynthDifficulty d);
+
 /// One synthetic category.
 struct SynthCategoryInfo {
   std::string name;
@@ -31,7 +44,8 @@ struct SynthCategoryInfo {
 ///            jittered by +-2 px, +-1.5 deg.
 /// Defects: textures color, hole, scratch, spot; objects also missing (a chunk of the object
 /// removed, showing the background).
-std::vector<SynthCategoryInfo> synthetic_categories();
+/// Medium and hard add the "smudge" defect to the textures.
+std::vector<SynthCategoryInfo> synthetic_categories(SynthDifficulty difficulty = SynthDifficulty::Easy);
 
 struct SynthOptions {
   int train_good = 20;                  ///< train/good images per category (>= 0)
@@ -41,6 +55,7 @@ struct SynthOptions {
   /// 0: each category's own size; otherwise every image is image_size x image_size (32..1024)
   /// with geometry and defects scaled, and no size varies.
   int image_size = 0;
+  SynthDifficulty difficulty = SynthDifficulty::Easy;
 };
 
 struct SynthSummary {
@@ -74,6 +89,7 @@ struct SynthSample {
 /// Renders one sample: split "train" or "test", defect "good" or one of the category's defects,
 /// index = the file number. Unknown category, split or defect: InputError.
 SynthSample render_synthetic_sample(const std::string& category, std::uint64_t seed, const std::string& split,
-                                    const std::string& defect, int index, int image_size = 0);
+                                    const std::string& defect, int index, int image_size = 0,
+                                    SynthDifficulty difficulty = SynthDifficulty::Easy);
 
 }  // namespace adbench
