@@ -65,5 +65,6 @@ Action setup_infer(CLI::App& app, const Globals& g);
 Action setup_eval(CLI::App& app, const Globals& g);
 Action setup_synth(CLI::App& app, const Globals& g);
 Action setup_list(CLI::App& app, const Globals& g);
+Action setup_leaderboard(CLI::App& app, const Globals& g);
 
 }  // namespace adbench::cli

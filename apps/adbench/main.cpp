@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
   add("synth", "Write a small deterministic synthetic dataset (image, point cloud or video: --kind)",
       cli::setup_synth);
   add("list", "List datasets, detectors, or a dataset's categories", cli::setup_list);
+  add("leaderboard", "Compare result JSONs: one table, mean over categories per detector",
+      cli::setup_leaderboard);
 
   try {
     app.parse(argc, argv);

@@ -36,7 +36,7 @@ TEST_CASE("adbench --version and --help", "[cli]") {
   auto r = run_adbench("--version");
   REQUIRE(r.exit_code == 0);
   REQUIRE(r.out.rfind("adbench 0.1.0 (commit ", 0) == 0);
-  for (const char* sub : {"train", "infer", "eval", "synth", "list"}) {
+  for (const char* sub : {"train", "infer", "eval", "synth", "list", "leaderboard"}) {
     auto h = run_adbench(std::string(sub) + " --help");
     INFO(sub);
     REQUIRE(h.exit_code == 0);
@@ -44,6 +44,42 @@ TEST_CASE("adbench --version and --help", "[cli]") {
   }
   auto bad = run_adbench("frobnicate");
   REQUIRE(bad.exit_code == 2);
+}
+
+TEST_CASE("adbench leaderboard: one table of result JSONs, best image AUROC first", "[cli]") {
+  TempDir tmp("board");
+  auto write = [&](const std::string& name, const std::string& detector, double auroc, double train) {
+    nlohmann::json j = {
+        {"schema", "adbench.result/2"},
+        {"produced_by",
+         {{"detector", detector}, {"backbone", detector == "variation_model" ? "" : "mobilenet_v2"}}},
+        {"mean",
+         {{"image", {{"metrics", {{"auroc", auroc}, {"ap", 0.5}, {"f1_max", 0.25}}}}},
+          {"pixel", {{"metrics", {{"auroc", 0.875}, {"aupro_0.3", 0.125}}}}}}},
+        {"categories",
+         {{{"category", "a"}, {"seconds", {{"train", train}, {"infer", 1.0}}}},
+          {{"category", "b"}, {"seconds", {{"train", train}, {"infer", 2.0}}}}}}};
+    std::ofstream(tmp / name) << j.dump();
+    return q(tmp / name);
+  };
+  const std::string a = write("a.json", "variation_model", 0.75, 0.5),
+                    b = write("b.json", "patchcore", 0.96875, 3.0);
+  auto r = run_adbench("leaderboard " + a + " " + b);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out ==
+        "detector                   I-AUROC      I-AP   I-F1max   P-AUROC      P-AP AUPRO@0.3   train s   "
+        "infer s\n"
+        "patchcore (mobilenet_v2)     96.88     50.00     25.00     87.50         -     12.50       6.0      "
+        " 3.0\n"
+        "variation_model              75.00     50.00     25.00     87.50         -     12.50       1.0      "
+        " 3.0\n"
+        "(mean over each result's categories, values in %; seconds summed over categories)\n");
+  std::ofstream(tmp / "bad.json") << "{\"schema\": \"other\"}";
+  auto bad = run_adbench("leaderboard " + q(tmp / "bad.json"));
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err == "adbench: error: " + (tmp / "bad.json").string() +
+                       ": not an adbench result JSON (schema adbench.result/N with categories and mean)\n");
 }
 
 TEST_CASE("adbench list", "[cli]") {
