@@ -212,7 +212,14 @@ at::Tensor fpfh_fast(const at::Tensor& p, int normal_k, const std::vector<int>& 
   if (K <= 1) std::fill_n(spfh.get(), n * H, 0.f);
 
   // Pass 1: the kNN search (Open3D's own k-d tree, so the neighbour lists are Open3D's) and SPFH.
-  // Open3D skips the first neighbour (the point itself) and adds 100 / (k - 1) per pair and feature.
+  // Open3D skips the first neighbour (the point itself) and adds 100 / (k - 1) in double per pair and
+  // feature: a bin hit c times holds value[s][c], that sum rounded to float.
+  std::vector<std::vector<float>> value(static_cast<size_t>(S));
+  for (int s = 0; s < S; ++s) {
+    const double incr = 100.0 / static_cast<double>(ke[s] - 1);
+    double sum = 0.0;
+    for (int c = 0; c < ke[s]; ++c, sum += incr) value[s].push_back(static_cast<float>(sum));
+  }
   const open3d::geometry::KDTreeFlann tree(pc);
   at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
     std::vector<int> idx;
@@ -235,9 +242,8 @@ at::Tensor fpfh_fast(const at::Tensor& p, int normal_k, const std::vector<int>& 
         }
         ++count[bins[0]], ++count[kBins + bins[1]], ++count[2 * kBins + bins[2]];
         for (; s < S && ke[s] == j + 1; ++s) {
-          const double incr = 100.0 / static_cast<double>(ke[s] - 1);
           float* row = &spfh[r * H + kHist * s];
-          for (int h = 0; h < kHist; ++h) row[h] = static_cast<float>(count[h] * incr);
+          for (int h = 0; h < kHist; ++h) row[h] = value[s][count[h]];
         }
       }
     }
