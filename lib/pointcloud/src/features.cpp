@@ -236,7 +236,8 @@ at::Tensor fpfh_fast(const at::Tensor& p, int normal_k, const std::vector<int>& 
       while (s < S && ke[s] <= 1) ++s;  // a one-point cloud: no pairs, zero histograms
       for (int j = 1; j < K && s < S; ++j) {
         int bins[3];
-        if (!pair_bins_float(pr, nr, load(&xyz[3 * nb[j]]), load(&nrm[3 * nb[j]]), bins)) {
+        const std::int64_t q = nb[j];
+        if (!pair_bins_float(pr, nr, load(&xyz[3 * q]), load(&nrm[3 * q]), bins)) {
           const std::int64_t m = idx[j];
           pair_bins_double(pc.points_[i], pc.normals_[i], pc.points_[m], pc.normals_[m], bins);
         }
@@ -269,11 +270,12 @@ at::Tensor fpfh_fast(const at::Tensor& p, int normal_k, const std::vector<int>& 
       int s_lo = 0;  // scales s >= s_lo still include neighbour j (j < ke[s])
       for (int j = 1; j < K; ++j) {
         while (s_lo < S && ke[s_lo] <= j) ++s_lo;
-        const V3 q = load(&xyz[3 * nb[j]]);
+        const std::int64_t m = nb[j];
+        const V3 q = load(&xyz[3 * m]);
         const V3 d{q.x - pr.x, q.y - pr.y, q.z - pr.z};
         if (d.x == 0.f && d.y == 0.f && d.z == 0.f) continue;
         const float w = 1.f / dot(d, d);
-        const float* src = &spfh[nb[j] * H];
+        const float* src = &spfh[m * H];
         for (std::int64_t h = kHist * s_lo; h < H; ++h) acc[h] += w * src[h];
       }
       const float* own = &spfh[r * H];
