@@ -269,19 +269,31 @@ TEST_CASE("FPFH: the fast path gives Open3D's descriptors (same neighbours and b
   sheet.select(1, 2).mul_(0.05);
   REQUIRE(max_diff(pc::fpfh(sheet, 10, {10, 20}), pc::fpfh(sheet, 10, {10, 20}, pc::FpfhMethod::Open3D)) <=
           tol);
-  // A regular grid (many exactly tied distances; the k-lists must cut the ties as Open3D's separate
-  // searches do) with a bump, and some points duplicated (zero distances, skipped neighbours).
+  // A regular grid with a step of 1/8 (exact in binary, so many squared distances tie exactly and
+  // every k here cuts through a ring of tied neighbours, e.g. k = 8: the point, 4 at 1/8 and 3 of the
+  // 4 at sqrt(2)/8; the cut must match Open3D's separate searches) with a bump, and some points
+  // duplicated (zero distances, skipped neighbours).
   std::vector<float> grid;
   for (int i = 0; i < 30; ++i)
     for (int j = 0; j < 30; ++j) {
-      const float x = 0.1f * float(i), y = 0.1f * float(j);
-      grid.insert(grid.end(), {x, y, (i - 15) * (i - 15) + (j - 12) * (j - 12) < 20 ? 0.05f : 0.f});
+      const float x = 0.125f * float(i), y = 0.125f * float(j);
+      grid.insert(grid.end(), {x, y, (i - 15) * (i - 15) + (j - 12) * (j - 12) < 20 ? 0.0625f : 0.f});
     }
   for (int r = 0; r < 40; ++r)
     grid.insert(grid.end(), {grid[3 * (7 * r)], grid[3 * (7 * r) + 1], grid[3 * (7 * r) + 2]});
   at::Tensor g =
       at::from_blob(grid.data(), {static_cast<std::int64_t>(grid.size() / 3), 3}, at::kFloat).clone();
   REQUIRE(max_diff(pc::fpfh(g, 8, {8, 16, 40}), pc::fpfh(g, 8, {8, 16, 40}, pc::FpfhMethod::Open3D)) <= tol);
+  // A cubic lattice, same step: tied rings in 3-D, where the PCA normals (and so the pair features)
+  // differ between tied neighbours, so a different cut would change the descriptors.
+  std::vector<float> cube;
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j)
+      for (int l = 0; l < 8; ++l)
+        cube.insert(cube.end(), {0.125f * float(i), 0.125f * float(j), 0.125f * float(l)});
+  at::Tensor c = at::from_blob(cube.data(), {512, 3}, at::kFloat).clone();
+  REQUIRE(max_diff(pc::fpfh(c, 10, {8, 16, 40}), pc::fpfh(c, 10, {8, 16, 40}, pc::FpfhMethod::Open3D)) <=
+          tol);
   // Clouds smaller than k (k counts as N), and k < 2 (counts as 2).
   at::Tensor few = random_points(5, 3);
   REQUIRE(max_diff(pc::fpfh(few, 3, {1, 4, 9}), pc::fpfh(few, 3, {1, 4, 9}, pc::FpfhMethod::Open3D)) <= tol);
