@@ -44,9 +44,13 @@ int main(int argc, char** argv) {
   const double fit_s = since(t0);
   train.clear();
   pc::Cloud test = make("dent", 0, points);
-  // Stage timings of one description (FPFH, FPS, grouping) and the full scoring.
+  // Stage timings of one description (FPFH with the detector's settings, FPS, grouping) and the full
+  // scoring.
   auto t1 = Clock::now();
-  at::Tensor f = pc::fpfh(test.points, 10, {40, 80, 120});
+  const nlohmann::json used = det.config();
+  at::Tensor f =
+      pc::fpfh(test.points, used["normal_k"].get<int>(), used["neighbour_counts"].get<std::vector<int>>(),
+               pc::fpfh_method_from_name(used["fpfh_impl"].get<std::string>()));
   const double fpfh_s = since(t1);
   f = at::Tensor();
   auto t2 = Clock::now();

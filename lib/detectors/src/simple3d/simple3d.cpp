@@ -19,6 +19,8 @@ const SettingsTable& Simple3D::settings() {
        SettingRange::integers(1, 8, 2, 10000),
        "kNN sizes of the multi-scale FPFH descriptors (concatenated)"},
       {"normal_k", 10, SettingRange::integer(3, 10000), "neighbours for normal estimation"},
+      {"fpfh_impl", "fast", SettingRange::choice({"fast", "open3d"}),
+       "FPFH code: fast (one kNN search, float32) or open3d (Open3D per scale, the reference)"},
       {"num_centres", 4096, SettingRange::integer(1, 100000000), "LFSA farthest-point centres"},
       {"group_size", 128, SettingRange::integer(1, 10000), "points averaged around each centre"},
       {"coreset_ratio", 0.05, SettingRange::number(0, true, 1),
@@ -39,6 +41,7 @@ Simple3D::Simple3D(const nlohmann::json& overrides)
     : config_(merge_config("simple3d", settings(), overrides)) {
   for (const auto& v : config_["neighbour_counts"]) ks_.push_back(v.get<int>());
   normal_k_ = config_["normal_k"].get<int>();
+  fpfh_method_ = pc::fpfh_method_from_name(config_["fpfh_impl"].get<std::string>());
   num_centres_ = config_["num_centres"].get<int>();
   group_size_ = config_["group_size"].get<int>();
   coreset_ratio_ = config_["coreset_ratio"].get<double>();
@@ -51,7 +54,7 @@ Simple3D::Simple3D(const nlohmann::json& overrides)
 
 void Simple3D::describe(const pc::Cloud& cloud, at::Tensor& centres, at::Tensor& features) const {
   const at::Tensor& pts = cloud.points;
-  at::Tensor desc = pc::fpfh(pts, normal_k_, ks_);  // MSND: [N, 33 * scales]
+  at::Tensor desc = pc::fpfh(pts, normal_k_, ks_, fpfh_method_);  // MSND: [N, 33 * scales]
   at::Tensor idx = pc::farthest_point_sample(pts, num_centres_);
   centres = pts.index_select(0, idx).contiguous();
   pc::KdTree tree(pts);

@@ -4,7 +4,10 @@
 // from the paper and the authors' description; no network, every point scored.
 //  1. Multi-Scale Neighbourhood Description (MSND): normals from the normal_k nearest points, then
 //     for each k in neighbour_counts the 33-bin FPFH over the k nearest points; the scales are
-//     concatenated (33 x scales values per point).
+//     concatenated (33 x scales values per point). fpfh_impl "fast" (default): one kNN search at the
+//     largest k serves every scale and adbench's float32 code builds the histograms; "open3d":
+//     Open3D's ComputeFPFHFeature per scale (the former path, kept as the reference; same
+//     neighbours and bins, see pointcloud::fpfh).
 //  2. Local Feature Spatial Aggregation (LFSA): num_centres centres by farthest-point sampling; each
 //     centre's feature is the mean descriptor of its group_size nearest points.
 //  3. Prototypes: the centre features of all normal training clouds, reduced by a greedy k-center
@@ -16,6 +19,7 @@
 //     choice for MiniShift, Anomaly-ShapeNet and MulSen-AD; 1 = the maximum).
 #include "adbench/detectors/detector.hpp"
 #include "adbench/pointcloud/cloud.hpp"
+#include "adbench/pointcloud/features.hpp"
 
 namespace adbench {
 
@@ -46,6 +50,7 @@ class Simple3D final : public Detector {
   nlohmann::json config_;
   std::vector<int> ks_;
   int normal_k_, num_centres_, group_size_, interp_k_, smooth_centres_, smooth_group_;
+  pointcloud::FpfhMethod fpfh_method_;
   double coreset_ratio_;
   std::int64_t projection_dim_, top_k_;
   at::Tensor prototypes_;  ///< [M, 33 * scales] float32
