@@ -18,9 +18,9 @@ struct Column {
   const char* metric;
   const char* heading;
 };
-constexpr Column kColumns[] = {{"image", "auroc", "I-AUROC"},     {"image", "ap", "I-AP"},
-                               {"image", "f1_max", "I-F1max"},    {"pixel", "auroc", "P-AUROC"},
-                               {"pixel", "ap", "P-AP"},           {"pixel", "aupro_0.3", "AUPRO@0.3"}};
+constexpr Column kColumns[] = {{"image", "auroc", "I-AUROC"},  {"image", "ap", "I-AP"},
+                               {"image", "f1_max", "I-F1max"}, {"pixel", "auroc", "P-AUROC"},
+                               {"pixel", "ap", "P-AP"},        {"pixel", "aupro_0.3", "AUPRO@0.3"}};
 
 struct Row {
   std::string name;
@@ -39,13 +39,15 @@ Row read_row(const std::string& path) {
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string() ||
       j["schema"].get<std::string>().rfind("adbench.result/", 0) != 0 || !j.contains("categories") ||
       !j["categories"].is_array() || !j.contains("mean") || !j["mean"].is_object())
-    throw InputError(path + ": not an adbench result JSON (schema adbench.result/N with categories and mean)");
+    throw InputError(path +
+                     ": not an adbench result JSON (schema adbench.result/N with categories and mean)");
   Row r;
   const auto& pb = j.value("produced_by", nlohmann::json::object());
   r.name = pb.is_object() && pb.contains("detector") && pb["detector"].is_string()
                ? pb["detector"].get<std::string>()
                : path;
-  if (pb.is_object() && pb.contains("backbone") && pb["backbone"].is_string() && !pb["backbone"].get<std::string>().empty())
+  if (pb.is_object() && pb.contains("backbone") && pb["backbone"].is_string() &&
+      !pb["backbone"].get<std::string>().empty())
     r.name += " (" + pb["backbone"].get<std::string>() + ")";
   for (const auto& c : kColumns) {
     const auto& m = j["mean"];

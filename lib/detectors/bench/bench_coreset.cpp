@@ -39,9 +39,9 @@ static at::Tensor random_bank(int64_t rows, int64_t dims) {
     const int64_t len = std::min<int64_t>(65536, rows - r);
     at::Tensor which = at::randint(comps, {len}, gen, at::kLong);
     at::Tensor coef = at::randn({len, 1, 8}, gen);
-    x.narrow(0, r, len)
-        .copy_(centres.index_select(0, which) + at::bmm(coef, basis.index_select(0, which)).squeeze(1) +
-               0.1 * at::randn({len, dims}, gen));
+    x.narrow(0, r, len).copy_(centres.index_select(0, which) +
+                              at::bmm(coef, basis.index_select(0, which)).squeeze(1) +
+                              0.1 * at::randn({len, dims}, gen));
   }
   return x;
 }
@@ -59,7 +59,8 @@ static int extract(const fs::path& dir, int limit, const fs::path& out) {
   at::NoGradGuard no_grad;
   for (size_t b = 0; b < files.size(); b += 16) {
     std::vector<adbench::Sample> batch;
-    for (size_t i = b; i < std::min(files.size(), b + 16); ++i) batch.push_back(adbench::Sample::single(adbench::Modality::Image, files[i]));
+    for (size_t i = b; i < std::min(files.size(), b + 16); ++i)
+      batch.push_back(adbench::Sample::single(adbench::Modality::Image, files[i]));
     at::Tensor f = adbench::feat::concat_layers(fx.features(fx.images(batch, nullptr), layers), layers, 3);
     parts.push_back(f.permute({0, 2, 3, 1}).reshape({-1, f.size(1)}).contiguous());
   }
@@ -89,17 +90,21 @@ int main(int argc, char** argv) {
   at::Tensor bank;
   if (bank_spec.rfind("random:", 0) == 0) {
     const auto a = bank_spec.find(':', 7);
-    bank = random_bank(std::atoll(bank_spec.substr(7, a - 7).c_str()), std::atoll(bank_spec.substr(a + 1).c_str()));
+    bank = random_bank(std::atoll(bank_spec.substr(7, a - 7).c_str()),
+                       std::atoll(bank_spec.substr(a + 1).c_str()));
   } else {
     bank = adbench::read_npy(bank_spec).to(at::kFloat).contiguous();
   }
   const std::string device = argc == 9 ? argv[8] : "cpu";
   bank = bank.to(at::Device(device));
-  const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio * static_cast<double>(bank.size(0)))));
+  const int64_t n =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(ratio * static_cast<double>(bank.size(0)))));
   const int64_t bank_rss = adbench::peak_rss_bytes();
-  nlohmann::json out = {{"bank", bank_spec},      {"rows", bank.size(0)}, {"dims", bank.size(1)},
-                        {"coreset", n},           {"ratio", ratio},       {"projection_dim", proj},
-                        {"seed", seed},           {"threads", at::get_num_threads()}, {"device", device}};
+  nlohmann::json out = {{"bank", bank_spec},    {"rows", bank.size(0)},
+                        {"dims", bank.size(1)}, {"coreset", n},
+                        {"ratio", ratio},       {"projection_dim", proj},
+                        {"seed", seed},         {"threads", at::get_num_threads()},
+                        {"device", device}};
   at::Tensor sel_fast, sel_plain;
   auto timed = [&](adbench::CoresetMethod m) {
     const auto t = Clock::now();
