@@ -44,7 +44,7 @@ Action setup_synth(CLI::App& app, const Globals& g) {
       "and one normal test video; <scene>/test_anomalies.json lists them.\n"
       "Multiview: categories crate, socket; 128x128 JPEG views C1..C5 of a box with a pocket; 24 train\n"
       "samples, 12 OK + 12 NG (CH, HS, ZW) test samples; half the defects visible from C1.\n"
-      "Examples:\n  adbench --seed 0 synth --out data/synth                    # medium: the demo's data\n"
+      "Examples:\n  adbench synth --out data/synth --seed 0                    # medium: the demo's data\n"
       "  adbench synth --difficulty easy --out data/synth_easy     # the original, easy set\n"
       "  adbench synth --kind pointcloud --out data/synth_pc   # then --dataset real3d_ad\n"
       "  adbench synth --kind xyz --out data/synth_xyz         # then --dataset mvtec_3d\n"

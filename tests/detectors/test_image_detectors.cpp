@@ -79,7 +79,7 @@ TEST_CASE("image detectors: maps at image size, state round trip gives identical
 TEST_CASE("image detectors: settings resolve per backbone and are checked", "[detectors][image]") {
   adbench::register_builtin_detectors();
   auto& r = adbench::detector_registry();
-  REQUIRE(r.create("patchcore", nlohmann::json::object())->config()["layers"] ==
+  REQUIRE(r.create("patchcore", {{"backbone", "wide_resnet50_2"}})->config()["layers"] ==
           nlohmann::json({"layer2", "layer3"}));
   REQUIRE(r.create("patchcore", {{"backbone", "mobilenet_v2"}})->config()["layers"] ==
           nlohmann::json({"features.6", "features.13"}));
