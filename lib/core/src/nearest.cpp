@@ -227,24 +227,6 @@ inline std::int32_t int_sqdist16(const std::int16_t* a, const std::int16_t* b) {
 #endif
 }
 
-/// Squared L2 of the first `k` floats (a fixed order; only a bound, so any order would do).
-inline float partial_sqdist(const float* a, const float* b, int64_t from, int64_t to) {
-  float acc[16] = {};
-  int64_t j = from;
-  for (; j + 16 <= to; j += 16)
-    for (int l = 0; l < 16; ++l) {
-      const float t = a[j + l] - b[j + l];
-      acc[l] += t * t;
-    }
-  for (int l = 0; j < to; ++j, ++l) {
-    const float t = a[j] - b[j];
-    acc[l] += t * t;
-  }
-  float s = 0;
-  for (float v : acc) s += v;
-  return s;
-}
-
 /// Greedy steps on the CPU (see greedy_coreset). `x` is contiguous float [N,D].
 void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod method, int64_t* sel,
                Progress* progress) {
@@ -279,14 +261,16 @@ void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod meth
         bool changed = false;
         for (int64_t i = bi * block; i < end; ++i) {
           // Skip the row when a bound already says the new centre cannot be nearer: first the
-          // exact integer sum over 16 coordinates, then the float sum over all k.
+          // exact integer sum over the first k1 coordinates, then that sum's lower bound plus the
+          // float sum over the other k - k1 (the same kernel as the exact distance).
           if (fast) {
             const std::int32_t si = int_sqdist16(qs + i * 16, qc);
             if (si >= ithr[i]) continue;
             if (k > k1) {
               const float head =
                   static_cast<float>(std::max(0.0, bound.q * (std::sqrt(static_cast<double>(si)) - sqrt_k1)));
-              if (head * head * (1 - 1e-6f) + partial_sqdist(ys + i * k, yc, k1, k) >= thr[i]) continue;
+              if (head * head * (1 - 1e-6f) + coreset_sqdist(ys + i * k + k1, yc + k1, k - k1) >= thr[i])
+                continue;
             }
           }
           const float d = coreset_sqdist(rows + i * dim, c, dim);
