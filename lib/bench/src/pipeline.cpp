@@ -17,6 +17,7 @@
 #include "adbench/core/progress.hpp"
 #include "adbench/core/safetensors.hpp"
 #include "adbench/core/sha256.hpp"
+#include "adbench/core/stage_times.hpp"
 #include "adbench/core/system_info.hpp"
 #include "adbench/detectors/per_view.hpp"
 #include "adbench/formats/json_fields.hpp"
@@ -440,8 +441,12 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
     }
     PredictionWriter writer(req.out, cat, req.heatmaps, req.force, views_dir(data));
     auto t0 = Clock::now();
+    stage_times::reset();
     predict_all(data.test, predict, common, "infer " + cat,
                 [&writer](const Sample& s, Prediction& p) { writer.add(s, p); });
+    nlohmann::json stages = nlohmann::json::object();
+    for (const auto& [name, sec] : stage_times::snapshot()) stages[name] = sec;
+    if (!stages.empty()) spdlog::info("infer {}: {}", cat, stage_times::summary());
     nlohmann::json prov = {{"adbench_version", build::kVersion},
                            {"git_commit", build::kGitCommit},
                            {"created_utc", utc_timestamp()},
@@ -456,6 +461,7 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
                            {"setting", run.info.value("setting", "single-class")},
                            {"device", device_string(common.device)},
                            {"infer_seconds", seconds_since(t0)},
+                           {"stage_seconds", stages},
                            {"produced_by", make_provenance(*run.detector, common).to_json()}};
     writer.commit(prov);
     written += data.test.size();

@@ -13,6 +13,7 @@
 #include "adbench/core/interrupt.hpp"
 #include "adbench/core/npy.hpp"
 #include "adbench/core/path_util.hpp"
+#include "adbench/core/stage_times.hpp"
 #include "adbench/formats/text_formats.hpp"
 
 namespace fs = std::filesystem;
@@ -56,6 +57,7 @@ PredictionWriter::PredictionWriter(const fs::path& pred_root, const std::string&
 
 void PredictionWriter::add(const Sample& sample, const Prediction& p) {
   WriteScope scope;
+  ScopedStage stage("write");
   if (!views_dir_.empty()) {
     for (std::size_t u = 0; u < sample.units.size(); ++u) {
       const std::string key = view_image_path(views_dir_, sample.units[u]);
@@ -103,6 +105,7 @@ void PredictionWriter::commit(const nlohmann::json& provenance) {
     for (const auto& [s, score] : written_) {
       if (s.modality == Modality::PointCloud) continue;  // no image to overlay
       WriteScope scope;
+      ScopedStage stage("heatmaps");
       at::Tensor map = read_score_map(staging_.path() / "test" / s.defect / (s.stem + ".tiff"));
       write_heatmap(staging_.path() / "heatmaps" / s.defect / (s.stem + ".png"), s, map, lo_, hi_, score);
     }

@@ -182,10 +182,12 @@ nlohmann::json ResultRecord::to_json() const {
   j["created_utc"] = created_utc;
   j["command"] = command;
   const char* omp = std::getenv("OMP_WAIT_POLICY");
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
   j["machine"] = {{"cpu", cpu_model_name()},
                   {"cores", cpu_cores()},
                   {"threads", threads},
-                  {"omp_wait_policy", omp ? omp : "default"}};
+                  {"omp_wait_policy", omp ? omp : "default"},
+                  {"glibc_tunables", tunables ? tunables : "default"}};
   j["device"] = device;
   j["device_name"] = device_name;
   j["seed"] = seed;

@@ -35,15 +35,19 @@ std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor&
   const int64_t nb =
       std::min<int64_t>(n, std::max<int64_t>(cells / std::max<int64_t>(std::min<int64_t>(m, 1024), 1), 1024));
   const int64_t qb = std::max<int64_t>(1, std::min<int64_t>(m, cells / nb));
+  // One distance buffer for every block (a fresh allocation per block would be page-faulted in
+  // again each time: tensors above glibc's mmap threshold go back to the kernel when freed).
+  at::Tensor buf = at::empty({qb * nb}, opts.dtype(at::kFloat));
   for (int64_t q0 = 0; q0 < m; q0 += qb) {
     at::Tensor q = query.narrow(0, q0, std::min(qb, m - q0));
+    const int64_t rows = q.size(0);
     at::Tensor q_sq = q.pow(2).sum(1, true);  // [qb,1]
     at::Tensor run_d, run_i;
     for (int64_t b0 = 0; b0 < n; b0 += nb) {
       const int64_t len = std::min(nb, n - b0);
       at::Tensor b = bank.narrow(0, b0, len);
-      at::Tensor d =
-          at::addmm(bank_sq.narrow(0, b0, len).unsqueeze(0), q, b.t(), 1.0, -2.0);  // |b|^2 - 2 q.b
+      at::Tensor d = buf.narrow(0, 0, rows * len).view({rows, len});
+      at::addmm_out(d, bank_sq.narrow(0, b0, len).unsqueeze(0), q, b.t(), 1.0, -2.0);  // |b|^2 - 2 q.b
       d.add_(q_sq);
       at::Tensor v, i;
       if (k == 1)
@@ -63,8 +67,8 @@ std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor&
         run_d = v2, run_i = ci.gather(1, j);
       }
     }
-    best_d.narrow(0, q0, q.size(0)).copy_(run_d.clamp_min(0).sqrt());
-    best_i.narrow(0, q0, q.size(0)).copy_(run_i);
+    best_d.narrow(0, q0, rows).copy_(run_d.clamp_min(0).sqrt());
+    best_i.narrow(0, q0, rows).copy_(run_i);
   }
   return {best_d, best_i};
 }

@@ -13,6 +13,7 @@
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
 #include "adbench/core/sha256.hpp"
+#include "adbench/core/stage_times.hpp"
 
 namespace adbench::feat {
 
@@ -175,10 +176,16 @@ at::Tensor FeatureExtractor::images(std::span<const Sample> batch, std::vector<c
   std::vector<at::Tensor> xs;
   xs.reserve(batch.size());
   for (const auto& s : batch) {
-    cv::Mat rgb = read_image_rgb(s.path());
+    cv::Mat rgb;
+    {
+      ScopedStage t("decode");
+      rgb = read_image_rgb(s.path());
+    }
     if (sizes) sizes->push_back(rgb.size());
+    ScopedStage t("resize");
     xs.push_back(image_to_tensor(resized(rgb)));
   }
+  ScopedStage t("resize");
   at::Tensor x = at::stack(xs);
   Normalization n = backbone_->normalization();
   at::Tensor mean = at::tensor(std::vector<float>(n.mean.begin(), n.mean.end())).view({1, 3, 1, 1});
@@ -205,6 +212,7 @@ at::Tensor FeatureExtractor::normalized(const at::Tensor& rgb_u8) const {
 std::map<std::string, at::Tensor> FeatureExtractor::features(const at::Tensor& x,
                                                              const std::vector<std::string>& layers) const {
   if (!backbone_) throw InternalError(detector_ + ": backbone used before it was loaded");
+  ScopedStage t("backbone");
   return backbone_->features(x, layers);
 }
 
@@ -229,6 +237,7 @@ at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
 
 std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, double sigma,
                                       const std::vector<cv::Size>& sizes) {
+  ScopedStage t("smooth");
   at::Tensor up = at::upsample_bilinear2d(small.unsqueeze(1).to(at::kFloat), {image_size, image_size}, false)
                       .squeeze(1)
                       .to(at::kCPU)

@@ -1,11 +1,13 @@
 #include "patchcore.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
+#include "adbench/core/stage_times.hpp"
 
 namespace adbench {
 
@@ -52,7 +54,9 @@ PatchCore::PatchCore(const nlohmann::json& overrides)
 }
 
 at::Tensor PatchCore::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {
-  at::Tensor f = feat::concat_layers(extractor_.features(x, layers_), layers_, pool_size_);  // [B,C,h,w]
+  auto feats = extractor_.features(x, layers_);
+  ScopedStage t("embed");
+  at::Tensor f = feat::concat_layers(feats, layers_, pool_size_);  // [B,C,h,w]
   *h = f.size(2), *w = f.size(3);
   const int64_t c = f.size(1);
   at::Tensor p = f.permute({0, 2, 3, 1}).reshape({-1, c});
@@ -106,6 +110,7 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
     throw InputError("patchcore: the memory bank has " + std::to_string(bank_.size(1)) +
                      "-dim patches, the backbone gives " + std::to_string(e.size(1)) +
                      " (another backbone or layers?)");
+  std::optional<ScopedStage> knn_stage(std::in_place, "knn");
   auto [dist, idx] = knn(e, bank_, 1);
   const int64_t b = static_cast<int64_t>(batch.size());
   at::Tensor patch = dist.view({b, h * w});
@@ -127,6 +132,7 @@ std::vector<Prediction> PatchCore::predict(const std::vector<Sample>& batch, con
     const double weight = 1.0 - at::softmax(d, 0)[0].item<double>();
     scores[static_cast<size_t>(i)] = weight * s_star;
   }
+  knn_stage.reset();
   auto maps = feat::to_image_maps(patch.view({b, h, w}), extractor_.image_size(), sigma_, sizes);
   std::vector<Prediction> out;
   for (size_t i = 0; i < scores.size(); ++i) out.push_back(Prediction::single(maps[i], scores[i]));
