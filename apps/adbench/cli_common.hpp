@@ -58,6 +58,10 @@ struct DetectorSugar {
   void apply(nlohmann::json& overrides) const;
 };
 
+/// A result JSON (eval --out), checked to be one: InputError "<path>: not an adbench result JSON
+/// (...)" otherwise.
+nlohmann::json read_result_json(const std::string& path);
+
 using Action = std::function<int()>;
 
 Action setup_train(CLI::App& app, const Globals& g);
@@ -66,5 +70,6 @@ Action setup_eval(CLI::App& app, const Globals& g);
 Action setup_synth(CLI::App& app, const Globals& g);
 Action setup_list(CLI::App& app, const Globals& g);
 Action setup_leaderboard(CLI::App& app, const Globals& g);
+Action setup_compare(CLI::App& app, const Globals& g);
 
 }  // namespace adbench::cli

@@ -30,17 +30,7 @@ struct Row {
 };
 
 Row read_row(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": not a result JSON (" + std::string(e.what()) + ")");
-  }
-  if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string() ||
-      j["schema"].get<std::string>().rfind("adbench.result/", 0) != 0 || !j.contains("categories") ||
-      !j["categories"].is_array() || !j.contains("mean") || !j["mean"].is_object())
-    throw InputError(path +
-                     ": not an adbench result JSON (schema adbench.result/N with categories and mean)");
+  const nlohmann::json j = read_result_json(path);
   Row r;
   const auto& pb = j.value("produced_by", nlohmann::json::object());
   r.name = pb.is_object() && pb.contains("detector") && pb["detector"].is_string()
@@ -67,6 +57,21 @@ Row read_row(const std::string& path) {
 }
 
 }  // namespace
+
+nlohmann::json read_result_json(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": not a result JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string() ||
+      j["schema"].get<std::string>().rfind("adbench.result/", 0) != 0 || !j.contains("categories") ||
+      !j["categories"].is_array() || !j.contains("mean") || !j["mean"].is_object())
+    throw InputError(path +
+                     ": not an adbench result JSON (schema adbench.result/N with categories and mean)");
+  return j;
+}
 
 Action setup_leaderboard(CLI::App& app, const Globals&) {
   auto files = std::make_shared<std::vector<std::string>>();

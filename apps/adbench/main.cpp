@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
   add("list", "List datasets, detectors, or a dataset's categories", cli::setup_list);
   add("leaderboard", "Compare result JSONs: one table, mean over categories per detector",
       cli::setup_leaderboard);
+  add("compare", "Regression gate: per category and metric, NEW - BASE; exit 1 on a drop beyond --tolerance",
+      cli::setup_compare);
 
   try {
     app.parse(argc, argv);

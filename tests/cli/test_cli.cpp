@@ -36,7 +36,7 @@ TEST_CASE("adbench --version and --help", "[cli]") {
   auto r = run_adbench("--version");
   REQUIRE(r.exit_code == 0);
   REQUIRE(r.out.rfind("adbench 0.1.0 (commit ", 0) == 0);
-  for (const char* sub : {"train", "infer", "eval", "synth", "list", "leaderboard"}) {
+  for (const char* sub : {"train", "infer", "eval", "synth", "list", "leaderboard", "compare"}) {
     auto h = run_adbench(std::string(sub) + " --help");
     INFO(sub);
     REQUIRE(h.exit_code == 0);
@@ -80,6 +80,90 @@ TEST_CASE("adbench leaderboard: one table of result JSONs, best image AUROC firs
   CHECK(bad.exit_code == 2);
   CHECK(bad.err == "adbench: error: " + (tmp / "bad.json").string() +
                        ": not an adbench result JSON (schema adbench.result/N with categories and mean)\n");
+}
+
+namespace {
+/// A result JSON with two categories; `pixel_auroc_b` is category b's pixel AUROC.
+nlohmann::json compare_result(double pixel_auroc_b) {
+  auto cat = [](const char* name, double i_auroc, double p_auroc) {
+    return nlohmann::json{{"category", name},
+                          {"levels",
+                           {{{"level", "image"}, {"metrics", {{"auroc", i_auroc}, {"ap", 0.5}}}},
+                            {{"level", "pixel"}, {"metrics", {{"auroc", p_auroc}}}}}}};
+  };
+  return {{"schema", "adbench.result/2"},
+          {"dataset", "mvtec_ad"},
+          {"setting", "single-class"},
+          {"options", {{"ap_convention", "step"}, {"aupro_bins", 0}}},
+          {"produced_by", {{"spec", "patchcore(coreset_ratio=0.1)"}}},
+          {"mean", nlohmann::json::object()},
+          {"categories", {cat("a", 0.75, 0.875), cat("b", 1.0, pixel_auroc_b)}}};
+}
+}  // namespace
+
+TEST_CASE("adbench compare: a regression gate with a Markdown summary", "[cli]") {
+  TempDir tmp("compare");
+  auto write = [&](const std::string& name, const nlohmann::json& j) {
+    std::ofstream(tmp / name) << j.dump();
+    return q(tmp / name);
+  };
+  const std::string base = write("base.json", compare_result(0.9375));
+  const std::string table_head =
+      "| category | metric | BASE % | NEW % | delta | |\n|---|---|---:|---:|---:|---|\n"
+      "| a | image_ap | 50.00 | 50.00 | +0.00 |  |\n"
+      "| a | image_auroc | 75.00 | 75.00 | +0.00 |  |\n"
+      "| a | pixel_auroc | 87.50 | 87.50 | +0.00 |  |\n"
+      "| b | image_ap | 50.00 | 50.00 | +0.00 |  |\n"
+      "| b | image_auroc | 100.00 | 100.00 | +0.00 |  |\n";
+  SECTION("identical: exit 0") {
+    auto r = run_adbench("compare " + base + " " + base);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find(table_head + "| b | pixel_auroc | 93.75 | 93.75 | +0.00 |  |\n"
+                                  "| (mean) | image_ap | 50.00 | 50.00 | +0.00 |  |\n") != std::string::npos);
+    CHECK(r.out.find("**PASS**: 9 values, none dropped by more than 0.5 points\n") != std::string::npos);
+  }
+  SECTION("a drop of 1.5625 points fails the default tolerance, passes a 2-point one") {
+    const std::string worse = write("worse.json", compare_result(0.921875));
+    auto r = run_adbench("compare " + base + " " + worse);
+    REQUIRE(r.exit_code == 1);
+    CHECK(r.out.find(table_head + "| b | pixel_auroc | 93.75 | 92.19 | -1.56 | REGRESSION |\n") !=
+          std::string::npos);
+    // The mean pixel AUROC dropped by 0.78 points: a second regression.
+    CHECK(r.out.find("| (mean) | pixel_auroc | 90.62 | 89.84 | -0.78 | REGRESSION |\n") != std::string::npos);
+    CHECK(r.out.find("**FAIL: 2 regressions** beyond 0.5 points (worst: b pixel_auroc)\n") !=
+          std::string::npos);
+    CHECK(run_adbench("compare " + base + " " + worse + " --tolerance 0.02").exit_code == 0);
+    CHECK(run_adbench("compare " + base + " " + worse + " --metrics image_auroc,image_ap").exit_code == 0);
+    // An improvement is never a regression.
+    CHECK(run_adbench("compare " + worse + " " + base).exit_code == 0);
+  }
+  SECTION("results that are not comparable: exit 2, one line naming the difference") {
+    nlohmann::json other = compare_result(0.9375);
+    other["dataset"] = "visa";
+    auto r = run_adbench("compare " + base + " " + write("visa.json", other));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "adbench: error: adbench compare: not comparable: dataset differs (" +
+                       (tmp / "base.json").string() + ": mvtec_ad, " + (tmp / "visa.json").string() +
+                       ": visa)\n");
+    other = compare_result(0.9375);
+    other["options"]["ap_convention"] = "interpolated";
+    r = run_adbench("compare " + base + " " + write("ap.json", other));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("not comparable: metric convention ap_convention differs (") != std::string::npos);
+    other = compare_result(0.9375);
+    other["categories"][1]["category"] = "c";
+    r = run_adbench("compare " + base + " " + write("cats.json", other));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err ==
+          "adbench: error: adbench compare: not comparable: the category sets differ: b (only in BASE), c "
+          "(only in "
+          "NEW)\n");
+    r = run_adbench("compare " + base + " " + base + " --metrics pixel_aupro_0.3");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "adbench: error: adbench compare: metric 'pixel_aupro_0.3' is not in " +
+                       (tmp / "base.json").string() + " (it has: image_ap, image_auroc, pixel_auroc)\n");
+  }
 }
 
 TEST_CASE("adbench list", "[cli]") {
