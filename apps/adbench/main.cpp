@@ -48,10 +48,10 @@ std::string join_args(int argc, char** argv) {
 // - glibc hands every freed allocation above its mmap threshold (at most 32 MiB when set at run
 //   time with mallopt) back to the kernel, and trims the heap top above 128 KiB, so each batch's
 //   tensors are page-faulted in again, zeroed. PatchCore inference on the magnetic-tile test set
-//   (630 images, 2 cores) took 115 s with 11.4 M minor page faults, 80 % of it in the kernel; with
-//   an mmap threshold of 1 GiB, a trim threshold of 512 MiB and a 64 MiB top pad it takes 15 s
-//   with 0.18 M faults (peak RSS 0.70 -> 0.79 GB). Skipped when GLIBC_TUNABLES or any
-//   MALLOC_*_ variable is set.
+//   (630 images, 2 cores) took 73.5 s with 8.4 M minor page faults (64 s of it in the backbone);
+//   with an mmap threshold of 1 GiB, a trim threshold of 512 MiB and a 64 MiB top pad it takes
+//   15.4 s with 0.23 M faults, peak RSS 0.64 -> 1.00 GB (results/bench/patchcore_infer.md).
+//   Skipped when GLIBC_TUNABLES or any MALLOC_*_ variable is set.
 void reexec_with_runtime_settings(char** argv) {
   bool changed = false;
   if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
