@@ -82,6 +82,75 @@ TEST_CASE("adbench leaderboard: one table of result JSONs, best image AUROC firs
                        ": not an adbench result JSON (schema adbench.result/N with categories and mean)\n");
 }
 
+TEST_CASE("adbench leaderboard pivots: categories x detectors, mean +- std over seeds, CSV inputs", "[cli]") {
+  TempDir tmp("pivot");
+  auto write = [&](const std::string& name, const std::string& detector, int seed, double a, double b) {
+    auto cat = [](const char* c, double auroc) {
+      return nlohmann::json{
+          {"category", c},
+          {"levels",
+           {{{"level", "image"}, {"metrics", {{"auroc", auroc}}}},
+            {{"level", "pixel"}, {"metrics", {{"auroc", auroc / 2}, {"aupro_0.3", 0.25}}}}}}};
+    };
+    nlohmann::json j = {{"schema", "adbench.result/2"},
+                        {"seed", seed},
+                        {"produced_by", {{"detector", detector}, {"backbone", "mobilenet_v2"}}},
+                        {"mean", nlohmann::json::object()},
+                        {"categories", {cat("b", b), cat("a", a)}}};
+    std::ofstream(tmp / name) << j.dump();
+    return q(tmp / name);
+  };
+  const std::string files = write("p0.json", "patchcore", 0, 0.75, 1.0) + " " +
+                            write("p1.json", "patchcore", 1, 0.875, 1.0) + " " +
+                            write("v0.json", "variation_model", 0, 0.5, 0.625);
+  auto r = run_adbench("leaderboard " + files + " --format markdown");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out ==
+        "### image_auroc (%)\n\n| category | patchcore | variation_model |\n|---|---:|---:|\n"
+        "| a | 81.25 ± 8.84 | 50.00 |\n| b | 100.00 ± 0.00 | 62.50 |\n| mean | 90.62 | 56.25 |\n\n");
+  r = run_adbench("leaderboard " + files + " --by seed --metric pixel_auroc --format csv");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out ==
+        "metric,category,seed,mean,std,n\n"
+        "pixel_auroc,a,seed 0,0.3125,0.08838834765,2\npixel_auroc,a,seed 1,0.4375,0,1\n"
+        "pixel_auroc,b,seed 0,0.40625,0.1325825215,2\npixel_auroc,b,seed 1,0.5,0,1\n");
+  r = run_adbench("leaderboard " + files + " --format paper");
+  REQUIRE(r.exit_code == 0);
+  CHECK(
+      r.out ==
+      "### I-AUROC / P-AUROC / AUPRO@0.3 (%)\n\n| category | patchcore | variation_model |\n|---|---:|---:|\n"
+      "| a | 81.2 ± 8.8 / 40.6 ± 4.4 / 25.0 ± 0.0 | 50.0 / 25.0 / 25.0 |\n"
+      "| b | 100.0 ± 0.0 / 50.0 ± 0.0 / 25.0 ± 0.0 | 62.5 / 31.2 / 25.0 |\n"
+      "| mean | 90.6 / 45.3 / 25.0 | 56.2 / 28.1 / 25.0 |\n\n");
+  r = run_adbench("leaderboard " + files + " --metric image_ap");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err ==
+        "adbench: error: adbench leaderboard: no result has metric 'image_ap' (they have: image_auroc, "
+        "pixel_aupro_0.3, pixel_auroc)\n");
+  // A leaderboard CSV as eval --csv writes it: the same pivot as from the JSONs.
+  {
+    std::ofstream csv(tmp / "board.csv");
+    csv << "adbench.csv/"
+           "2,created_utc,git_commit,dataset,category,setting,level,source,detector,spec,config_sha256,"
+           "backbone,weights_sha256,device,seed,auroc,ap,f1_max,aupro_0.3,aupro_0.05,aupro_0.01,units,"
+           "anomalous,"
+           "train_s,infer_s,metrics_s\n";
+    for (const auto& [cat, auroc] :
+         std::vector<std::pair<std::string, std::string>>{{"a", "0.5"}, {"b", "0.625"}})
+      csv << "0.1.0,2026-12-04T00:00:00Z,abc,mvtec_ad," << cat
+          << ",single-class,image,detector,variation_model,\"variation_model(image_size=64,sigma=4.0)\",x,,,"
+             "cpu,0,"
+          << auroc << ",,,,,,32,20,1,1,1\n";
+  }
+  r = run_adbench("leaderboard " + q(tmp / "board.csv") + " --format table");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out ==
+        "image_auroc (%)\ncategory  variation_model\na                   50.00\nb                   "
+        "62.50\nmean                56.25\n\n");
+}
+
 namespace {
 /// A result JSON with two categories; `pixel_auroc_b` is category b's pixel AUROC.
 nlohmann::json compare_result(double pixel_auroc_b) {
