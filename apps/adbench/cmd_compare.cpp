@@ -46,8 +46,9 @@ Table metric_table(const nlohmann::json& r) {
 std::string describe(const nlohmann::json& r) {
   const auto& pb = r.value("produced_by", nlohmann::json::object());
   std::string s = pb.is_object() && pb.contains("spec") ? str_of(pb["spec"])
-                  : pb.is_object() && pb.contains("detector") ? str_of(pb["detector"])
-                                                               : str_of(r.value("source", nlohmann::json("?")));
+                  : pb.is_object() && pb.contains("detector")
+                      ? str_of(pb["detector"])
+                      : str_of(r.value("source", nlohmann::json("?")));
   if (r.contains("adbench") && r["adbench"].is_object() && r["adbench"].contains("git_commit"))
     s += ", adbench " + str_of(r["adbench"]["git_commit"]);
   return s;
@@ -96,15 +97,16 @@ Action setup_compare(CLI::App& app, const Globals&) {
     const nlohmann::json base = read_result_json(o->base), fresh = read_result_json(o->fresh);
     const auto differ = [&](const std::string& what, const nlohmann::json& a, const nlohmann::json& b) {
       if (a != b)
-        throw InputError("adbench compare: not comparable: " + what + " differs (" + o->base + ": " + str_of(a) +
-                         ", " + o->fresh + ": " + str_of(b) + ")");
+        throw InputError("adbench compare: not comparable: " + what + " differs (" + o->base + ": " +
+                         str_of(a) + ", " + o->fresh + ": " + str_of(b) + ")");
     };
     differ("dataset", base.value("dataset", nlohmann::json()), fresh.value("dataset", nlohmann::json()));
     differ("setting", base.value("setting", nlohmann::json()), fresh.value("setting", nlohmann::json()));
     const auto& bo = base.value("options", nlohmann::json::object());
     const auto& no = fresh.value("options", nlohmann::json::object());
     for (const char* k : kConventions)
-      differ(std::string("metric convention ") + k, bo.is_object() ? bo.value(k, nlohmann::json()) : nlohmann::json(),
+      differ(std::string("metric convention ") + k,
+             bo.is_object() ? bo.value(k, nlohmann::json()) : nlohmann::json(),
              no.is_object() ? no.value(k, nlohmann::json()) : nlohmann::json());
     Table bt = metric_table(base), nt = metric_table(fresh);
     std::set<std::string> bc, nc;
@@ -130,12 +132,14 @@ Action setup_compare(CLI::App& app, const Globals&) {
     if (!o->metrics.empty()) {
       for (const auto& m : o->metrics) {
         if (!bm.count(m) || !nm.count(m))
-          throw InputError("adbench compare: metric '" + m + "' is not in " + (!bm.count(m) ? o->base : o->fresh) +
-                           " (it has: " + [&] {
+          throw InputError("adbench compare: metric '" + m + "' is not in " +
+                           (!bm.count(m) ? o->base : o->fresh) + " (it has: " +
+                           [&] {
                              std::string s;
                              for (const auto& x : (!bm.count(m) ? bm : nm)) s += (s.empty() ? "" : ", ") + x;
                              return s;
-                           }() + ")");
+                           }() +
+                           ")");
         metrics.push_back(m);
       }
     } else {
@@ -206,7 +210,8 @@ Action setup_compare(CLI::App& app, const Globals&) {
           }
         }
         md << "| " << c << " | " << m << " | " << pct(b->second) << " | " << pct(n->second) << " | "
-           << (std::isnan(d) ? std::string("-") : signed_pct(d)) << " | " << (bad ? "REGRESSION" : "") << " |\n";
+           << (std::isnan(d) ? std::string("-") : signed_pct(d)) << " | " << (bad ? "REGRESSION" : "")
+           << " |\n";
       }
     md << "\n";
     if (regressions > 0)
