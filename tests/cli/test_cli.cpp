@@ -322,6 +322,11 @@ TEST_CASE("train -> infer -> eval equals the one-go eval", "[cli][e2e]") {
   REQUIRE(fs::exists(pred / "weave" / "prediction.json"));
   REQUIRE(fs::exists(pred / "weave" / "test" / "good" / "000.tiff"));
   REQUIRE(fs::exists(pred / "weave" / "heatmaps" / "hole" / "000.png"));
+  // Where the time went: variation_model's own work is not staged, the TIFF writing is.
+  const auto stages = read_json(pred / "weave" / "prediction.json")["stage_seconds"];
+  REQUIRE(stages.is_object());
+  REQUIRE(stages.contains("write"));
+  CHECK(stages["write"].get<double>() > 0.0);
   auto staged = run_adbench("--quiet eval --pred " + q(pred) + " --root " + root +
                             " --category weave --out " + q(tmp / "staged.json"));
   auto onego = run_adbench("--quiet eval --detector variation_model --root " + root +

@@ -10,6 +10,7 @@
 #include "adbench/core/nearest.hpp"
 #include "adbench/core/path_util.hpp"
 #include "adbench/core/rng.hpp"
+#include "adbench/core/stage_times.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -224,4 +225,23 @@ TEST_CASE("greedy_coreset: the point-cloud seeding starts at seed % N", "[core][
   CHECK(at::equal(i.squeeze(1), at::arange(50, at::kLong)));
   CHECK(d.max().item<float>() < 1e-2f);
   CHECK_THROWS_AS(adbench::knn(x, x.narrow(0, 0, 0), 1), adbench::InternalError);
+}
+
+TEST_CASE("stage_times: wall seconds per stage, in first-use order", "[core]") {
+  adbench::stage_times::reset();
+  adbench::stage_times::add("decode", 0.25);
+  adbench::stage_times::add("knn", 1.5);
+  adbench::stage_times::add("decode", 0.5);
+  { adbench::ScopedStage s("write"); }
+  const auto snap = adbench::stage_times::snapshot();
+  REQUIRE(snap.size() == 3);
+  CHECK(snap[0] == std::pair<std::string, double>("decode", 0.75));
+  CHECK(snap[1] == std::pair<std::string, double>("knn", 1.5));
+  CHECK(snap[2].first == "write");
+  CHECK(snap[2].second >= 0.0);
+  CHECK(snap[2].second < 1.0);
+  CHECK(adbench::stage_times::summary().rfind("decode 0.75 s, knn 1.50 s, write 0.", 0) == 0);
+  adbench::stage_times::reset();
+  CHECK(adbench::stage_times::snapshot().empty());
+  CHECK(adbench::stage_times::summary().empty());
 }
