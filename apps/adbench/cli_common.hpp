@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -61,6 +62,12 @@ struct DetectorSugar {
 /// A result JSON (eval --out), checked to be one: InputError "<path>: not an adbench result JSON
 /// (...)" otherwise.
 nlohmann::json read_result_json(const std::string& path);
+
+/// category -> "<level>_<metric>" (image_auroc, pixel_aupro_0.3, ...) -> value.
+using MetricTable = std::map<std::string, std::map<std::string, double>>;
+/// The numeric metrics of a result JSON's categories (a category without levels gets an empty row;
+/// entries that are not shaped as adbench writes them are skipped).
+MetricTable metric_table(const nlohmann::json& result);
 
 using Action = std::function<int()>;
 

@@ -21,27 +21,7 @@ namespace {
 constexpr const char* kConventions[] = {"ap_convention", "aupro_bins",  "resize_maps",    "sample_agg",
                                         "frame_norm",    "skip_frames", "score_direction"};
 
-/// category -> "<level>_<metric>" -> value, plus the "mean" pseudo-category.
-using Table = std::map<std::string, std::map<std::string, double>>;
-
 std::string str_of(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
-
-Table metric_table(const nlohmann::json& r) {
-  Table t;
-  for (const auto& c : r["categories"]) {
-    if (!c.is_object() || !c.contains("category") || !c["category"].is_string()) continue;
-    auto& row = t[c["category"].get<std::string>()];
-    if (!c.contains("levels") || !c["levels"].is_array()) continue;
-    for (const auto& l : c["levels"]) {
-      if (!l.is_object() || !l.contains("level") || !l["level"].is_string() || !l.contains("metrics") ||
-          !l["metrics"].is_object())
-        continue;
-      for (const auto& [m, v] : l["metrics"].items())
-        if (v.is_number()) row[l["level"].get<std::string>() + "_" + m] = v.get<double>();
-    }
-  }
-  return t;
-}
 
 std::string describe(const nlohmann::json& r) {
   const auto& pb = r.value("produced_by", nlohmann::json::object());
@@ -108,7 +88,7 @@ Action setup_compare(CLI::App& app, const Globals&) {
       differ(std::string("metric convention ") + k,
              bo.is_object() ? bo.value(k, nlohmann::json()) : nlohmann::json(),
              no.is_object() ? no.value(k, nlohmann::json()) : nlohmann::json());
-    Table bt = metric_table(base), nt = metric_table(fresh);
+    MetricTable bt = metric_table(base), nt = metric_table(fresh);
     std::set<std::string> bc, nc;
     for (const auto& [c, _] : bt) bc.insert(c);
     for (const auto& [c, _] : nt) nc.insert(c);

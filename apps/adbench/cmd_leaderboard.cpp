@@ -83,16 +83,9 @@ void points_from_json(const std::string& path, std::vector<Point>& out) {
   std::string detector = text_of(pb, "detector");
   if (detector.empty()) detector = text_of(j.value("source", nlohmann::json::object()), "kind");
   const std::string backbone = text_of(pb, "backbone"), seed = text_of(j, "seed");
-  for (const auto& c : j["categories"]) {
-    if (!c.is_object() || !c.contains("levels") || !c["levels"].is_array()) continue;
-    for (const auto& l : c["levels"]) {
-      if (!l.is_object() || !l.contains("metrics") || !l["metrics"].is_object()) continue;
-      for (const auto& [m, v] : l["metrics"].items())
-        if (v.is_number())
-          out.push_back({text_of(c, "category"), text_of(l, "level") + "_" + m, detector, backbone, seed,
-                         v.get<double>()});
-    }
-  }
+  for (const auto& [category, row] : metric_table(j))
+    for (const auto& [metric, value] : row)
+      out.push_back({category, metric, detector, backbone, seed, value});
 }
 
 /// Splits one CSV line (RFC 4180 quotes, as adbench writes them).
@@ -337,6 +330,23 @@ nlohmann::json read_result_json(const std::string& path) {
     throw InputError(path +
                      ": not an adbench result JSON (schema adbench.result/N with categories and mean)");
   return j;
+}
+
+MetricTable metric_table(const nlohmann::json& r) {
+  MetricTable t;
+  for (const auto& c : r["categories"]) {
+    if (!c.is_object() || !c.contains("category") || !c["category"].is_string()) continue;
+    auto& row = t[c["category"].get<std::string>()];
+    if (!c.contains("levels") || !c["levels"].is_array()) continue;
+    for (const auto& l : c["levels"]) {
+      if (!l.is_object() || !l.contains("level") || !l["level"].is_string() || !l.contains("metrics") ||
+          !l["metrics"].is_object())
+        continue;
+      for (const auto& [m, v] : l["metrics"].items())
+        if (v.is_number()) row[l["level"].get<std::string>() + "_" + m] = v.get<double>();
+    }
+  }
+  return t;
 }
 
 Action setup_leaderboard(CLI::App& app, const Globals&) {
