@@ -244,14 +244,12 @@ std::string pivot(const std::vector<Point>& points, const PivotOptions& o) {
   auto table = [&](const std::string& title, const std::vector<std::string>& head,
                    const std::vector<std::vector<std::string>>& rows) {
     if (o.format == "table") {
-      std::vector<std::size_t> w(head.size());
-      for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
-      for (const auto& r : rows)
-        for (std::size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-      // "±" is two bytes and one column wide.
+      // Column widths in characters: "±" is two bytes and one column wide.
       auto width = [](const std::string& t) {
         return t.size() - static_cast<std::size_t>(std::count(t.begin(), t.end(), '\xC2'));
       };
+      std::vector<std::size_t> w(head.size());
+      for (std::size_t i = 0; i < head.size(); ++i) w[i] = width(head[i]);
       for (const auto& r : rows)
         for (std::size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], width(r[i]));
       out << title << "\n";

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
+#include <optional>
 #include <random>
 
 #include "adbench/core/image_io.hpp"
@@ -109,6 +111,12 @@ TEST_CASE("adbench leaderboard pivots: categories x detectors, mean +- std over 
   CHECK(r.out ==
         "### image_auroc (%)\n\n| category | patchcore | variation_model |\n|---|---:|---:|\n"
         "| a | 81.25 ± 8.84 | 50.00 |\n| b | 100.00 ± 0.00 | 62.50 |\n| mean | 90.62 | 56.25 |\n\n");
+  // The terminal table counts characters, not bytes: "±" is one column.
+  r = run_adbench("leaderboard " + files + " --format table");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out ==
+        "image_auroc (%)\ncategory      patchcore  variation_model\na          81.25 ± 8.84            "
+        "50.00\nb         100.00 ± 0.00            62.50\nmean              90.62            56.25\n\n");
   r = run_adbench("leaderboard " + files + " --by seed --metric pixel_auroc --format csv");
   REQUIRE(r.exit_code == 0);
   CHECK(r.out ==
@@ -233,6 +241,39 @@ TEST_CASE("adbench compare: a regression gate with a Markdown summary", "[cli]")
     CHECK(r.err == "adbench: error: adbench compare: metric 'pixel_aupro_0.3' is not in " +
                        (tmp / "base.json").string() + " (it has: image_ap, image_auroc, pixel_auroc)\n");
   }
+}
+
+TEST_CASE("adbench sets its malloc tunables unless the user set any; the result JSON records them", "[cli]") {
+  TempDir tmp("tunables");
+  // Restores both variables however the test ends.
+  struct EnvGuard {
+    std::optional<std::string> tunables, top_pad;
+    EnvGuard() {
+      if (const char* v = std::getenv("GLIBC_TUNABLES")) tunables = v;
+      if (const char* v = std::getenv("MALLOC_TOP_PAD_")) top_pad = v;
+    }
+    ~EnvGuard() {
+      tunables ? ::setenv("GLIBC_TUNABLES", tunables->c_str(), 1) : ::unsetenv("GLIBC_TUNABLES");
+      top_pad ? ::setenv("MALLOC_TOP_PAD_", top_pad->c_str(), 1) : ::unsetenv("MALLOC_TOP_PAD_");
+    }
+  } guard;
+  auto tunables = [&](const std::string& name) {
+    auto r = run_adbench("--quiet eval --detector variation_model --set image_size=64 --root " +
+                         q(synth_root()) + " --category cap --out " + q(tmp / name));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return read_json(tmp / name)["machine"]["glibc_tunables"].get<std::string>();
+  };
+  ::unsetenv("GLIBC_TUNABLES");
+  ::unsetenv("MALLOC_TOP_PAD_");
+  CHECK(tunables("ours.json") ==
+        "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=536870912:glibc.malloc.top_pad="
+        "67108864");
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2", 1);
+  CHECK(tunables("theirs.json") == "glibc.malloc.arena_max=2");
+  ::unsetenv("GLIBC_TUNABLES");
+  ::setenv("MALLOC_TOP_PAD_", "1048576", 1);
+  CHECK(tunables("malloc_var.json") == "default");
 }
 
 TEST_CASE("adbench list", "[cli]") {
