@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs adbench's build dependencies from Debian 12 packages (idempotent: installs only what is
-# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--bench] [--fuzz] [--format]
+# missing, and runs apt-get update only then). Usage: scripts/install_deps.sh [--test] [--bench] [--fuzz] [--format]
+#   --test   also what only tests use: slurm-wlm and munge (the single-node Slurm of ctest slurm_batch)
 #   --bench  also the Python references used by scripts/bench_*.py (scikit-learn, SciPy; SciPy also
 #            regenerates tests/datasets/mat with tests/datasets/make_mat_fixtures.py)
 #   --fuzz   also clang and libFuzzer, for the fuzz targets (scripts/fuzz.sh, -DADBENCH_FUZZ=ON)
@@ -20,10 +21,11 @@ pkgs=(build-essential cmake ninja-build git pkg-config
 # (tests/backbones/make_reference.py runs under /usr/bin/python3); a missing one fails that test.
 for arg in "$@"; do
   case "$arg" in
+    --test) pkgs+=(slurm-wlm munge) ;;
     --bench) pkgs+=(python3-numpy python3-scipy python3-sklearn) ;;
     --fuzz) pkgs+=(clang libfuzzer-14-dev) ;;
     --format) pkgs+=(clang-format-14) ;;
-    *) echo "install_deps: unknown option '$arg' (expected --bench, --fuzz or --format)" >&2; exit 2 ;;
+    *) echo "install_deps: unknown option '$arg' (expected --test, --bench, --fuzz or --format)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -4,7 +4,7 @@
 # ctest as "Not Run (Disabled)" when that folder is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh
+scripts/install_deps.sh --test
 scripts/build.sh
 cd "${ADBENCH_BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)"

@@ -69,6 +69,10 @@ using MetricTable = std::map<std::string, std::map<std::string, double>>;
 /// entries that are not shaped as adbench writes them are skipped).
 MetricTable metric_table(const nlohmann::json& result);
 
+/// The leaderboard's pivot table (category rows x detector columns, mean ± std over seeds) of result
+/// JSONs and CSVs, for `metrics` ("image_auroc", ...); "" when they hold no values.
+std::string leaderboard_pivot(const std::vector<std::string>& files, const std::vector<std::string>& metrics);
+
 using Action = std::function<int()>;
 
 Action setup_train(CLI::App& app, const Globals& g);
@@ -78,5 +82,6 @@ Action setup_synth(CLI::App& app, const Globals& g);
 Action setup_list(CLI::App& app, const Globals& g);
 Action setup_leaderboard(CLI::App& app, const Globals& g);
 Action setup_compare(CLI::App& app, const Globals& g);
+Action setup_batch(CLI::App& app, const Globals& g);
 
 }  // namespace adbench::cli

@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "adbench/core/error.hpp"
@@ -69,6 +70,7 @@ struct Point {
   std::string category, metric;  ///< metric: "<level>_<name>", e.g. image_auroc, pixel_aupro_0.3
   std::string detector, backbone, seed;
   double value = 0;
+  std::string spec;  ///< the detector with its settings, "padim(backbone=...,d_reduced=100,...)"
 };
 
 std::string text_of(const nlohmann::json& j, const char* key) {
@@ -83,9 +85,11 @@ void points_from_json(const std::string& path, std::vector<Point>& out) {
   std::string detector = text_of(pb, "detector");
   if (detector.empty()) detector = text_of(j.value("source", nlohmann::json::object()), "kind");
   const std::string backbone = text_of(pb, "backbone"), seed = text_of(j, "seed");
+  std::string spec = text_of(pb, "spec");
+  if (spec.empty()) spec = detector;
   for (const auto& [category, row] : metric_table(j))
     for (const auto& [metric, value] : row)
-      out.push_back({category, metric, detector, backbone, seed, value});
+      out.push_back({category, metric, detector, backbone, seed, value, spec});
 }
 
 /// Splits one CSV line (RFC 4180 quotes, as adbench writes them).
@@ -142,8 +146,10 @@ void points_from_csv(const std::string& path, std::vector<Point>& out) {
       if (end == f[it->second].c_str() || *end)
         throw InputError(path + ": row " + std::to_string(row) + ": " + m + " is not a number: '" +
                          excerpt(f[it->second], 40) + "'");
+      const std::string spec =
+          col.count("spec") && !f[col["spec"]].empty() ? f[col["spec"]] : f[col["detector"]];
       out.push_back({f[col["category"]], f[col["level"]] + "_" + m, f[col["detector"]], f[col["backbone"]],
-                     f[col["seed"]], v});
+                     f[col["seed"]], v, spec});
     }
   }
 }
@@ -186,6 +192,7 @@ std::string pivot(const std::vector<Point>& points, const PivotOptions& o) {
   auto key = [&](const Point& p) {
     return o.by == "backbone" ? (p.backbone.empty() ? "-" : p.backbone)
            : o.by == "seed"   ? "seed " + p.seed
+           : o.by == "spec"   ? p.spec
                               : p.detector;
   };
   std::vector<std::string> columns, categories;
@@ -315,6 +322,24 @@ std::string pivot(const std::vector<Point>& points, const PivotOptions& o) {
 
 }  // namespace
 
+std::string leaderboard_pivot(const std::vector<std::string>& files,
+                              const std::vector<std::string>& metrics) {
+  std::vector<Point> points;
+  for (const auto& f : files) {
+    const bool csv = f.size() >= 4 && f.compare(f.size() - 4, 4, ".csv") == 0;
+    (csv ? points_from_csv : points_from_json)(f, points);
+  }
+  if (points.empty()) return "";
+  PivotOptions o;
+  o.metrics = metrics;
+  // One column per detector, unless a detector appears with several settings: then one per spec.
+  std::map<std::string, std::set<std::string>> specs;
+  for (const auto& p : points) specs[p.detector].insert(p.spec);
+  for (const auto& [d, s] : specs)
+    if (s.size() > 1) o.by = "spec";
+  return pivot(points, o);
+}
+
 nlohmann::json read_result_json(const std::string& path) {
   nlohmann::json j;
   try {
@@ -353,8 +378,11 @@ Action setup_leaderboard(CLI::App& app, const Globals&) {
   app.add_option("results", *files,
                  "Result JSON files (eval --out); with the pivot options also leaderboard CSVs")
       ->required();
-  app.add_option("--by", po->by, "Pivot: the columns are detectors, backbones or seeds")
-      ->check(one_of({"detector", "backbone", "seed"}));
+  app.add_option(
+         "--by", po->by,
+         "Pivot: the columns are detectors, backbones, seeds, or specs (a detector with its settings: "
+         "one column per setting swept by a batch)")
+      ->check(one_of({"detector", "backbone", "seed", "spec"}));
   app.add_option(
          "--metric", po->metrics,
          "Pivot: one table per metric, as <level>_<metric> (image_auroc, pixel_aupro_0.3, ...; default "

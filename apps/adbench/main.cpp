@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
       cli::setup_leaderboard);
   add("compare", "Regression gate: per category and metric, NEW - BASE; exit 1 on a drop beyond --tolerance",
       cli::setup_compare);
+  add("batch", "Run a matrix of evaluations (datasets x detectors x settings x seeds), locally or on Slurm",
+      cli::setup_batch);
 
   try {
     app.parse(argc, argv);

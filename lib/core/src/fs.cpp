@@ -74,13 +74,15 @@ const char* kind_name(OutputKind k) {
       return "dataset";
     case OutputKind::CheckpointFolder:
       return "checkpoint";
+    case OutputKind::BatchFolder:
+      return "batch";
   }
   return "?";
 }
 
 bool is_folder_kind(OutputKind k) {
   return k == OutputKind::RunFolder || k == OutputKind::PredictionFolder || k == OutputKind::DatasetFolder ||
-         k == OutputKind::CheckpointFolder;
+         k == OutputKind::CheckpointFolder || k == OutputKind::BatchFolder;
 }
 
 /// Parses a small JSON file; null when it is missing, too large or not JSON.

@@ -26,6 +26,7 @@ enum class OutputKind {
   PredictionFolder,  ///< PRED/<category> written by infer / eval --pred-out
   DatasetFolder,     ///< adbench synth's output
   CheckpointFolder,  ///< adbench train --checkpoint-dir (training checkpoints of video detectors)
+  BatchFolder,       ///< adbench batch --out: resumable, added to cell by cell, never replaced
 };
 
 /// Marker file written into every folder adbench creates (JSON: {"adbench_output": "<kind>", ...}).
