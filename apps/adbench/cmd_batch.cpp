@@ -90,9 +90,12 @@ int finish(const BatchMatrix& m, const fs::path& out, const std::vector<CellStat
   const std::size_t rows = merge_batch_csv(out, m.cells, st);
   std::size_t ok = 0, failed = 0, pending = 0;
   for (const auto& s : st) {
-    if (s.state == CellState::Ok) ++ok;
-    else if (s.state == CellState::Failed) ++failed;
-    else ++pending;
+    if (s.state == CellState::Ok)
+      ++ok;
+    else if (s.state == CellState::Failed)
+      ++failed;
+    else
+      ++pending;
   }
   if (rows > 0) {
     std::cout << leaderboard_pivot({(out / "leaderboard.csv").string()}, {"image_auroc"});
@@ -100,7 +103,8 @@ int finish(const BatchMatrix& m, const fs::path& out, const std::vector<CellStat
   }
   for (std::size_t i = 0; i < st.size(); ++i)
     if (st[i].state == CellState::Failed)
-      std::cerr << "adbench batch: cell " << i << " (" << m.cells[i].id() << ") failed: " << st[i].error << "\n";
+      std::cerr << "adbench batch: cell " << i << " (" << m.cells[i].id() << ") failed: " << st[i].error
+                << "\n";
   std::cerr << "adbench batch: " << m.cells.size() << " cells: " << ok << " ok, " << failed << " failed, "
             << pending << " not run (manifest " << (out / "batch.json").string() << ")\n";
   if (failed > 0) {
@@ -138,16 +142,19 @@ Action setup_batch(CLI::App& app, const Globals& g) {
   app.add_flag("--slurm", o->slurm, "Submit the cells to run as one Slurm job array (sbatch)");
   app.add_flag("--slurm-script-only", o->script_only,
                "With --slurm: write OUT/slurm/batch.sbatch, do not submit it");
-  app.add_flag("--slurm-wait", o->slurm_wait, "With --slurm: wait for the array to end (sbatch --wait), then collect");
+  app.add_flag("--slurm-wait", o->slurm_wait,
+               "With --slurm: wait for the array to end (sbatch --wait), then collect");
   app.add_option("--partition", o->sl.partition, "Slurm partition (#SBATCH --partition)");
   app.add_option("--gres", o->sl.gres, "Slurm generic resources per task, e.g. gpu:1");
   app.add_option("--time", o->sl.time, "Slurm time limit per task, e.g. 02:00:00");
   app.add_option("--mem", o->sl.mem, "Slurm memory per task, e.g. 16G");
   app.add_option("--cpus-per-task", o->sl.cpus_per_task, "Slurm CPUs per task (the cell's --threads)")
       ->check(integer_in(1, 100000, "an integer >= 1"));
-  app.add_option("--max-parallel", o->sl.max_parallel, "At most this many array tasks at once (--array=...%N)")
+  app.add_option("--max-parallel", o->sl.max_parallel,
+                 "At most this many array tasks at once (--array=...%N)")
       ->check(integer_in(1, 100000, "an integer >= 1"));
-  app.add_option("--sbatch-line", o->sl.extra, "One more #SBATCH line, e.g. --sbatch-line=--qos=normal (repeatable)");
+  app.add_option("--sbatch-line", o->sl.extra,
+                 "One more #SBATCH line, e.g. --sbatch-line=--qos=normal (repeatable)");
   app.footer(
       "Every cell is one 'adbench eval' in its own process. A second run skips the cells whose result\n"
       "exists and whose configuration hash matches, and the cells that failed (unless --retry-failed);\n"
@@ -165,7 +172,8 @@ Action setup_batch(CLI::App& app, const Globals& g) {
       "  adbench batch matrix.json --out runs/batch --jobs 2\n"
       "  adbench batch matrix.json --out runs/batch --slurm --partition gpu --gres gpu:1 --time 02:00:00\n"
       "  adbench batch --collect runs/batch\n"
-      "  adbench leaderboard runs/batch/leaderboard.csv --metric image_auroc,pixel_aupro_0.3 --format markdown");
+      "  adbench leaderboard runs/batch/leaderboard.csv --metric image_auroc,pixel_aupro_0.3 --format "
+      "markdown");
   return [o, &g]() -> int {
     const int modes = (o->collect.empty() ? 0 : 1) + (o->run_cell >= 0 ? 1 : 0) + (o->matrix.empty() ? 0 : 1);
     if (modes != 1)
@@ -192,7 +200,8 @@ Action setup_batch(CLI::App& app, const Globals& g) {
       BatchMatrix m = read_batch_manifest(ro.out, &slurm);
       if (o->run_cell >= static_cast<int>(m.cells.size()))
         throw InputError("adbench batch: --run-cell " + std::to_string(o->run_cell) + ": " +
-                         (ro.out / "batch.json").string() + " has " + std::to_string(m.cells.size()) + " cells");
+                         (ro.out / "batch.json").string() + " has " + std::to_string(m.cells.size()) +
+                         " cells");
       const BatchCell& cell = m.cells[o->run_cell];
       for (const auto& c : m.cells) protect_input(c.root, "the dataset root");
       if (read_cell_status(ro.out, cell).state == CellState::Ok) {
@@ -203,7 +212,8 @@ Action setup_batch(CLI::App& app, const Globals& g) {
       spdlog::info("cell {} of {}: {}", cell.index, m.cells.size(), cell.id());
       const CellStatus st = run_batch_cell(cell, ro);
       if (st.state != CellState::Ok) {
-        std::cerr << "adbench batch: cell " << cell.index << " (" << cell.id() << ") failed: " << st.error << "\n";
+        std::cerr << "adbench batch: cell " << cell.index << " (" << cell.id() << ") failed: " << st.error
+                  << "\n";
         return 1;
       }
       spdlog::info("cell {} ok in {:.1f} s", cell.index, st.seconds);
@@ -211,23 +221,32 @@ Action setup_batch(CLI::App& app, const Globals& g) {
     }
 
     BatchMatrix m = load_batch_matrix(o->matrix, g.device);
-    if (!o->out.empty()) ro.out = fs::absolute(o->out).lexically_normal();
-    else if (m.out) ro.out = *m.out;
-    else throw InputError("adbench batch: --out is required (or an \"out\" in " + o->matrix + ")");
+    if (!o->out.empty())
+      ro.out = fs::absolute(o->out).lexically_normal();
+    else if (m.out)
+      ro.out = *m.out;
+    else
+      throw InputError("adbench batch: --out is required (or an \"out\" in " + o->matrix + ")");
     auto st = statuses_of(ro.out, m.cells);
     std::vector<int> todo;
     std::size_t done = 0, failed_skipped = 0;
     for (std::size_t i = 0; i < st.size(); ++i) {
-      if (st[i].state == CellState::Ok) ++done;
-      else if (st[i].state == CellState::Failed && !o->retry_failed) ++failed_skipped;
-      else todo.push_back(static_cast<int>(i));
+      if (st[i].state == CellState::Ok)
+        ++done;
+      else if (st[i].state == CellState::Failed && !o->retry_failed)
+        ++failed_skipped;
+      else
+        todo.push_back(static_cast<int>(i));
     }
     if (o->dry_run) {
       for (std::size_t i = 0; i < m.cells.size(); ++i) {
         const auto& c = m.cells[i];
         const bool run = std::find(todo.begin(), todo.end(), static_cast<int>(i)) != todo.end();
         std::cout << i << "\t" << c.id() << "\t" << c.detector << "\t" << c.settings.dump() << "\t"
-                  << (run ? "run" : st[i].state == CellState::Ok ? "done" : "failed (skip)") << "\n";
+                  << (run                            ? "run"
+                      : st[i].state == CellState::Ok ? "done"
+                                                     : "failed (skip)")
+                  << "\n";
       }
       std::cout << m.cells.size() << " cells: " << todo.size() << " to run, " << done << " done, "
                 << failed_skipped << " failed (skipped; --retry-failed reruns them)\n";
@@ -289,8 +308,8 @@ Action setup_batch(CLI::App& app, const Globals& g) {
     const int jobs = std::min<int>(o->jobs, std::max<std::size_t>(1, todo.size()));
     ro.threads_per_cell = std::max(1, total_threads / jobs);
     write_manifest(m, ro.out, st, nullptr);
-    spdlog::info("{} cells: {} to run with {} job(s) x {} thread(s), {} done, {} failed and skipped", m.cells.size(),
-                 todo.size(), jobs, ro.threads_per_cell, done, failed_skipped);
+    spdlog::info("{} cells: {} to run with {} job(s) x {} thread(s), {} done, {} failed and skipped",
+                 m.cells.size(), todo.size(), jobs, ro.threads_per_cell, done, failed_skipped);
     std::atomic<std::size_t> next{0};
     std::mutex mu;
     std::size_t finished = 0;

@@ -36,9 +36,11 @@ std::vector<std::string> lines_of(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("adbench batch: 2 detectors x 4 categories x 2 seeds, locally with --jobs 2, resumable", "[cli][batch]") {
+TEST_CASE("adbench batch: 2 detectors x 4 categories x 2 seeds, locally with --jobs 2, resumable",
+          "[cli][batch]") {
   TempDir tmp("batch");
-  const fs::path matrix = write_matrix(tmp.path(), "m.json", {{"detectors", two_detectors()}, {"seeds", {0, 1}}});
+  const fs::path matrix =
+      write_matrix(tmp.path(), "m.json", {{"detectors", two_detectors()}, {"seeds", {0, 1}}});
   const fs::path out = tmp / "out";
 
   auto dry = run_adbench("batch " + q(matrix) + " --out " + q(out) + " --dry-run");
@@ -93,8 +95,9 @@ TEST_CASE("adbench batch: 2 detectors x 4 categories x 2 seeds, locally with --j
   const std::string padim_cap_seed1 = manifest["cells"][7]["id"];
   REQUIRE(padim_cap_seed1.rfind("synth/cap/", 0) == 0);
   REQUIRE(manifest["cells"][7]["detector"] == "padim");
-  auto direct = run_adbench("--seed 1 --threads 1 eval --detector padim --set image_size=64 --set channels=20 --root " +
-                            q(synth_root()) + " --category cap --out " + q(tmp / "direct.json"));
+  auto direct =
+      run_adbench("--seed 1 --threads 1 eval --detector padim --set image_size=64 --set channels=20 --root " +
+                  q(synth_root()) + " --category cap --out " + q(tmp / "direct.json"));
   REQUIRE(direct.exit_code == 0);
   const auto cell_result = read_json(out / padim_cap_seed1 / "result.json");
   const auto direct_result = read_json(tmp / "direct.json");
@@ -124,11 +127,12 @@ TEST_CASE("adbench batch: 2 detectors x 4 categories x 2 seeds, locally with --j
   }
   // a changed configuration reruns the cells it changes.
   {
-    const fs::path m2 = write_matrix(tmp.path(), "m2.json",
-                                     {{"detectors", two_detectors()}, {"seeds", {0, 1}},
-                                      {"metrics", {{"aupro_limits", {0.3, 0.05}}}}});
+    const fs::path m2 = write_matrix(
+        tmp.path(), "m2.json",
+        {{"detectors", two_detectors()}, {"seeds", {0, 1}}, {"metrics", {{"aupro_limits", {0.3, 0.05}}}}});
     auto d = run_adbench("batch " + q(m2) + " --out " + q(out) + " --dry-run");
-    CHECK(lines_of(d.out).back() == "16 cells: 16 to run, 0 done, 0 failed (skipped; --retry-failed reruns them)");
+    CHECK(lines_of(d.out).back() ==
+          "16 cells: 16 to run, 0 done, 0 failed (skipped; --retry-failed reruns them)");
   }
   // a lost result or an interrupted cell reruns, alone.
   {
@@ -137,7 +141,8 @@ TEST_CASE("adbench batch: 2 detectors x 4 categories x 2 seeds, locally with --j
     cell["status"] = "running";
     std::ofstream(out / manifest["cells"][0]["id"].get<std::string>() / "cell.json") << cell.dump();
     auto d = run_adbench("batch " + q(matrix) + " --out " + q(out) + " --dry-run");
-    CHECK(lines_of(d.out).back() == "16 cells: 2 to run, 14 done, 0 failed (skipped; --retry-failed reruns them)");
+    CHECK(lines_of(d.out).back() ==
+          "16 cells: 2 to run, 14 done, 0 failed (skipped; --retry-failed reruns them)");
     auto again = run_adbench("--threads 2 batch " + q(matrix) + " --out " + q(out) + " --jobs 2");
     REQUIRE(again.exit_code == 0);
     CHECK(again.err.find("16 cells: 2 to run with 2 job(s) x 1 thread(s)") != std::string::npos);
@@ -151,7 +156,8 @@ TEST_CASE("adbench batch: a failed cell records its error line and never stops t
   TempDir tmp("batchfail");
   const fs::path matrix = write_matrix(
       tmp.path(), "m.json",
-      {{"datasets", {{{"adapter", "mvtec_ad"}, {"root", synth_root().string()}, {"categories", {"cap", "weave"}}}}},
+      {{"datasets",
+        {{{"adapter", "mvtec_ad"}, {"root", synth_root().string()}, {"categories", {"cap", "weave"}}}}},
        {"detectors",
         {{{"name", "variation_model"}, {"settings", {{"image_size", 64}}}},
          {{"name", "padim"}, {"settings", {{"image_size", 64}, {"backbone", "resnet18"}}}}}}});
@@ -172,8 +178,9 @@ TEST_CASE("adbench batch: a failed cell records its error line and never stops t
   CHECK(manifest["cells"][2]["status"] == "ok");
   CHECK(r.err.find("adbench batch: cell 1 (mvtec_ad/cap/") != std::string::npos);
   CHECK(r.err.find(") failed: " + why + "\n") != std::string::npos);
-  CHECK(r.err.find("adbench batch: 2 of 4 cells failed (rerun with --retry-failed after fixing the cause)\n") !=
-        std::string::npos);
+  CHECK(
+      r.err.find("adbench batch: 2 of 4 cells failed (rerun with --retry-failed after fixing the cause)\n") !=
+      std::string::npos);
   CHECK(count_partial_files(out) == 0);
 
   auto again = run_adbench("batch " + q(matrix) + " --out " + q(out));
@@ -181,10 +188,12 @@ TEST_CASE("adbench batch: a failed cell records its error line and never stops t
   CHECK(again.err.find("4 cells: 0 to run with 1 job(s) x ") != std::string::npos);
   CHECK(again.err.find("2 done, 2 failed and skipped") != std::string::npos);
   auto retry = run_adbench("batch " + q(matrix) + " --out " + q(out) + " --retry-failed --dry-run");
-  CHECK(lines_of(retry.out).back() == "4 cells: 2 to run, 2 done, 0 failed (skipped; --retry-failed reruns them)");
+  CHECK(lines_of(retry.out).back() ==
+        "4 cells: 2 to run, 2 done, 0 failed (skipped; --retry-failed reruns them)");
 }
 
-TEST_CASE("adbench batch --slurm-script-only writes one array script; --run-cell runs one cell", "[cli][batch]") {
+TEST_CASE("adbench batch --slurm-script-only writes one array script; --run-cell runs one cell",
+          "[cli][batch]") {
   TempDir tmp("batchslurm");
   const fs::path matrix = write_matrix(
       tmp.path(), "m.json",
@@ -193,9 +202,10 @@ TEST_CASE("adbench batch --slurm-script-only writes one array script; --run-cell
        {"seeds", {3}},
        {"slurm", {{"partition", "gpu"}, {"time", "01:00:00"}, {"extra", {"--qos=normal"}}}}});
   const fs::path out = tmp / "out";
-  auto r = run_adbench("batch " + q(matrix) + " --out " + q(out) +
-                       " --slurm --slurm-script-only --gres gpu:1 --cpus-per-task 4 --mem 16G --max-parallel 3 "
-                       "--sbatch-line=--account=lab");
+  auto r =
+      run_adbench("batch " + q(matrix) + " --out " + q(out) +
+                  " --slurm --slurm-script-only --gres gpu:1 --cpus-per-task 4 --mem 16G --max-parallel 3 "
+                  "--sbatch-line=--account=lab");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const fs::path script = out / "slurm" / "batch.sbatch";
@@ -206,8 +216,8 @@ TEST_CASE("adbench batch --slurm-script-only writes one array script; --run-cell
                "/slurm/%A_%a.log\n#SBATCH --partition=gpu\n#SBATCH --gres=gpu:1\n#SBATCH --time=01:00:00\n"
                "#SBATCH --mem=16G\n#SBATCH --cpus-per-task=4\n#SBATCH --qos=normal\n#SBATCH --account=lab\n"
                "set -eu\nexec '" +
-               exe + "' --device 'auto' --threads \"${SLURM_CPUS_PER_TASK:-0}\" batch --out '" + out.string() +
-               "' --run-cell \"$SLURM_ARRAY_TASK_ID\"\n") != std::string::npos);
+               exe + "' --device 'auto' --threads \"${SLURM_CPUS_PER_TASK:-0}\" batch --out '" +
+               out.string() + "' --run-cell \"$SLURM_ARRAY_TASK_ID\"\n") != std::string::npos);
   auto manifest = read_json(out / "batch.json");
   REQUIRE(manifest["cells"].size() == 8);  // 4 categories x channels {10, 20}
   CHECK(manifest["counts"]["pending"] == 8);
@@ -234,11 +244,13 @@ TEST_CASE("adbench batch --slurm-script-only writes one array script; --run-cell
   CHECK(twice.exit_code == 0);
   CHECK(twice.err.find("cell 5 (" + id + ") already done") != std::string::npos);
   // The script covers only what is left.
-  REQUIRE(run_adbench("batch " + q(matrix) + " --out " + q(out) + " --slurm --slurm-script-only").exit_code == 0);
+  REQUIRE(run_adbench("batch " + q(matrix) + " --out " + q(out) + " --slurm --slurm-script-only").exit_code ==
+          0);
   CHECK(read_text(script).find("#SBATCH --array=0-3,6-7\n") != std::string::npos);
 }
 
-TEST_CASE("adbench batch: bad matrices and outputs are one line and exit 2, before any work", "[cli][batch]") {
+TEST_CASE("adbench batch: bad matrices and outputs are one line and exit 2, before any work",
+          "[cli][batch]") {
   TempDir tmp("batchbad");
   const fs::path out = tmp / "out";
   auto err_of = [&](const nlohmann::json& m, const std::string& extra = "") {
@@ -258,31 +270,36 @@ TEST_CASE("adbench batch: bad matrices and outputs are one line and exit 2, befo
             ": /detectors/0: detector padim: unknown setting 'chanels' (valid: backbone, backbone_weights, "
             "channels, covariance_eps, image_size, layers, sigma)\n");
   CHECK(err_of({{"detectors", {{{"name", "padim"}, {"settings", {{"channels", {10, 0}}}}}}}}) ==
-        "adbench: error: " + f + ": /detectors/0: detector padim: setting 'channels' must be in [1, 65536], got 0\n");
+        "adbench: error: " + f +
+            ": /detectors/0: detector padim: setting 'channels' must be in [1, 65536], got 0\n");
   CHECK(err_of({{"detectors", two_detectors()}, {"seeds", {-1}}}) ==
         "adbench: error: " + f + ": /seeds/0: expected an integer >= 0, got -1\n");
   CHECK(err_of({{"detectors", two_detectors()},
-                {"datasets", {{{"adapter", "mvtec_ad"}, {"root", synth_root().string()}, {"categories", {"cup"}}}}}}) ==
+                {"datasets",
+                 {{{"adapter", "mvtec_ad"}, {"root", synth_root().string()}, {"categories", {"cup"}}}}}}) ==
         "adbench: error: " + f + ": /datasets/0/categories/0: " + synth_root().string() +
             ": unknown category 'cup' (valid: bracket, cap, marble, weave)\n");
-  CHECK(err_of({{"detectors", two_detectors()}, {"metrics", {{"aupro_limit", {0.3}}}}}).find(
-            ": /metrics: unknown key 'aupro_limit' (valid: aupro_limits, ") != std::string::npos);
+  CHECK(err_of({{"detectors", two_detectors()}, {"metrics", {{"aupro_limit", {0.3}}}}})
+            .find(": /metrics: unknown key 'aupro_limit' (valid: aupro_limits, ") != std::string::npos);
   // Outputs: never inside the dataset, never a folder that is not a batch folder.
   const fs::path ok = write_matrix(tmp.path(), "ok.json", {{"detectors", two_detectors()}});
   auto inside = run_adbench("batch " + q(ok) + " --out " + q(synth_root() / "batch"));
   CHECK(inside.exit_code == 2);
-  CHECK(inside.err == "adbench: error: " + (synth_root() / "batch").string() + ": lies inside the dataset root (" +
-                          synth_root().string() + "); adbench never writes into its inputs\n");
+  CHECK(inside.err == "adbench: error: " + (synth_root() / "batch").string() +
+                          ": lies inside the dataset root (" + synth_root().string() +
+                          "); adbench never writes into its inputs\n");
   CHECK(!fs::exists(synth_root() / "batch"));
   fs::create_directories(tmp / "mine");
   std::ofstream(tmp / "mine" / "notes.txt") << "keep";
   auto foreign = run_adbench("batch " + q(ok) + " --out " + q(tmp / "mine"));
   CHECK(foreign.exit_code == 2);
-  CHECK(foreign.err == "adbench: error: " + (tmp / "mine").string() +
-                           ": exists and is not an adbench batch folder (no .adbench-output marker); give a new "
-                           "folder, or the --out of an earlier batch to resume it\n");
+  CHECK(foreign.err ==
+        "adbench: error: " + (tmp / "mine").string() +
+            ": exists and is not an adbench batch folder (no .adbench-output marker); give a new "
+            "folder, or the --out of an earlier batch to resume it\n");
   CHECK(read_text(tmp / "mine" / "notes.txt") == "keep");
   auto none = run_adbench("batch " + q(ok));
   CHECK(none.exit_code == 2);
-  CHECK(none.err == "adbench: error: adbench batch: --out is required (or an \"out\" in " + ok.string() + ")\n");
+  CHECK(none.err ==
+        "adbench: error: adbench batch: --out is required (or an \"out\" in " + ok.string() + ")\n");
 }

@@ -343,3 +343,64 @@ TEST_CASE("eval --out - writes the result JSON to stdout and the table to stderr
   REQUIRE(r.err.find("cap") != std::string::npos);
   REQUIRE_FALSE(fs::exists("-"));
 }
+
+TEST_CASE("SIGTERM to adbench batch stops its cells, leaves no partial output, and the rerun finishes",
+          "[cli][safety][signal][batch]") {
+  TempDir tmp("batchsig");
+  const fs::path out = tmp / "out";
+  {
+    nlohmann::json m = {
+        {"datasets", {{{"name", "synth"}, {"adapter", "mvtec_ad"}, {"root", synth_root().string()}}}},
+        {"detectors", {{{"name", "variation_model"}}}},
+        {"seeds", {0, 1}},
+        {"outputs", {{"predictions", true}, {"heatmaps", true}}}};
+    std::ofstream(tmp / "m.json") << m.dump();
+  }
+  const std::string bin = adbench_bin();
+  std::vector<std::string> args = {bin,      "batch", (tmp / "m.json").string(), "--out", out.string(),
+                                   "--jobs", "2"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string err = (tmp / "err.txt").string();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
+  // Wait until a cell is writing its prediction folder, then signal the batch process alone.
+  bool seen = false;
+  for (int i = 0; i < 60000 && !seen; ++i) {
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->path().filename().string().find(".partial-") != std::string::npos) seen = true;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(seen);
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const std::string e = adbench::read_file(err);
+  INFO(e);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 128 + SIGTERM);
+  REQUIRE(e.find("adbench: interrupted by SIGTERM: removed ") != std::string::npos);
+  // The cells got the signal too and have ended: nothing half-written, and none recorded as failed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(count_partial_files(out) == 0);
+  int running = 0;
+  for (const auto& f : fs::recursive_directory_iterator(out))
+    if (f.path().filename() == "cell.json") {
+      const auto status_text = read_json(f.path())["status"];
+      REQUIRE(status_text != "failed");
+      running += status_text == "running";
+    }
+  CHECK(running >= 1);
+  auto again = run_adbench("batch " + q(tmp / "m.json") + " --out " + q(out) + " --jobs 2");
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("adbench batch: 8 cells: 8 ok, 0 failed, 0 not run") != std::string::npos);
+}

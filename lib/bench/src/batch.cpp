@@ -7,8 +7,8 @@
 
 #include <adbench/build_info.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -19,6 +19,7 @@
 
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
+#include "adbench/core/interrupt.hpp"
 #include "adbench/core/sha256.hpp"
 #include "adbench/core/system_info.hpp"
 #include "adbench/datasets/dataset.hpp"
@@ -115,9 +116,8 @@ json check_metrics(const fs::path& file, const json& m) {
     const std::string where = std::string("/metrics/") + k.key;
     switch (k.type) {
       case MetricKey::Numbers:
-        if (!v.is_array() || v.empty() || !std::all_of(v.begin(), v.end(), [](const json& x) {
-              return x.is_number();
-            }))
+        if (!v.is_array() || v.empty() ||
+            !std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_number(); }))
           bad(file, where, "expected a non-empty list of numbers, got " + excerpt(v.dump(), 40));
         break;
       case MetricKey::Text:
@@ -254,10 +254,21 @@ std::string BatchCell::id() const {
 }
 
 json BatchCell::to_json() const {
-  return {{"index", index},     {"id", id()},           {"dataset", dataset},         {"adapter", adapter},
-          {"root", root.string()}, {"split", split},     {"category", category},       {"detector", detector},
-          {"settings", settings}, {"setting", setting}, {"seed", seed},               {"spec_hash", spec_hash},
-          {"config_hash", config_hash}, {"metrics", metrics}, {"predictions", predictions},
+  return {{"index", index},
+          {"id", id()},
+          {"dataset", dataset},
+          {"adapter", adapter},
+          {"root", root.string()},
+          {"split", split},
+          {"category", category},
+          {"detector", detector},
+          {"settings", settings},
+          {"setting", setting},
+          {"seed", seed},
+          {"spec_hash", spec_hash},
+          {"config_hash", config_hash},
+          {"metrics", metrics},
+          {"predictions", predictions},
           {"heatmaps", heatmaps}};
 }
 
@@ -322,7 +333,8 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
   const json j = json::parse(read_file(file), nullptr, false);
   if (j.is_discarded()) bad(file, "", "not valid JSON");
   if (!j.is_object()) bad(file, "", "expected a JSON object (datasets, detectors, seeds, ...)");
-  only_keys(file, "", j, {"name", "out", "datasets", "detectors", "seeds", "setting", "metrics", "outputs", "slurm"});
+  only_keys(file, "", j,
+            {"name", "out", "datasets", "detectors", "seeds", "setting", "metrics", "outputs", "slurm"});
   m.name = j.contains("name") ? text_value(file, "/name", j["name"]) : file.stem().string();
   if (j.contains("out")) m.out = absolute_from(base, text_value(file, "/out", j["out"]));
 
@@ -358,7 +370,8 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
     if (!o.is_object()) bad(file, "/outputs", "expected an object");
     only_keys(file, "/outputs", o, {"predictions", "heatmaps"});
     for (const char* k : {"predictions", "heatmaps"})
-      if (o.contains(k) && !o[k].is_boolean()) bad(file, std::string("/outputs/") + k, "expected true or false");
+      if (o.contains(k) && !o[k].is_boolean())
+        bad(file, std::string("/outputs/") + k, "expected true or false");
     predictions = o.value("predictions", false);
     heatmaps = o.value("heatmaps", false);
     if (heatmaps && !predictions) bad(file, "/outputs/heatmaps", "needs \"predictions\": true");
@@ -489,7 +502,8 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
 CellStatus read_cell_status(const fs::path& out, const BatchCell& cell) {
   CellStatus st;
   const json j = small_json_or_null(out / cell.id() / "cell.json");
-  if (!j.is_object() || j.value("schema", "") != kCellSchema || j.value("config_hash", "") != cell.config_hash)
+  if (!j.is_object() || j.value("schema", "") != kCellSchema ||
+      j.value("config_hash", "") != cell.config_hash)
     return st;
   const std::string s = j.value("status", "");
   st.error = j.value("error", "");
@@ -524,8 +538,9 @@ void open_batch_folder(const fs::path& out, const std::vector<BatchCell>& cells)
   check_output(out, OutputKind::BatchFolder, false);
   fs::create_directories(out, ec);
   if (ec) throw InputError(out.string() + ": cannot create folder (" + ec.message() + ")");
-  write_file_atomic(out / kMarkerFile,
-                    json{{"adbench_output", kBatchMarker}, {"adbench_version", build::kVersion}}.dump() + "\n");
+  write_file_atomic(
+      out / kMarkerFile,
+      json{{"adbench_output", kBatchMarker}, {"adbench_version", build::kVersion}}.dump() + "\n");
 }
 
 CellStatus run_batch_cell(const BatchCell& cell, const BatchRunOptions& o) {
@@ -534,11 +549,17 @@ CellStatus run_batch_cell(const BatchCell& cell, const BatchRunOptions& o) {
   fs::create_directories(dir, ec);
   if (ec) throw InputError(dir.string() + ": cannot create folder (" + ec.message() + ")");
 
-  std::vector<std::string> argv{o.exe.string(), "--device", o.device, "--threads",
-                                std::to_string(o.threads_per_cell), "--seed", std::to_string(cell.seed)};
+  std::vector<std::string> argv{o.exe.string(),
+                                "--device",
+                                o.device,
+                                "--threads",
+                                std::to_string(o.threads_per_cell),
+                                "--seed",
+                                std::to_string(cell.seed)};
   if (!cell.split.empty()) argv.insert(argv.end(), {"--split", cell.split});
   if (o.label_mismatch != "error") argv.insert(argv.end(), {"--label-mismatch", o.label_mismatch});
-  if (o.max_image_pixels > 0) argv.insert(argv.end(), {"--max-image-pixels", std::to_string(o.max_image_pixels)});
+  if (o.max_image_pixels > 0)
+    argv.insert(argv.end(), {"--max-image-pixels", std::to_string(o.max_image_pixels)});
   if (o.verbose) argv.push_back("--verbose");
   argv.insert(argv.end(), {"eval", "--dataset", cell.adapter, "--root", cell.root.string(), "--category",
                            cell.category, "--detector", cell.detector, "--setting", cell.setting});
@@ -575,8 +596,14 @@ CellStatus run_batch_cell(const BatchCell& cell, const BatchRunOptions& o) {
   posix_spawn_file_actions_destroy(&fa);
   int wstatus = 0;
   if (rc == 0) {
+    forward_interrupt_to(pid);
     while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
+    stop_forwarding_to(pid);
+  }
+  // Interrupted: the cell stays "running" (rerun by the next batch); the write below would park.
+  if (interrupted()) {
+    WriteScope park;
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.finished_utc = utc_timestamp();
@@ -630,11 +657,12 @@ json batch_manifest(const BatchMatrix& m, const fs::path& out, const std::vector
             {"matrix_sha256", has_file ? sha256_file(m.file) : ""},
             {"out", fs::absolute(out).lexically_normal().string()},
             {"updated_utc", utc_timestamp()},
-            {"counts", {{"total", m.cells.size()},
-                        {"ok", counts["ok"]},
-                        {"failed", counts["failed"]},
-                        {"running", counts["running"]},
-                        {"pending", counts["pending"]}}},
+            {"counts",
+             {{"total", m.cells.size()},
+              {"ok", counts["ok"]},
+              {"failed", counts["failed"]},
+              {"running", counts["running"]},
+              {"pending", counts["pending"]}}},
             {"slurm", slurm},
             {"cells", cells}};
   return j;
@@ -646,7 +674,8 @@ BatchMatrix read_batch_manifest(const fs::path& out, json* slurm) {
   if (!fs::is_regular_file(fs::symlink_status(file, ec)))
     throw InputError(file.string() + ": no batch manifest (is " + out.string() + " a batch folder?)");
   const json j = json::parse(read_file(file), nullptr, false);
-  if (!j.is_object() || j.value("schema", "") != kManifestSchema || !j.contains("cells") || !j["cells"].is_array())
+  if (!j.is_object() || j.value("schema", "") != kManifestSchema || !j.contains("cells") ||
+      !j["cells"].is_array())
     throw InputError(file.string() + ": not an adbench batch manifest (schema " + kManifestSchema + ")");
   BatchMatrix m;
   m.file = j.value("matrix", "");
@@ -679,8 +708,9 @@ std::size_t merge_batch_csv(const fs::path& out, const std::vector<BatchCell>& c
         if (header.empty())
           header = line;
         else if (line != header)
-          throw InputError(f.string() + ": its CSV header differs from the other cells' (written by another "
-                                        "adbench version?)");
+          throw InputError(f.string() +
+                           ": its CSV header differs from the other cells' (written by another "
+                           "adbench version?)");
         continue;
       }
       if (line.empty()) continue;
@@ -710,14 +740,14 @@ std::string slurm_script(const BatchMatrix& m, const std::vector<int>& indices, 
   const fs::path out = fs::absolute(o.out).lexically_normal();
   std::string t = "#!/bin/bash\n";
   t += "# adbench batch '" + m.name + "': " + std::to_string(indices.size()) + " of " +
-       std::to_string(m.cells.size()) + " cells as one array task each (written by adbench " + build::kVersion +
-       ").\n";
+       std::to_string(m.cells.size()) + " cells as one array task each (written by adbench " +
+       build::kVersion + ").\n";
   t += "# Each task runs one cell in its own process; a preempted or failed task can simply rerun.\n";
   t += "# Afterwards: adbench batch --collect " + shell_quote(out.string()) + "\n";
   const std::string job = s.job_name.empty() ? "adbench-" + m.name : s.job_name;
   t += "#SBATCH --job-name=" + job + "\n";
-  t += "#SBATCH --array=" + array_ranges(indices) + (s.max_parallel > 0 ? "%" + std::to_string(s.max_parallel) : "") +
-       "\n";
+  t += "#SBATCH --array=" + array_ranges(indices) +
+       (s.max_parallel > 0 ? "%" + std::to_string(s.max_parallel) : "") + "\n";
   t += "#SBATCH --output=" + (out / "slurm" / "%A_%a.log").string() + "\n";
   if (!s.partition.empty()) t += "#SBATCH --partition=" + s.partition + "\n";
   if (!s.gres.empty()) t += "#SBATCH --gres=" + s.gres + "\n";

@@ -32,6 +32,11 @@ std::set<fs::path>& paths() {
   return p;
 }
 
+std::set<long>& children() {
+  static std::set<long> c;
+  return c;
+}
+
 const char* signal_name(int sig) {
   switch (sig) {
     case SIGINT:
@@ -51,6 +56,19 @@ const char* signal_name(int sig) {
 
 void handle(int sig) {
   g_interrupted = true;
+  // Child processes (adbench batch's cells) get the same signal and a while to clean up their own
+  // staging; their reapers park in WriteScope, so nothing records them as finished.
+  std::set<long> kids;
+  {
+    std::lock_guard<std::mutex> lock(paths_mutex());
+    kids = children();
+  }
+  for (long pid : kids) ::kill(static_cast<pid_t>(pid), sig);
+  for (int i = 0; i < 600 && !kids.empty(); ++i) {
+    for (auto it = kids.begin(); it != kids.end();)
+      it = ::kill(static_cast<pid_t>(*it), 0) != 0 && errno == ESRCH ? kids.erase(it) : std::next(it);
+    if (!kids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   // Wait until no file is half-written; writers arriving from now on park in WriteScope.
   std::unique_lock<std::shared_mutex> writes(g_write_lock);
   std::set<fs::path> todo;
@@ -113,6 +131,16 @@ void remove_on_interrupt(const fs::path& path) {
 void forget_on_interrupt(const fs::path& path) {
   std::lock_guard<std::mutex> lock(paths_mutex());
   paths().erase(path);
+}
+
+void forward_interrupt_to(long pid) {
+  std::lock_guard<std::mutex> lock(paths_mutex());
+  children().insert(pid);
+}
+
+void stop_forwarding_to(long pid) {
+  std::lock_guard<std::mutex> lock(paths_mutex());
+  children().erase(pid);
 }
 
 bool interrupted() { return g_interrupted.load(); }

@@ -17,19 +17,19 @@ namespace adbench {
 
 /// One evaluation of a batch.
 struct BatchCell {
-  int index = 0;                   ///< position in the matrix's cross product (Slurm array index)
-  std::string dataset;             ///< the matrix's name for the dataset (folder name)
-  std::string adapter;             ///< dataset adapter (mvtec_ad, ...)
-  std::filesystem::path root;      ///< absolute dataset root
-  std::string split;               ///< --split ("" = the adapter's default)
-  std::string category;            ///< a category, or "all" for a multi-class cell
-  std::string detector;            ///< registry name
-  nlohmann::json settings;         ///< this cell's settings (one value of every swept list)
-  std::string setting;             ///< single-class | multi-class
+  int index = 0;               ///< position in the matrix's cross product (Slurm array index)
+  std::string dataset;         ///< the matrix's name for the dataset (folder name)
+  std::string adapter;         ///< dataset adapter (mvtec_ad, ...)
+  std::filesystem::path root;  ///< absolute dataset root
+  std::string split;           ///< --split ("" = the adapter's default)
+  std::string category;        ///< a category, or "all" for a multi-class cell
+  std::string detector;        ///< registry name
+  nlohmann::json settings;     ///< this cell's settings (one value of every swept list)
+  std::string setting;         ///< single-class | multi-class
   std::uint64_t seed = 0;
-  std::string spec_hash;           ///< 12 hex digits of SHA-256 over detector, settings and setting
-  std::string config_hash;         ///< SHA-256 over everything that decides the cell's result
-  nlohmann::json metrics;          ///< eval's metric options (the matrix's "metrics")
+  std::string spec_hash;    ///< 12 hex digits of SHA-256 over detector, settings and setting
+  std::string config_hash;  ///< SHA-256 over everything that decides the cell's result
+  nlohmann::json metrics;   ///< eval's metric options (the matrix's "metrics")
   bool predictions = false, heatmaps = false;  ///< also write OUT/.../pred (and PNG overlays)
 
   /// "<dataset>/<category>/<spec_hash>/seed<S>", the cell's folder relative to OUT.
@@ -42,17 +42,17 @@ struct BatchCell {
 /// Slurm options of the array script (the matrix's "slurm" object, then command-line flags).
 struct SlurmOptions {
   std::string partition, gres, time, mem, job_name;
-  int cpus_per_task = 0;             ///< 0: not given
-  std::vector<std::string> extra;    ///< more #SBATCH lines ("--qos=normal" or "#SBATCH --qos=normal")
-  int max_parallel = 0;              ///< --array=...%N; 0: no limit
+  int cpus_per_task = 0;           ///< 0: not given
+  std::vector<std::string> extra;  ///< more #SBATCH lines ("--qos=normal" or "#SBATCH --qos=normal")
+  int max_parallel = 0;            ///< --array=...%N; 0: no limit
   /// Overrides the fields `other` sets.
   void update_from(const SlurmOptions& other);
 };
 
 /// A parsed matrix file.
 struct BatchMatrix {
-  std::filesystem::path file;        ///< absolute path of the matrix file
-  std::string name;                  ///< "name" (default: the file's stem)
+  std::filesystem::path file;                ///< absolute path of the matrix file
+  std::string name;                          ///< "name" (default: the file's stem)
   std::optional<std::filesystem::path> out;  ///< "out" (relative to the matrix file's folder)
   std::vector<BatchCell> cells;
   SlurmOptions slurm;
@@ -71,7 +71,7 @@ const char* cell_state_name(CellState s);
 
 struct CellStatus {
   CellState state = CellState::Pending;
-  std::string error;         ///< the failed eval's error line
+  std::string error;  ///< the failed eval's error line
   int exit_code = 0;
   double seconds = 0;
   std::string started_utc, finished_utc, host;
@@ -85,9 +85,9 @@ CellStatus read_cell_status(const std::filesystem::path& out, const BatchCell& c
 /// How a batch runs its cells.
 struct BatchRunOptions {
   std::filesystem::path out;
-  std::filesystem::path exe;   ///< the adbench binary the cells run
+  std::filesystem::path exe;  ///< the adbench binary the cells run
   std::string device = "auto";
-  int threads_per_cell = 0;    ///< --threads of each cell (0: all cores)
+  int threads_per_cell = 0;  ///< --threads of each cell (0: all cores)
   bool verbose = false;
   std::string label_mismatch = "error";
   std::uint64_t max_image_pixels = 0;  ///< 0: eval's default

@@ -17,6 +17,11 @@ void remove_on_interrupt(const std::filesystem::path& path);
 /// Unregisters it (committed, or removed by its owner).
 void forget_on_interrupt(const std::filesystem::path& path);
 
+/// Registers a child process that gets the same signal when an interrupt arrives; the handler waits
+/// (up to 30 s) for it to end before cleaning up and exiting. stop_forwarding_to() once reaped.
+void forward_interrupt_to(long pid);
+void stop_forwarding_to(long pid);
+
 /// True once an interrupt has arrived (the process is about to exit).
 bool interrupted();
 
