@@ -67,8 +67,25 @@ std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor&
         run_d = v2, run_i = ci.gather(1, j);
       }
     }
-    best_d.narrow(0, q0, rows).copy_(run_d.clamp_min(0).sqrt());
-    best_i.narrow(0, q0, rows).copy_(run_i);
+    // The expansion above loses digits when |q|^2 is large next to the distance (float32 epsilon
+    // times |q|^2: 4.7e-3 in Simple3D's scores, where |q|^2 ~ 1e5): it only chooses the neighbours.
+    // Their distances are computed again from the differences, in sub-blocks of ~cells floats.
+    const int64_t dim = query.size(1);
+    const int64_t sub = std::max<int64_t>(1, cells / std::max<int64_t>(1, k * dim));
+    for (int64_t r0 = 0; r0 < rows; r0 += sub) {
+      const int64_t r = std::min(sub, rows - r0);
+      at::Tensor idx = run_i.narrow(0, r0, r);
+      at::Tensor diff = bank.index_select(0, idx.reshape({-1})).view({r, idx.size(1), dim}) -
+                        q.narrow(0, r0, r).unsqueeze(1);
+      at::Tensor exact = diff.pow(2).sum(2).sqrt();
+      if (idx.size(1) > 1) {
+        at::Tensor order;
+        std::tie(exact, order) = exact.sort(1, /*descending=*/false);
+        idx = idx.gather(1, order);
+      }
+      best_d.narrow(0, q0 + r0, r).copy_(exact);
+      best_i.narrow(0, q0 + r0, r).copy_(idx);
+    }
   }
   return {best_d, best_i};
 }

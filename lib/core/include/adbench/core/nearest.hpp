@@ -13,7 +13,9 @@ namespace adbench {
 /// Exact brute-force k nearest neighbours of each row of `query` [M,D] among `bank` [N,D] by
 /// squared-L2 distance (|b|^2 - 2 q.b + |q|^2, by matrix products), in query and bank blocks so that
 /// no temporary exceeds ~block_bytes (default 16 MiB: one reused buffer that stays in the heap and
-/// near the cache; 256 MiB blocks were re-faulted from the kernel on every call). k is capped at N. Returns
+/// near the cache; 256 MiB blocks were re-faulted from the kernel on every call). The products choose
+/// the neighbours; their distances are then computed again from the differences (|q - b|), so they
+/// carry float32 rounding of the distance, not of |q|^2. k is capped at N. Returns
 /// (distances [M,k] float32, not squared, ascending; indices [M,k] int64), on the inputs' device.
 /// InternalError on an empty bank.
 std::pair<at::Tensor, at::Tensor> knn(const at::Tensor& query, const at::Tensor& bank, std::int64_t k,
