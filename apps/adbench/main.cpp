@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
       cli::setup_leaderboard);
   add("compare", "Regression gate: per category and metric, NEW - BASE; exit 1 on a drop beyond --tolerance",
       cli::setup_compare);
+  add("report", "One self-contained HTML page: leaderboard, curves, histograms, cases, provenance",
+      cli::setup_report);
 
   try {
     app.parse(argc, argv);
