@@ -9,11 +9,13 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build git pkg-config
       libtorch-dev libopencv-dev libeigen3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev catch2
       libopenblas0-pthread python3-torch python3-torchvision python-matplotlib-data
-      libopen3d-dev libnanoflann-dev zlib1g-dev opencv-doc)
+      libopen3d-dev libnanoflann-dev zlib1g-dev opencv-doc chromium)
 # libopen3d-dev: point clouds (PCD ascii/binary/binary_compressed and PLY reading, FPFH); 25 packages,
 # where libpcl-dev would pull 312 (VTK, Qt, all of Boost). libnanoflann-dev: header-only k-d tree kNN.
 # zlib1g-dev: compressed MATLAB v5 .mat label files (INFP's IPAD packaging). opencv-doc: its example
 # videos vtest.avi and Megamind_bugy.avi are the real files test_video decodes (skipped when absent).
+# chromium: test_report_chromium renders adbench report's HTML headless and checks the DOM (ctest lists
+# it as not run, DISABLED, when configure finds no chromium).
 # libopenblas0-pthread matters: without it Debian's LibTorch falls back to reference BLAS (~30x slower).
 # python3-torch/python3-torchvision: test_backbones compares the C++ backbones with torchvision;
 # python-matplotlib-data ships grace_hopper.jpg, the real photo the shared MobileNetV2 test classifies
