@@ -39,7 +39,16 @@ if ma != mb or a["mean"] != b["mean"]:
 print(f"{sys.argv[2]}: every metric equals {sys.argv[1]}'s", file=sys.stderr)
 PY
 done
-jsons=("$OUT"/json/magnetic_tile_*.json results/leaderboard/magnetic_tile_spade.json)
+# A detector not rerun here (SPADE; PatchCore with DETECTORS="padim fastrecon") comes from
+# results/leaderboard/ as is, without curves.
+jsons=()
+for det in patchcore padim fastrecon spade; do
+  if [[ -f "$OUT/json/magnetic_tile_$det.json" ]]; then
+    jsons+=("$OUT/json/magnetic_tile_$det.json")
+  else
+    jsons+=("results/leaderboard/magnetic_tile_$det.json")
+  fi
+done
 pred=()
 [[ -d "$TMP/pred" ]] && pred=(--pred "$TMP/pred")
 "$ADBENCH_BIN" --quiet report "${jsons[@]}" "${pred[@]}" --out "$OUT/report.html" --force \
