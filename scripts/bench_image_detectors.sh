@@ -8,7 +8,9 @@
 # PaDiM, SPADE and FastRecon run one-go (`adbench eval --detector D`: fit on tile/train/good, infer
 # and score tile/test); PatchCore runs as separate `train` and `infer` under /usr/bin/time -v (train
 # time, inference images/s, peak RSS), then `eval --run`. Image AUROC / AP / F1-max, pixel AUROC and
-# AUPRO@0.3 go to the CSV (adbench's --csv output), one row per detector.
+# AUPRO@0.3 go to the CSV (adbench's --csv output), one row per detector; the result JSONs also hold
+# the ROC / PR / PRO curves and score histograms (eval --curves) that `adbench report` plots
+# (scripts/make_report.sh builds results/report/ from them).
 # Every detector runs at its paper's settings (patchcore coreset_ratio 0.1, spade top_k 50, fastrecon
 # 4 shots) on the shipped mobilenet_v2 (models/, the same file as the shared one); PATCHCORE_SET and
 # SPADE_SET override them (e.g. PATCHCORE_SET=coreset_ratio=0.01 SPADE_SET=top_k=5, the settings of
@@ -55,13 +57,13 @@ print("infer stage_seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in pred.get("s
 PY
 } >> "$OUT/patchcore_timing.txt"
 cat "$OUT/patchcore_timing.txt" >&2
-"$ADBENCH_BIN" --quiet eval --run "$TMP/run" --root "$DATA" --category tile \
+"$ADBENCH_BIN" --quiet eval --run "$TMP/run" --root "$DATA" --category tile --curves \
   --out "$OUT/magnetic_tile_patchcore.json" --csv "$OUT/magnetic_tile.csv" --force
 
 for det in padim spade fastrecon; do
   echo "== $det" >&2
   # shellcheck disable=SC2086
-  "$ADBENCH_BIN" --quiet eval --detector "$det" "${common[@]}" ${extra[$det]} \
+  "$ADBENCH_BIN" --quiet eval --detector "$det" "${common[@]}" ${extra[$det]} --curves \
     --out "$OUT/magnetic_tile_$det.json" --csv "$OUT/magnetic_tile.csv" --force
 done
 "$ADBENCH_BIN" --quiet leaderboard "$OUT"/magnetic_tile_*.json | tee "$OUT/magnetic_tile_table.txt"

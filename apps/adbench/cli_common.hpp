@@ -83,5 +83,6 @@ Action setup_list(CLI::App& app, const Globals& g);
 Action setup_leaderboard(CLI::App& app, const Globals& g);
 Action setup_compare(CLI::App& app, const Globals& g);
 Action setup_batch(CLI::App& app, const Globals& g);
+Action setup_report(CLI::App& app, const Globals& g);
 
 }  // namespace adbench::cli

@@ -16,7 +16,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     std::vector<double> aupro_limits{0.3};
     std::string ap_convention = "step";
     int aupro_bins = 0;
-    bool heatmaps = false, force = false, no_resize = false;
+    bool heatmaps = false, force = false, no_resize = false, curves = false;
     int batch_size = 16;
     std::string frame_norm = "per-video", score_direction = "higher", sample_agg = "max";
     int skip_frames = -1;
@@ -56,6 +56,10 @@ Action setup_eval(CLI::App& app, const Globals& g) {
                  "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
       ->check(integer_in(0, std::numeric_limits<int>::max(), "an integer >= 0 (0: exact AUPRO)"))
       ->capture_default_str();
+  app.add_flag("--curves", o->curves,
+               "Also store, per category and level, the ROC and PR curves (and the PRO curve behind AUPRO) "
+               "down-sampled to at most ~1,000 points with their exact end points, and a 30-bin score "
+               "histogram of normal vs anomalous units (image levels); 'adbench report' plots them");
   app.add_flag("--no-resize", o->no_resize,
                "A map whose size differs from its mask is an error instead of being resized");
   app.add_option("--frame-norm", o->frame_norm,
@@ -86,6 +90,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       "  adbench eval --pred preds --dataset mvtec_ad --root data/synth --category all \\\n"
       "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
       "  adbench eval --run runs/vm_cap --root data/synth --category cap\n"
+      "  adbench eval --detector padim --root data/synth --category all --curves --out results/padim.json\n"
+      "  adbench report results/padim.json results/vm.json --out report.html   (plots the --curves)\n"
       "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights "
       "mobilenet_v2.safetensors \\\n"
       "               --setting multi-class --root data/synth --category all\n"
@@ -124,6 +130,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     req.eval.metrics.ap_convention =
         o->ap_convention == "trapezoid" ? metrics::ApConvention::Trapezoid : metrics::ApConvention::Step;
     req.eval.metrics.aupro_bins = o->aupro_bins;
+    req.eval.metrics.keep_curves = o->curves;
     req.eval.resize = !o->no_resize;
     req.eval.frames.per_video_norm = o->frame_norm == "per-video";
     req.eval.frames.lower_is_anomalous = o->score_direction == "lower";

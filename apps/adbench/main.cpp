@@ -141,6 +141,8 @@ int main(int argc, char** argv) {
       cli::setup_compare);
   add("batch", "Run a matrix of evaluations (datasets x detectors x settings x seeds), locally or on Slurm",
       cli::setup_batch);
+  add("report", "One self-contained HTML page: leaderboard, curves, histograms, cases, provenance",
+      cli::setup_report);
 
   try {
     app.parse(argc, argv);

@@ -58,6 +58,9 @@ LevelResult binary_level(const std::string& level, const std::vector<double>& sc
               {"normal", int64_t(labels.size()) - anomalous},
               {"anomalous", anomalous}};
   l.warnings = b.warnings;
+  l.roc = std::move(b.roc);
+  l.pr = std::move(b.pr);
+  if (options.keep_curves && !scores.empty()) l.histogram = score_histogram(scores, labels);
   return l;
 }
 
@@ -93,6 +96,9 @@ class TruthStrategy {
     l.counts.emplace_back("masks", masks_);
     l.counts.emplace_back("empty_masks", empty_masks_);
     l.warnings = m.warnings;
+    l.roc = std::move(m.roc);
+    l.pr = std::move(m.pr);
+    if (with_aupro) l.pro = std::move(m.pro);
     return l;
   }
   int64_t masks_ = 0, empty_masks_ = 0;

@@ -145,6 +145,9 @@ LevelResult frame_level(const std::vector<VideoFrameScores>& videos, int skip, c
               {"constant_videos", constant}};
   l.warnings = b.warnings;
   for (auto& w : warnings) l.warnings.push_back(std::move(w));
+  l.roc = std::move(b.roc);  // eval --curves: of the scores the metrics use
+  l.pr = std::move(b.pr);
+  if (metric_options.keep_curves) l.histogram = score_histogram(used, labels64);
   return l;
 }
 

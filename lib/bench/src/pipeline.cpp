@@ -568,6 +568,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       {"label_mismatch", common.dataset.label_mismatch == LabelMismatch::Error      ? "error"
                          : common.dataset.label_mismatch == LabelMismatch::Truncate ? "truncate"
                                                                                     : "skip"}};
+  if (req.eval.metrics.keep_curves) rec.options["curves"] = true;  // absent without --curves
 
   std::optional<LoadedRun> run;
   if (req.run) {

@@ -1,6 +1,7 @@
 #include "adbench/bench/result.hpp"
 
 #include <adbench/build_info.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -75,6 +76,25 @@ std::string metric_heading(const std::string& key) {
   return upper;
 }
 }  // namespace
+
+ScoreHistogram score_histogram(const std::vector<double>& scores, const std::vector<std::int64_t>& labels,
+                               int bins) {
+  ScoreHistogram h;
+  h.normal.assign(static_cast<size_t>(bins), 0);
+  h.anomalous.assign(static_cast<size_t>(bins), 0);
+  if (scores.empty()) return h;
+  h.lo = *std::min_element(scores.begin(), scores.end());
+  h.hi = *std::max_element(scores.begin(), scores.end());
+  for (size_t i = 0; i < scores.size(); ++i) {
+    std::int64_t b = 0;
+    if (h.hi > h.lo) {
+      b = static_cast<std::int64_t>(std::floor((scores[i] - h.lo) / (h.hi - h.lo) * bins));
+      b = std::clamp<std::int64_t>(b, 0, bins - 1);
+    }
+    (labels[i] != 0 ? h.anomalous : h.normal)[static_cast<size_t>(b)] += 1;
+  }
+  return h;
+}
 
 const std::vector<std::string>& known_levels() {
   static const std::vector<std::string> k = {"sample", "frame", "view", "image", "pixel", "point"};
@@ -223,6 +243,16 @@ nlohmann::json ResultRecord::to_json() const {
       for (const auto& [k, v] : l.counts) counts[k] = v;
       lj["counts"] = counts;
       lj["warnings"] = l.warnings;
+      nlohmann::json curves = nlohmann::json::object();
+      for (const auto& [name, c] : {std::pair{"roc", &l.roc}, {"pr", &l.pr}, {"pro", &l.pro}})
+        if (*c) curves[name] = {{"x", (*c)->x}, {"y", (*c)->y}};
+      if (!curves.empty()) lj["curves"] = curves;
+      if (l.histogram)
+        lj["histogram"] = {{"lo", l.histogram->lo},
+                           {"hi", l.histogram->hi},
+                           {"bins", l.histogram->normal.size()},
+                           {"normal", l.histogram->normal},
+                           {"anomalous", l.histogram->anomalous}};
       levels.push_back(lj);
     }
     cj["levels"] = levels;

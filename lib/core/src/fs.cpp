@@ -76,6 +76,8 @@ const char* kind_name(OutputKind k) {
       return "checkpoint";
     case OutputKind::BatchFolder:
       return "batch";
+    case OutputKind::ReportFile:
+      return "report";
   }
   return "?";
 }
@@ -117,6 +119,15 @@ bool is_own_folder(const fs::path& dir, OutputKind kind) {
 bool is_own_result_file(const fs::path& file) {
   auto j = small_json(file);
   return j.is_object() && j.value("schema", std::string()).rfind("adbench.result/", 0) == 0;
+}
+
+/// An HTML report adbench wrote: kReportMarker within its first 256 bytes.
+bool is_own_report_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(256, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head.find(kReportMarker) != std::string::npos;
 }
 
 bool process_alive(long pid) {
@@ -218,6 +229,12 @@ void check_output(const fs::path& path, OutputKind kind, bool force) {
                                : "exists and is not a regular file; adbench writes only regular files");
   if (kind == OutputKind::CsvFile) return;  // appended to; append_csv_rows checks the header
   if (!force) throw_file_error(path, "already exists (use --force to overwrite)");
+  if (kind == OutputKind::ReportFile) {
+    if (!is_own_report_file(path))
+      throw_file_error(path,
+                       "exists and is not an adbench report; --force replaces only adbench's own outputs");
+    return;
+  }
   if (!is_own_result_file(path))
     throw_file_error(path,
                      "exists and is not an adbench result file; --force replaces only adbench's own outputs");
@@ -257,6 +274,12 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
 
 void write_result_file(const fs::path& path, std::string_view content, bool force) {
   check_output(path, OutputKind::ResultFile, force);
+  sweep_stale_partials(path);
+  write_file_atomic(path, content);
+}
+
+void write_report_file(const fs::path& path, std::string_view content, bool force) {
+  check_output(path, OutputKind::ReportFile, force);
   sweep_stale_partials(path);
   write_file_atomic(path, content);
 }

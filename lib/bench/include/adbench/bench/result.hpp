@@ -29,6 +29,20 @@ inline constexpr const char* kCsvSchema = "adbench.csv/2";
 ///  - point: every point of every unorganised test cloud
 const std::vector<std::string>& known_levels();
 
+/// Score histogram of a binary level (eval --curves): `bins` equal-width bins over [lo, hi] (the
+/// level's lowest and highest score; a score equal to hi falls in the last bin), counted apart for
+/// normal and anomalous units.
+struct ScoreHistogram {
+  double lo = 0, hi = 0;
+  std::vector<std::int64_t> normal, anomalous;
+};
+/// Number of bins of ScoreHistogram under eval --curves.
+inline constexpr int kHistogramBins = 30;
+/// The histogram of `scores` by `labels` (0 normal, else anomalous); every bin in one when all
+/// scores are equal.
+ScoreHistogram score_histogram(const std::vector<double>& scores, const std::vector<std::int64_t>& labels,
+                               int bins = kHistogramBins);
+
 /// One metric level of one category.
 struct LevelResult {
   std::string level;
@@ -40,6 +54,11 @@ struct LevelResult {
   /// regions, masks, empty_masks, resized_maps.
   std::vector<std::pair<std::string, std::int64_t>> counts;
   std::vector<std::string> warnings;  ///< metric warnings of this level (also in the category's)
+  /// eval --curves: the down-sampled curves of the metrics (ROC and PR; PRO where AUPRO exists) and,
+  /// on binary levels, the score histogram. Written to the JSON as "curves" / "histogram" only when
+  /// present, so a result without --curves is unchanged.
+  std::optional<metrics::Curve> roc, pr, pro;
+  std::optional<ScoreHistogram> histogram;
 
   std::optional<double> metric(const std::string& key) const;
   std::int64_t count(const std::string& key) const;  ///< 0 when absent

@@ -27,7 +27,11 @@ enum class OutputKind {
   DatasetFolder,     ///< adbench synth's output
   CheckpointFolder,  ///< adbench train --checkpoint-dir (training checkpoints of video detectors)
   BatchFolder,       ///< adbench batch --out: resumable, added to cell by cell, never replaced
+  ReportFile,        ///< adbench report's HTML (its first line after the doctype is kReportMarker)
 };
+
+/// The comment adbench report writes on the HTML's second line; --force replaces only such a file.
+inline constexpr const char* kReportMarker = "<!-- adbench.report/1 -->";
 
 /// Marker file written into every folder adbench creates (JSON: {"adbench_output": "<kind>", ...}).
 inline constexpr const char* kMarkerFile = ".adbench-output";
@@ -46,6 +50,8 @@ void check_output(const std::filesystem::path& path, OutputKind kind, bool force
 /// Writes a result file through a temporary and a rename, after check_output(path, ResultFile,
 /// force). Creates parent folders.
 void write_result_file(const std::filesystem::path& path, std::string_view content, bool force);
+/// The same for adbench report's HTML: check_output(path, ReportFile, force), then staged and renamed.
+void write_report_file(const std::filesystem::path& path, std::string_view content, bool force);
 
 /// Writes `content` to `path` through a temporary file and a rename, with no output checks: for
 /// files inside a staging folder (already checked) and for tests.
