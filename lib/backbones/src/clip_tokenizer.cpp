@@ -48,7 +48,8 @@ std::u32string decode_utf8(std::string_view s) {
     char32_t c = n == 0 ? b : (b & (0x3F >> n));
     for (int k = 1; k <= n; ++k) {
       const auto cb = static_cast<unsigned char>(s[i + k]);
-      if ((cb & 0xC0) != 0x80) throw InputError("CLIP tokenizer: text is not valid UTF-8: '" + excerpt(s) + "'");
+      if ((cb & 0xC0) != 0x80)
+        throw InputError("CLIP tokenizer: text is not valid UTF-8: '" + excerpt(s) + "'");
       c = (c << 6) | (cb & 0x3F);
     }
     out.push_back(c);
@@ -86,10 +87,10 @@ std::string encode_utf8(std::u32string_view s) {
 /// 0 and code points past U+10FFFF become U+FFFD (Python maps 0x80-0x9F through cp1252; not here).
 std::u32string html_unescape(const std::u32string& s) {
   static const std::map<std::u32string, char32_t> kNamed = {
-      {U"amp", U'&'},      {U"lt", U'<'},       {U"gt", U'>'},       {U"quot", U'"'},   {U"apos", U'\''},
-      {U"nbsp", 0xA0},     {U"copy", 0xA9},     {U"reg", 0xAE},      {U"deg", 0xB0},    {U"times", 0xD7},
-      {U"eacute", 0xE9},   {U"egrave", 0xE8},   {U"agrave", 0xE0},   {U"ndash", 0x2013}, {U"mdash", 0x2014},
-      {U"lsquo", 0x2018},  {U"rsquo", 0x2019},  {U"ldquo", 0x201C},  {U"rdquo", 0x201D}, {U"hellip", 0x2026}};
+      {U"amp", U'&'},     {U"lt", U'<'},      {U"gt", U'>'},      {U"quot", U'"'},    {U"apos", U'\''},
+      {U"nbsp", 0xA0},    {U"copy", 0xA9},    {U"reg", 0xAE},     {U"deg", 0xB0},     {U"times", 0xD7},
+      {U"eacute", 0xE9},  {U"egrave", 0xE8},  {U"agrave", 0xE0},  {U"ndash", 0x2013}, {U"mdash", 0x2014},
+      {U"lsquo", 0x2018}, {U"rsquo", 0x2019}, {U"ldquo", 0x201C}, {U"rdquo", 0x201D}, {U"hellip", 0x2026}};
   std::u32string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] != U'&') {
@@ -121,7 +122,8 @@ std::u32string html_unescape(const std::u32string& s) {
       continue;
     }
     size_t k = j;
-    while (k < s.size() && k - j < 10 && ((s[k] >= U'a' && s[k] <= U'z') || (s[k] >= U'A' && s[k] <= U'Z'))) ++k;
+    while (k < s.size() && k - j < 10 && ((s[k] >= U'a' && s[k] <= U'z') || (s[k] >= U'A' && s[k] <= U'Z')))
+      ++k;
     const std::u32string name = s.substr(j, k - j);
     auto it = kNamed.find(name);
     const bool semi = k < s.size() && s[k] == U';';
@@ -185,7 +187,8 @@ ClipTokenizer::ClipTokenizer(const std::filesystem::path& bpe_gz) {
       throw InputError(bpe_gz.string() + ": has " + std::to_string(r) + " merge lines, CLIP needs " +
                        std::to_string(kMerges));
     const size_t end = text.find('\n', pos + 1);
-    const std::string line = text.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+    const std::string line =
+        text.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
     const size_t sp = line.find(' ');
     if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
       throw InputError(bpe_gz.string() + ": merge line " + std::to_string(r + 2) + " is not two symbols: '" +
@@ -244,7 +247,8 @@ std::vector<std::string> ClipTokenizer::split(std::string_view cleaned) {
       } else if (is_number(c)) {
         len = 1;
       } else if (!is_space(c)) {
-        while (i + len < s.size() && !is_space(s[i + len]) && !is_letter(s[i + len]) && !is_number(s[i + len]))
+        while (i + len < s.size() && !is_space(s[i + len]) && !is_letter(s[i + len]) &&
+               !is_number(s[i + len]))
           ++len;
       } else {
         ++i;
@@ -303,9 +307,11 @@ std::vector<int64_t> ClipTokenizer::encode(std::string_view text) const {
   return ids;
 }
 
-at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int context_length, bool truncate) const {
+at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int context_length,
+                                   bool truncate) const {
   if (context_length < 2)
-    throw InputError("CLIP tokenizer: context length must be at least 2, got " + std::to_string(context_length));
+    throw InputError("CLIP tokenizer: context length must be at least 2, got " +
+                     std::to_string(context_length));
   at::Tensor out = at::zeros({static_cast<int64_t>(texts.size()), context_length}, at::kLong);
   auto acc = out.accessor<int64_t, 2>();
   for (size_t n = 0; n < texts.size(); ++n) {
@@ -314,8 +320,9 @@ at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int co
     ids.push_back(kEndOfText);
     if (ids.size() > static_cast<size_t>(context_length)) {
       if (!truncate)
-        throw InputError("CLIP tokenizer: text '" + excerpt(texts[n]) + "' has " + std::to_string(ids.size()) +
-                         " tokens, more than the context length " + std::to_string(context_length));
+        throw InputError("CLIP tokenizer: text '" + excerpt(texts[n]) + "' has " +
+                         std::to_string(ids.size()) + " tokens, more than the context length " +
+                         std::to_string(context_length));
       ids.resize(static_cast<size_t>(context_length));
       ids.back() = kEndOfText;
     }

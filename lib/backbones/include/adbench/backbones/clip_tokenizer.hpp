@@ -48,9 +48,9 @@ class ClipTokenizer {
  private:
   std::vector<std::string> bpe(const std::string& word) const;
 
-  std::unordered_map<std::string, int> ranks_;     ///< "a b" -> merge rank
-  std::unordered_map<std::string, int64_t> ids_;   ///< symbol -> id
-  std::string byte_symbol_[256];                    ///< bytes_to_unicode, as UTF-8
+  std::unordered_map<std::string, int> ranks_;    ///< "a b" -> merge rank
+  std::unordered_map<std::string, int64_t> ids_;  ///< symbol -> id
+  std::string byte_symbol_[256];                  ///< bytes_to_unicode, as UTF-8
 };
 
 }  // namespace adbench
