@@ -99,8 +99,9 @@ TEST_CASE("clip named configs", "[clip]") {
   CHECK_THROWS_WITH(clip_config("vit_h"), Contains("openai_vit_b_16"));
   ClipModel m(clip_config("openai_vit_b_16"));
   size_t n = 0;
-  for (const auto& p : m->named_parameters()) n += p.key() == "visual.transformer.resblocks.11.attn.in_proj_weight" ||
-                                                   p.key() == "transformer.resblocks.0.mlp.c_fc.bias";
+  for (const auto& p : m->named_parameters())
+    n += p.key() == "visual.transformer.resblocks.11.attn.in_proj_weight" ||
+         p.key() == "transformer.resblocks.0.mlp.c_fc.bias";
   CHECK(n == 2);
 }
 
@@ -109,7 +110,8 @@ TEST_CASE("clip loading and input errors name the file and problem", "[clip]") {
   const fs::path tmp = fs::temp_directory_path() / "adbench_test_clip";
   fs::create_directories(tmp);
   auto st = read_safetensors(dir / "tiny_gelu.safetensors");
-  auto write = [&](const std::string& file, std::map<std::string, at::Tensor> t, std::map<std::string, std::string> md) {
+  auto write = [&](const std::string& file, std::map<std::string, at::Tensor> t,
+                   std::map<std::string, std::string> md) {
     write_safetensors(tmp / file, t, md);
     return tmp / file;
   };
@@ -122,12 +124,14 @@ TEST_CASE("clip loading and input errors name the file and problem", "[clip]") {
   {
     auto t = st.tensors;
     t["extra"] = at::zeros({1});
-    CHECK_THROWS_WITH(load_clip(write("extra.safetensors", t, st.metadata)), Contains("unexpected tensor 'extra'"));
+    CHECK_THROWS_WITH(load_clip(write("extra.safetensors", t, st.metadata)),
+                      Contains("unexpected tensor 'extra'"));
   }
   {
     auto md = st.metadata;
     md.erase("activation");
-    CHECK_THROWS_WITH(load_clip(write("noact.safetensors", st.tensors, md)), Contains("no metadata 'activation'"));
+    CHECK_THROWS_WITH(load_clip(write("noact.safetensors", st.tensors, md)),
+                      Contains("no metadata 'activation'"));
     md["activation"] = "relu";
     CHECK_THROWS_WITH(load_clip(write("badact.safetensors", st.tensors, md)), Contains("quick_gelu"));
     md = st.metadata;
@@ -160,6 +164,6 @@ TEST_CASE("clip vision encoder speed (ViT-B-16-plus-240, random weights)", "[.][
   for (int i = 0; i < iters; ++i) m->encode_image(x);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << "clip_bench openclip_vit_b_16_plus_240 batch " << batch << " iters " << iters << " threads "
-            << at::get_num_threads() << ": " << (batch * iters) / s << " images/s (" << s / (batch * iters) * 1e3
-            << " ms/image)\n";
+            << at::get_num_threads() << ": " << (batch * iters) / s << " images/s ("
+            << s / (batch * iters) * 1e3 << " ms/image)\n";
 }

@@ -1,10 +1,9 @@
 #include "adbench/backbones/clip.hpp"
 
 #include <cmath>
-#include <set>
+#include <limits>
 
 #include "adbench/core/error.hpp"
-#include "adbench/core/safetensors.hpp"
 
 namespace adbench {
 namespace F = torch::nn::functional;
@@ -96,24 +95,21 @@ at::Tensor ClipResidualBlockImpl::forward(const at::Tensor& x, const at::Tensor&
 
 ClipTransformerImpl::ClipTransformerImpl(const ClipTowerConfig& c, ClipActivation act) {
   if (c.width <= 0 || c.heads <= 0 || c.width % c.heads != 0 || c.layers <= 0)
-    throw InputError("CLIP transformer: width " + std::to_string(c.width) + " is not a positive multiple of " +
-                     std::to_string(c.heads) + " heads (or no layers)");
+    throw InputError("CLIP transformer: width " + std::to_string(c.width) +
+                     " is not a positive multiple of " + std::to_string(c.heads) + " heads (or no layers)");
   resblocks = register_module("resblocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.layers; ++i) resblocks->push_back(ClipResidualBlock(c.width, c.heads, act));
 }
 
-at::Tensor ClipTransformerImpl::forward(at::Tensor x, const at::Tensor& mask, const std::vector<int64_t>& taps,
-                                        std::vector<at::Tensor>* taken) {
+at::Tensor ClipTransformerImpl::forward(at::Tensor x, const at::Tensor& mask,
+                                        const std::vector<int64_t>& taps, std::vector<at::Tensor>* taken) {
   const auto n = static_cast<int64_t>(resblocks->size());
-  int64_t deepest = n;
-  if (!taps.empty()) {
-    for (int64_t t : taps)
-      if (t < 1 || t > n)
-        throw InputError("CLIP: layer " + std::to_string(t) + " requested, the transformer has blocks 1.." +
-                         std::to_string(n));
-  }
+  for (int64_t t : taps)
+    if (t < 1 || t > n)
+      throw InputError("CLIP: layer " + std::to_string(t) + " requested, the transformer has blocks 1.." +
+                       std::to_string(n));
   std::vector<at::Tensor> outs(taps.size());
-  for (int64_t i = 0; i < deepest; ++i) {
+  for (int64_t i = 0; i < n; ++i) {
     x = resblocks->at<ClipResidualBlockImpl>(static_cast<size_t>(i)).forward(x, mask);
     for (size_t k = 0; k < taps.size(); ++k)
       if (taps[k] == i + 1) outs[k] = x;
@@ -125,9 +121,11 @@ at::Tensor ClipTransformerImpl::forward(at::Tensor x, const at::Tensor& mask, co
 ClipVisionImpl::ClipVisionImpl(const ClipConfig& c) : patch(c.patch), grid(c.image_size / c.patch) {
   const int64_t w = c.vision.width;
   const double scale = 1.0 / std::sqrt(static_cast<double>(w));
-  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, w, patch).stride(patch).bias(false)));
+  conv1 = register_module("conv1",
+                          torch::nn::Conv2d(torch::nn::Conv2dOptions(3, w, patch).stride(patch).bias(false)));
   class_embedding = register_parameter("class_embedding", torch::randn({w}) * scale);
-  positional_embedding = register_parameter("positional_embedding", torch::randn({grid * grid + 1, w}) * scale);
+  positional_embedding =
+      register_parameter("positional_embedding", torch::randn({grid * grid + 1, w}) * scale);
   ln_pre = register_module("ln_pre", layer_norm(w));
   transformer = register_module("transformer", ClipTransformer(c.vision, c.activation));
   ln_post = register_module("ln_post", layer_norm(w));
@@ -159,8 +157,8 @@ at::Tensor ClipVisionImpl::embed(const at::Tensor& images) {
 
 ClipVisionTokens ClipVisionImpl::encode_tokens(const at::Tensor& tokens, const std::vector<int64_t>& taps) {
   if (tokens.dim() != 3 || tokens.size(2) != class_embedding.size(0))
-    throw InputError("CLIP vision: expected tokens [B, L, " + std::to_string(class_embedding.size(0)) + "], got " +
-                     c10::str(tokens.sizes()));
+    throw InputError("CLIP vision: expected tokens [B, L, " + std::to_string(class_embedding.size(0)) +
+                     "], got " + c10::str(tokens.sizes()));
   ClipVisionTokens out;
   out.last = transformer->forward(ln_pre(tokens), at::Tensor(), taps, &out.layers);
   return out;
@@ -176,26 +174,31 @@ ClipModelImpl::ClipModelImpl(const ClipConfig& c) : config(c) {
   const int64_t w = c.text.width;
   visual = register_module("visual", ClipVision(c));
   token_embedding = register_module("token_embedding", torch::nn::Embedding(c.vocab_size, w));
-  positional_embedding = register_parameter("positional_embedding", torch::randn({c.context_length, w}) * 0.01);
+  positional_embedding =
+      register_parameter("positional_embedding", torch::randn({c.context_length, w}) * 0.01);
   transformer = register_module("transformer", ClipTransformer(c.text, c.activation));
   ln_final = register_module("ln_final", layer_norm(w));
-  text_projection = register_parameter("text_projection", torch::randn({w, c.embed_dim}) / std::sqrt(double(w)));
+  text_projection =
+      register_parameter("text_projection", torch::randn({w, c.embed_dim}) / std::sqrt(double(w)));
 }
 
 at::Tensor ClipModelImpl::encode_text(const at::Tensor& ids) {
-  if (ids.dim() != 2 || ids.scalar_type() != at::kLong || ids.size(1) > config.context_length || ids.size(1) < 1)
-    throw InputError("CLIP text: expected int64 ids [N, L] with 1 <= L <= " + std::to_string(config.context_length) +
-                     ", got " + c10::str(ids.scalar_type(), " ", ids.sizes()));
+  if (ids.dim() != 2 || ids.scalar_type() != at::kLong || ids.size(1) > config.context_length ||
+      ids.size(1) < 1)
+    throw InputError(
+        "CLIP text: expected int64 ids [N, L] with 1 <= L <= " + std::to_string(config.context_length) +
+        ", got " + c10::str(ids.scalar_type(), " ", ids.sizes()));
   if (ids.numel() && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config.vocab_size))
-    throw InputError("CLIP text: token ids outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
+    throw InputError("CLIP text: token ids outside the vocabulary [0, " + std::to_string(config.vocab_size) +
+                     ")");
   return encode_text_embeddings(token_embedding(ids), ids.argmax(-1));
 }
 
 at::Tensor ClipModelImpl::encode_text_embeddings(const at::Tensor& embeddings, const at::Tensor& eot) {
   const int64_t L = embeddings.size(1);
   if (embeddings.dim() != 3 || L > config.context_length || embeddings.size(2) != config.text.width)
-    throw InputError("CLIP text: expected embeddings [N, L <= " + std::to_string(config.context_length) + ", " +
-                     std::to_string(config.text.width) + "], got " + c10::str(embeddings.sizes()));
+    throw InputError("CLIP text: expected embeddings [N, L <= " + std::to_string(config.context_length) +
+                     ", " + std::to_string(config.text.width) + "], got " + c10::str(embeddings.sizes()));
   at::Tensor x = embeddings + positional_embedding.slice(0, 0, L).unsqueeze(0);
   const at::Tensor mask =
       at::full({L, L}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);  // causal

@@ -1,7 +1,7 @@
 // load_clip: the configuration from a converted checkpoint's shapes and metadata, then a strict
 // by-name copy of every parameter.
+#include <algorithm>
 #include <cmath>
-#include <regex>
 #include <set>
 
 #include "adbench/backbones/clip.hpp"
@@ -29,7 +29,8 @@ int64_t count_blocks(const SafeTensors& st, const std::string& prefix) {
   return n;
 }
 
-int64_t heads_from(const SafeTensors& st, const std::filesystem::path& file, const std::string& key, int64_t width) {
+int64_t heads_from(const SafeTensors& st, const std::filesystem::path& file, const std::string& key,
+                   int64_t width) {
   auto it = st.metadata.find(key);
   if (it != st.metadata.end()) {
     try {
@@ -69,7 +70,8 @@ ClipConfig infer_config(const SafeTensors& st, const std::filesystem::path& file
   auto arch = st.metadata.find("architecture");
   auto act = st.metadata.find("activation");
   const auto names = clip_config_names();
-  const bool known = arch != st.metadata.end() && std::find(names.begin(), names.end(), arch->second) != names.end();
+  const bool known =
+      arch != st.metadata.end() && std::find(names.begin(), names.end(), arch->second) != names.end();
   if (act != st.metadata.end()) {
     try {
       c.activation = parse_clip_activation(act->second);
@@ -79,18 +81,21 @@ ClipConfig infer_config(const SafeTensors& st, const std::filesystem::path& file
   } else if (known) {
     c.activation = clip_config(arch->second).activation;
   } else {
-    throw InputError(file.string() + ": no metadata 'activation' (gelu or quick_gelu) and no known 'architecture'");
+    throw InputError(file.string() +
+                     ": no metadata 'activation' (gelu or quick_gelu) and no known 'architecture'");
   }
   if (known) {
     const ClipConfig k = clip_config(arch->second);
     const bool same = k.vision.width == c.vision.width && k.vision.layers == c.vision.layers &&
-                      k.vision.heads == c.vision.heads && k.patch == c.patch && k.image_size == c.image_size &&
-                      k.text.width == c.text.width && k.text.layers == c.text.layers && k.text.heads == c.text.heads &&
+                      k.vision.heads == c.vision.heads && k.patch == c.patch &&
+                      k.image_size == c.image_size && k.text.width == c.text.width &&
+                      k.text.layers == c.text.layers && k.text.heads == c.text.heads &&
                       k.embed_dim == c.embed_dim;
     if (!same)
       throw InputError(file.string() + ": metadata says architecture '" + arch->second +
-                       "' but the tensor shapes are another CLIP (vision width " + std::to_string(c.vision.width) +
-                       ", " + std::to_string(c.vision.layers) + " layers, patch " + std::to_string(c.patch) + ")");
+                       "' but the tensor shapes are another CLIP (vision width " +
+                       std::to_string(c.vision.width) + ", " + std::to_string(c.vision.layers) +
+                       " layers, patch " + std::to_string(c.patch) + ")");
     c.name = arch->second;
   }
   return c;
@@ -100,7 +105,9 @@ ClipConfig infer_config(const SafeTensors& st, const std::filesystem::path& file
 
 ClipModel load_clip(const std::filesystem::path& file, const torch::Device& device) {
   if (!std::filesystem::is_regular_file(file))
-    throw InputError(file.string() + ": no such CLIP weights file (convert a checkpoint with scripts/export_weights.py clip)");
+    throw InputError(
+        file.string() +
+        ": no such CLIP weights file (convert a checkpoint with scripts/export_weights.py clip)");
   const SafeTensors st = read_safetensors(file);
   const ClipConfig cfg = infer_config(st, file);
   ClipModel model(cfg);
@@ -113,8 +120,8 @@ ClipModel load_clip(const std::filesystem::path& file, const torch::Device& devi
       throw InputError(file.string() + ": missing tensor '" + p.key() + "' of CLIP (expected shape " +
                        c10::str(p.value().sizes()) + ")");
     if (it->second.sizes() != p.value().sizes())
-      throw InputError(file.string() + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) +
-                       ", CLIP expects " + c10::str(p.value().sizes()));
+      throw InputError(file.string() + ": tensor '" + p.key() + "' has shape " +
+                       c10::str(it->second.sizes()) + ", CLIP expects " + c10::str(p.value().sizes()));
     if (!at::isFloatingType(it->second.scalar_type()))
       throw InputError(file.string() + ": tensor '" + p.key() + "' is " + c10::str(it->second.scalar_type()) +
                        ", expected floating point");

@@ -89,7 +89,7 @@ TORCH_MODULE(ClipTransformer);
 
 /// What encode_tokens returns.
 struct ClipVisionTokens {
-  at::Tensor last;                ///< [B, L, W] output of the last block (before ln_post)
+  at::Tensor last;                 ///< [B, L, W] output of the last block (before ln_post)
   std::vector<at::Tensor> layers;  ///< outputs of the requested blocks, in the order asked
 };
 
