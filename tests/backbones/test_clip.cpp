@@ -154,6 +154,7 @@ TEST_CASE("clip vision encoder speed (ViT-B-16-plus-240, random weights)", "[.][
   const int64_t batch = env_batch ? std::atoll(env_batch) : 8;
   const char* env_iters = std::getenv("ADBENCH_CLIP_BENCH_ITERS");
   const int iters = env_iters ? std::atoi(env_iters) : 3;
+  if (const char* t = std::getenv("ADBENCH_CLIP_BENCH_THREADS")) at::set_num_threads(std::atoi(t));
   at::manual_seed(0);
   ClipModel m(clip_config("openclip_vit_b_16_plus_240"));
   m->eval();
