@@ -83,6 +83,33 @@ TEST_CASE("clip loader reads shapes and metadata", "[clip]") {
   CHECK(w->config.activation == ClipActivation::kGelu);
 }
 
+TEST_CASE("clip window passes equal one encode_tokens per window", "[clip]") {
+  const at::Tensor w = clip_square_windows(3, 4, 2);
+  REQUIRE(w.sizes() == at::IntArrayRef({6, 4}));
+  CHECK(w[0].equal(at::tensor({0, 1, 4, 5}, at::kLong)));
+  CHECK(w[5].equal(at::tensor({6, 7, 10, 11}, at::kLong)));
+  CHECK(clip_square_windows(4, 4, 3, 1).size(0) == 4);
+  CHECK(clip_square_windows(5, 5, 2, 2).size(0) == 4);
+  CHECK_THROWS_WITH(clip_square_windows(2, 4, 3), Contains("does not fit a 2x4 patch grid"));
+
+  ClipModel m = load_clip(clip_reference() / "tiny_gelu.safetensors");
+  torch::NoGradGuard ng;
+  at::manual_seed(3);
+  const at::Tensor tokens = m->visual->embed(at::randn({2, 3, 32, 32}));  // 4x4 patches
+  const at::Tensor windows = clip_square_windows(4, 4, 2);                // 9 windows
+  const at::Tensor all = m->visual->encode_windows(tokens, windows);
+  REQUIRE(all.sizes() == at::IntArrayRef({2, 9, 32}));
+  CHECK(rel_err(m->visual->encode_windows(tokens, windows, 5), all) < 1e-6);  // chunked
+  for (int64_t k = 0; k < 9; ++k) {
+    const at::Tensor rows = at::cat({at::zeros({1}, at::kLong), windows[k] + 1});
+    const at::Tensor one =
+        m->visual->project(m->visual->encode_tokens(tokens.index_select(1, rows)).last.select(1, 0));
+    INFO("window " << k);
+    CHECK(rel_err(all.select(1, k), one) < 1e-6);
+  }
+  CHECK_THROWS_WITH(m->visual->encode_windows(tokens, windows + 8), Contains("outside [0, 16)"));
+}
+
 TEST_CASE("clip named configs", "[clip]") {
   const ClipConfig b = clip_config("openclip_vit_b_16_plus_240");
   CHECK(b.vision.width == 896);

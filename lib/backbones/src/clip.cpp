@@ -170,6 +170,40 @@ at::Tensor ClipVisionImpl::forward(const at::Tensor& images) {
   return project(encode_tokens(embed(images)).last.select(1, 0));
 }
 
+at::Tensor ClipVisionImpl::encode_windows(const at::Tensor& tokens, const at::Tensor& windows,
+                                          int64_t max_sequences) {
+  if (tokens.dim() != 3 || windows.dim() != 2 || windows.scalar_type() != at::kLong || windows.size(1) < 1)
+    throw InputError("CLIP windows: expected tokens [B, 1+N, W] and int64 windows [K, n>=1], got " +
+                     c10::str(tokens.sizes(), " and ", windows.scalar_type(), " ", windows.sizes()));
+  const int64_t B = tokens.size(0), K = windows.size(0), n_patches = tokens.size(1) - 1;
+  if (windows.numel() && (windows.min().item<int64_t>() < 0 || windows.max().item<int64_t>() >= n_patches))
+    throw InputError("CLIP windows: patch indices outside [0, " + std::to_string(n_patches) + ")");
+  const at::Tensor rows =
+      at::cat({at::zeros({K, 1}, windows.options()), windows + 1}, 1).to(tokens.device());  // [K, 1+n]
+  const int64_t step = max_sequences > 0 ? std::max<int64_t>(1, max_sequences / std::max<int64_t>(B, 1)) : K;
+  std::vector<at::Tensor> parts;
+  for (int64_t k0 = 0; k0 < K; k0 += step) {
+    const at::Tensor r = rows.slice(0, k0, std::min(K, k0 + step));  // [k, 1+n]
+    at::Tensor x = tokens.index_select(1, r.reshape(-1)).view({B * r.size(0), r.size(1), tokens.size(2)});
+    parts.push_back(project(encode_tokens(x).last.select(1, 0)).view({B, r.size(0), -1}));
+  }
+  return at::cat(parts, 1);
+}
+
+at::Tensor clip_square_windows(int64_t gh, int64_t gw, int64_t size, int64_t stride) {
+  if (size < 1 || stride < 1 || size > gh || size > gw)
+    throw InputError("CLIP windows: a " + std::to_string(size) + "x" + std::to_string(size) +
+                     " window (stride " + std::to_string(stride) + ") does not fit a " + std::to_string(gh) +
+                     "x" + std::to_string(gw) + " patch grid");
+  std::vector<int64_t> idx;
+  int64_t k = 0;
+  for (int64_t y = 0; y + size <= gh; y += stride)
+    for (int64_t x = 0; x + size <= gw; x += stride, ++k)
+      for (int64_t dy = 0; dy < size; ++dy)
+        for (int64_t dx = 0; dx < size; ++dx) idx.push_back((y + dy) * gw + x + dx);
+  return at::tensor(idx, at::kLong).view({k, size * size});
+}
+
 ClipModelImpl::ClipModelImpl(const ClipConfig& c) : config(c) {
   const int64_t w = c.text.width;
   visual = register_module("visual", ClipVision(c));

@@ -110,6 +110,12 @@ struct ClipVisionImpl : torch::nn::Module {
   at::Tensor project(const at::Tensor& x);
   /// project(class token of encode_tokens(embed(images))): [B, embed].
   at::Tensor forward(const at::Tensor& images);
+  /// Window passes (WinCLIP): for every window k, the sequence [class token, tokens of the patches
+  /// windows[k]] of each image goes through encode_tokens, and its class output is projected.
+  /// `tokens` [B, 1+N, W] from embed(); `windows` [K, n] int64 patch indices in [0, N) (row-major
+  /// over the patch grid). Returns [B, K, embed]. At most `max_sequences` sequences (B·K in all)
+  /// run at once (0: all).
+  at::Tensor encode_windows(const at::Tensor& tokens, const at::Tensor& windows, int64_t max_sequences = 0);
 
   torch::nn::Conv2d conv1{nullptr};
   at::Tensor class_embedding, positional_embedding, proj;
@@ -118,6 +124,11 @@ struct ClipVisionImpl : torch::nn::Module {
   int64_t patch, grid;
 };
 TORCH_MODULE(ClipVision);
+
+/// Square windows of `size` × `size` patches sliding by `stride` over a gh × gw patch grid (WinCLIP's
+/// small and mid scales): [K, size²] int64 patch indices, row-major inside each window; windows in
+/// row-major order of their top-left patch. InputError when the window does not fit.
+at::Tensor clip_square_windows(int64_t gh, int64_t gw, int64_t size, int64_t stride = 1);
 
 /// A CLIP model: `visual` plus the text tower (token_embedding, positional_embedding, transformer,
 /// ln_final, text_projection) at the top level, as in the checkpoints.
