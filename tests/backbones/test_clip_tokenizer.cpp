@@ -42,6 +42,14 @@ TEST_CASE("clip tokenizer cleaning and pre-tokenisation", "[clip][tokenizer]") {
   CHECK(ClipTokenizer::clean("  A&amp;B &lt;x&gt; &#65;&#x42;  \t\n C  ") == "a&b <x> ab c");
   CHECK(ClipTokenizer::clean("&amp;amp;") == "&");  // unescaped twice, as CLIP does
   CHECK(ClipTokenizer::clean("CAFÉ ÀÖ") == "café àö");
+  // Expected values from Python: re.sub(r'\s+', ' ', html.unescape(html.unescape(s)).strip()).strip().lower()
+  CHECK(ClipTokenizer::clean(
+            "&notit; &notin; &amp &ampx &copy2024 &#128;&#0;&#xD800;&#1114112;&#x1F600;&#65&#x42 "
+            "&#; &#x; &unknown; &Aacute;") ==
+        "\u00acit; \u2209 & &x \u00a92024 \u20ac\ufffd\ufffd\ufffd\U0001F600ab &#; &#x; &unknown; \u00e1");
+  CHECK(ClipTokenizer::clean("&lt;b&gt; &nbsp;x&NotEqualTilde; &fjlig; &#11; &AMP &acE;") ==
+        "<b> x\u2242\u0338 fj & \u223e\u0333");
+  CHECK(ClipTokenizer::clean("&amp;lt; &amp;#39; &;&& &a") == "< ' &;&& &a");
   CHECK(ClipTokenizer::clean("a\u00a0b\u3000c") == "a b c");  // Unicode whitespace
   using V = std::vector<std::string>;
   CHECK(ClipTokenizer::split("don't stop!! 12ab") == V{"don", "'t", "stop", "!!", "1", "2", "ab"});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <map>
 
 #include "adbench/core/error.hpp"
@@ -14,6 +15,11 @@ struct CodeRange {
   char32_t lo, hi;
 };
 #include "clip_unicode_tables.inc"
+struct HtmlEntity {
+  const char* name;
+  char32_t a, b;
+};
+#include "clip_html_entities.inc"
 
 template <size_t N>
 bool in_ranges(const CodeRange (&table)[N], char32_t c) {
@@ -82,58 +88,82 @@ std::string encode_utf8(std::u32string_view s) {
   return out;
 }
 
-/// Python's html.unescape for numeric references (decimal / hex, ';' optional) and a common set of
-/// named ones; `&amp` `&lt` `&gt` `&quot` also without ';' as in HTML5's legacy list. Surrogates,
-/// 0 and code points past U+10FFFF become U+FFFD (Python maps 0x80-0x9F through cp1252; not here).
+const HtmlEntity* find_entity(const std::string& name) {
+  auto it = std::lower_bound(
+      std::begin(kHtmlEntities), std::end(kHtmlEntities), name,
+      [](const HtmlEntity& e, const std::string& n) { return std::strcmp(e.name, n.c_str()) < 0; });
+  return (it != std::end(kHtmlEntities) && name == it->name) ? &*it : nullptr;
+}
+
+void append_entity(std::u32string& out, const HtmlEntity& e) {
+  out += e.a;
+  if (e.b) out += e.b;
+}
+
+/// Python's html.unescape: references matched by `&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)`;
+/// numeric ones through Python's invalid-reference tables, named ones by HTML5's entity list with
+/// the longest-prefix rule for names without ';'.
 std::u32string html_unescape(const std::u32string& s) {
-  static const std::map<std::u32string, char32_t> kNamed = {
-      {U"amp", U'&'},     {U"lt", U'<'},      {U"gt", U'>'},      {U"quot", U'"'},    {U"apos", U'\''},
-      {U"nbsp", 0xA0},    {U"copy", 0xA9},    {U"reg", 0xAE},     {U"deg", 0xB0},     {U"times", 0xD7},
-      {U"eacute", 0xE9},  {U"egrave", 0xE8},  {U"agrave", 0xE0},  {U"ndash", 0x2013}, {U"mdash", 0x2014},
-      {U"lsquo", 0x2018}, {U"rsquo", 0x2019}, {U"ldquo", 0x201C}, {U"rdquo", 0x201D}, {U"hellip", 0x2026}};
+  auto is_digit = [](char32_t c, bool hex) {
+    return (c >= U'0' && c <= U'9') || (hex && ((c >= U'a' && c <= U'f') || (c >= U'A' && c <= U'F')));
+  };
   std::u32string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != U'&') {
+    if (s[i] != U'&' || i + 1 >= s.size()) {
       out += s[i];
       continue;
     }
-    size_t j = i + 1;
-    if (j < s.size() && s[j] == U'#') {
-      const bool hex = j + 1 < s.size() && (s[j + 1] == U'x' || s[j + 1] == U'X');
-      size_t k = j + (hex ? 2 : 1);
-      unsigned long long v = 0;
+    if (s[i + 1] == U'#') {
+      const bool hex = i + 2 < s.size() && (s[i + 2] == U'x' || s[i + 2] == U'X');
+      size_t k = i + (hex ? 3 : 2);
       const size_t start = k;
-      while (k < s.size() && k - start < 12) {
+      uint64_t v = 0;
+      for (; k < s.size() && is_digit(s[k], hex); ++k) {
         const char32_t c = s[k];
-        int d = c >= U'0' && c <= U'9' ? int(c - U'0') : -1;
-        if (hex && d < 0 && c >= U'a' && c <= U'f') d = int(c - U'a') + 10;
-        if (hex && d < 0 && c >= U'A' && c <= U'F') d = int(c - U'A') + 10;
-        if (d < 0) break;
-        v = v * (hex ? 16 : 10) + d;
-        ++k;
+        const uint64_t d = c <= U'9' ? c - U'0' : (c | 0x20) - U'a' + 10;
+        v = std::min<uint64_t>(v * (hex ? 16 : 10) + d, 0x110000);  // saturates past U+10FFFF
       }
-      if (k == start) {
+      if (k == start) {  // no digits: '&' stays
         out += s[i];
         continue;
       }
-      char32_t c = (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) ? 0xFFFD : char32_t(v);
-      out += c;
+      auto inv = std::lower_bound(std::begin(kInvalidCharrefs), std::end(kInvalidCharrefs), char32_t(v),
+                                  [](const CodeRange& r, char32_t x) { return r.lo < x; });
+      if (inv != std::end(kInvalidCharrefs) && inv->lo == v)
+        out += inv->hi;
+      else if ((v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
+        out += char32_t(0xFFFD);
+      else if (!in_ranges(kInvalidCodepoints, char32_t(v)))
+        out += char32_t(v);
       i = (k < s.size() && s[k] == U';') ? k : k - 1;
       continue;
     }
-    size_t k = j;
-    while (k < s.size() && k - j < 10 && ((s[k] >= U'a' && s[k] <= U'z') || (s[k] >= U'A' && s[k] <= U'Z')))
+    size_t k = i + 1;
+    while (k < s.size() && k - (i + 1) < 32 && s[k] != U'\t' && s[k] != U'\n' && s[k] != U'\f' &&
+           s[k] != U' ' && s[k] != U'<' && s[k] != U'&' && s[k] != U'#' && s[k] != U';')
       ++k;
-    const std::u32string name = s.substr(j, k - j);
-    auto it = kNamed.find(name);
-    const bool semi = k < s.size() && s[k] == U';';
-    const bool legacy = name == U"amp" || name == U"lt" || name == U"gt" || name == U"quot";
-    if (it != kNamed.end() && (semi || legacy)) {
-      out += it->second;
-      i = semi ? k : k - 1;
-    } else {
+    if (k == i + 1) {
       out += s[i];
+      continue;
     }
+    if (k < s.size() && s[k] == U';') ++k;
+    const std::string name = encode_utf8(s.substr(i + 1, k - i - 1));
+    if (const HtmlEntity* e = find_entity(name)) {
+      append_entity(out, *e);
+      i = k - 1;
+      continue;
+    }
+    // Longest prefix of at least 2 characters that is a name (only ';'-less legacy names can be).
+    bool found = false;
+    for (size_t x = k - i - 2; x >= 2 && !found; --x) {
+      if (const HtmlEntity* e = find_entity(encode_utf8(s.substr(i + 1, x)))) {
+        append_entity(out, *e);
+        out += s.substr(i + 1 + x, k - i - 1 - x);
+        found = true;
+      }
+    }
+    if (!found) out += s.substr(i, k - i);
+    i = k - 1;
   }
   return out;
 }

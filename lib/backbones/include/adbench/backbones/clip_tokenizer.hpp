@@ -6,8 +6,9 @@
 //   <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 // (matched by hand over UTF-8 code points, Unicode classes from clip_unicode_tables.inc), and each
 // piece's UTF-8 bytes are BPE-merged. ftfy.fix_text is taken as the identity (the golden strings
-// need no fixing). Differences from Python: lower-casing uses one-to-one mappings plus U+0130, and
-// no final-sigma rule; HTML entities are the numeric ones plus a common named set (see the .cpp).
+// need no fixing). HTML unescaping is Python's html.unescape (HTML5 entity list and invalid-reference
+// tables generated into clip_html_entities.inc). Differences from Python: lower-casing uses
+// one-to-one mappings plus U+0130 and has no final-sigma rule.
 #include <ATen/ATen.h>
 
 #include <cstdint>
