@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 
 #include "adbench/backbones/clip.hpp"
@@ -166,6 +167,11 @@ TEST_CASE("clip loading and input errors name the file and problem", "[clip]") {
     CHECK_THROWS_WITH(load_clip(write("arch.safetensors", st.tensors, md)), Contains("another CLIP"));
   }
   CHECK_THROWS_WITH(load_clip(tmp / "absent.safetensors"), Contains("export_weights.py clip"));
+  {
+    std::ofstream(tmp / "ViT-B-16.pt", std::ios::binary) << "PK\x03\x04 not really a zip";
+    CHECK_THROWS_WITH(load_clip(tmp / "ViT-B-16.pt"),
+                      Contains("export_weights.py clip --checkpoint ViT-B-16.pt"));
+  }
   ClipModel m = load_clip(dir / "tiny_gelu.safetensors");
   CHECK_THROWS_AS(m->visual->embed(at::zeros({1, 3, 30, 32})), InputError);
   CHECK_THROWS_AS(m->visual->encode_tokens(at::zeros({1, 5, 63})), InputError);

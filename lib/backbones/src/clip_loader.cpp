@@ -2,6 +2,7 @@
 // by-name copy of every parameter.
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <set>
 
 #include "adbench/backbones/clip.hpp"
@@ -108,6 +109,16 @@ ClipModel load_clip(const std::filesystem::path& file, const torch::Device& devi
     throw InputError(
         file.string() +
         ": no such CLIP weights file (convert a checkpoint with scripts/export_weights.py clip)");
+  {
+    std::ifstream in(file, std::ios::binary);
+    char magic[2] = {0, 0};
+    in.read(magic, 2);
+    if (magic[0] == 'P' && magic[1] == 'K')
+      throw InputError(file.string() +
+                       ": is a PyTorch / TorchScript archive, not safetensors; convert it with "
+                       "scripts/export_weights.py clip --checkpoint " +
+                       file.filename().string() + " --out FILE.safetensors");
+  }
   const SafeTensors st = read_safetensors(file);
   const ClipConfig cfg = infer_config(st, file);
   ClipModel model(cfg);
