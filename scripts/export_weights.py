@@ -19,14 +19,20 @@ Examples (Debian 12: run with /usr/bin/python3, which has python3-torch and pyth
   /usr/bin/python3 scripts/export_weights.py mobilenet_v2 --timm mobilenetv2_100 --out mnv2_timm.safetensors
   # seeded random weights, no internet (what the tests use):
   /usr/bin/python3 scripts/export_weights.py resnet18 --random-seed 0 --out r18_random.safetensors
+  # CLIP (scripts/clip_weights.py): an OpenAI TorchScript archive or an OpenCLIP state dict
+  /usr/bin/python3 scripts/export_weights.py clip --checkpoint ViT-B-16.pt --out openai_vit_b_16.safetensors
+  /usr/bin/python3 scripts/export_weights.py clip --checkpoint open_clip_pytorch_model.bin --out b16plus.safetensors
 
 Only torch (and torchvision or timm for the architecture) are needed: the safetensors format
 (8-byte little-endian header length, JSON header, raw little-endian data) is written here.
 """
 import argparse
 import json
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 ARCHS = ("resnet18", "resnet34", "wide_resnet50_2", "mobilenet_v2")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -146,7 +152,7 @@ def _timm_state_dict(arch, timm_name):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("arch", choices=ARCHS)
+    p.add_argument("arch", choices=ARCHS + ("clip",))
     p.add_argument("--out", required=True, help="output .safetensors file")
     p.add_argument("--weights", default=None, help="torchvision weights enum member (default: DEFAULT)")
     p.add_argument("--timm", metavar="NAME", help="take pretrained weights from timm model NAME instead")
@@ -155,7 +161,22 @@ def main(argv=None):
     p.add_argument("--mean", help="override the normalisation mean, e.g. '[0.5,0.5,0.5]'")
     p.add_argument("--std", help="override the normalisation std")
     p.add_argument("--tf-same", action="store_true", help="record TF SAME padding (mobilenet_v2 only)")
+    p.add_argument("--checkpoint", help="clip: OpenAI .pt (TorchScript) or OpenCLIP state dict")
+    p.add_argument("--activation", choices=("gelu", "quick_gelu"), help="clip: MLP activation")
+    p.add_argument("--vision-heads", type=int, help="clip: attention heads (default width/64)")
+    p.add_argument("--text-heads", type=int, help="clip: attention heads (default width/64)")
     a = p.parse_args(argv)
+
+    if a.arch == "clip":
+        import clip_weights
+
+        if not a.checkpoint:
+            p.error("clip needs --checkpoint")
+        tensors, metadata = clip_weights.convert(a.checkpoint, a.activation, a.vision_heads, a.text_heads)
+        write_safetensors(a.out, tensors, metadata)
+        print(f"export_weights: wrote {a.out} ({len(tensors)} tensors, {metadata['architecture']}, "
+              f"{metadata['activation']})", file=sys.stderr)
+        return
 
     if a.tf_same and a.arch != "mobilenet_v2":
         p.error("--tf-same is only for mobilenet_v2")

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "adbench/core/fs.hpp"
 #include "adbench/core/sha256.hpp"
@@ -14,13 +15,18 @@
 namespace adbench::test {
 
 /// Folder with the reference files of `mode` ("random" or "shared"); `extra` are further
-/// arguments (the shared weights file). REQUIREs that the Python export succeeds.
-inline std::filesystem::path reference_dir(const std::string& mode, const std::string& extra = "") {
+/// arguments (the shared weights file). `script` (in tests/backbones/) makes them; it and
+/// scripts/export_weights.py plus `inputs` (source-relative) are hashed into the stamp.
+/// REQUIREs that the Python export succeeds.
+inline std::filesystem::path reference_dir(const std::string& mode, const std::string& extra = "",
+                                           const std::string& script_name = "make_reference.py",
+                                           const std::vector<std::string>& inputs = {}) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(ADBENCH_BACKBONES_REFERENCE_DIR) / mode;
-  const fs::path script = source_dir() / "tests/backbones/make_reference.py";
-  const std::string stamp = sha256_bytes(
-      read_file(script) + read_file(source_dir() / "scripts/export_weights.py") + mode + "|" + extra);
+  const fs::path script = source_dir() / "tests/backbones" / script_name;
+  std::string hashed = read_file(script) + read_file(source_dir() / "scripts/export_weights.py");
+  for (const auto& f : inputs) hashed += read_file(source_dir() / f);
+  const std::string stamp = sha256_bytes(hashed + mode + "|" + extra);
   const fs::path stamp_file = dir / "stamp.txt";
   if (fs::exists(stamp_file) && read_file(stamp_file) == stamp) return dir;
   const char* env_python = std::getenv("ADBENCH_TORCH_PYTHON");  // overrides the CMake setting
