@@ -354,6 +354,9 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound
   const int64_t total = x.size(0), dim = x.size(1);
   const float* rows = x.data_ptr<float>();
   std::vector<float> min_d(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
+  const Int8Bound q8 = int8_bound(x);
+  const double rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
+  const double tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
   const bool fast = true;
   std::vector<float> thr;
   std::vector<std::int32_t> ithr;
@@ -374,6 +377,8 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound
     const float* c = rows + current * dim;
     const float* yc = fast ? ys + current * k : nullptr;
     const std::int16_t* qc = fast ? qs + current * 16 : nullptr;
+    const std::int8_t* q8c = q8.qx.data() + current * q8.dp;
+    const double ec = q8.err[static_cast<size_t>(current)];
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t bi = b0; bi < b1; ++bi) {
         const int64_t end = std::min(total, (bi + 1) * block);
@@ -391,6 +396,16 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound
               if (head * head * (1 - 1e-6f) + coreset_sqdist(ys + i * k + k1, yc + k1, k - k1) >= thr[i])
                 continue;
             }
+          }
+          // Then the int8 bound over every dimension (see Int8Bound; the same inequality as the
+          // triangle method's rows): ||x_i - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9)))
+          // implies a computed distance >= d.
+          if (min_d[i] < std::numeric_limits<float>::max()) {
+            const double need = std::sqrt((static_cast<double>(min_d[i]) + tiny) / ((1 - rel) * (1 - 1e-9)));
+            const double r8 = (need * (1 + 1e-9) + q8.err[static_cast<size_t>(i)] + ec) / q8.q;
+            if (static_cast<double>(int8_sqdist(q8.qx.data() + i * q8.dp, q8c, q8.dp)) >=
+                r8 * r8 * (1 + 1e-12))
+              continue;
           }
           const float d = coreset_sqdist(rows + i * dim, c, dim);
           if (d < min_d[i]) {

@@ -63,12 +63,12 @@ CoresetMethod coreset_method_from(const std::string& name, const std::string& wh
 ///    (a) where the top k = min(32, D) principal directions hold >= 60 % of the variance (real
 ///    backbone features): a lower bound from them, with V those eigenvectors and y = (x - mean) V,
 ///    ||y_i - y_c|| <= ||x_i - c||, checked first on the first 16 coordinates quantised to 12-bit
-///    integers (an exact integer sum, SSE2), then on all k in float; every row, every step, in
-///    memory order, with blocks whose farthest row is cached until one of their rows changes.
-///    (b) otherwise (D <= 128): accelerated farthest-point traversal. Rows are grouped by the
-///    centre their min-distance was computed against (the Voronoi cells of the chosen centres),
-///    sorted by min-distance; a group is skipped whole, or only the prefix of its rows with
-///    min-distance above a bound is looked at, by the triangle inequality ||x - c|| >=
+///    integers (an exact integer sum, SSE2), then on all k in float, then by the int8 bound of (b); every
+///    row, every step, in memory order, with blocks whose farthest row is cached until one of their rows
+///    changes. (b) otherwise (D <= 128): accelerated farthest-point traversal. Rows are grouped by the centre
+///    their min-distance was computed against (the Voronoi cells of the chosen centres), sorted by
+///    min-distance; a group is skipped whole, or only the prefix of its rows with min-distance above a bound
+///    is looked at, by the triangle inequality ||x - c|| >=
 ///    ||a - c|| - ||x - a|| (a: the row's centre), with ||a - c|| bounded below from both centres'
 ///    int8 coordinates; each looked-at row is then checked against the same int8 bound over all
 ///    dimensions (x quantised to int8 with one scale, each row's quantisation error kept) before
