@@ -2,6 +2,7 @@
 // coresets (nearest.hpp), InternalError's throw location.
 #include <array>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <vector>
 
@@ -144,20 +145,25 @@ TEST_CASE("greedy_coreset: farthest-point order without an N x N matrix", "[core
   REQUIRE(std::get<0>(at::_unique(proj)).size(0) == 50);
 }
 
-// The fast method (fixed clusters, triangle-inequality skips) against the plain loop: the same
-// rows in the same order, on data made to stress it: clustered, duplicated rows (exact zero
-// distances), an integer lattice (exact ties, broken by the lowest row), odd dimensions, a
-// projection, n = 1, n >= N, and runs long enough that most steps are fast ones (the fast method
-// runs its first clamp(2 sqrt(N), 16, 4096) steps plain).
+// The fast method (nearest-centre groups, triangle-inequality and PCA-bound skips) against the
+// plain loop: the same rows in the same order, on data made to stress it: clustered, duplicated
+// rows (exact zero distances), an integer lattice (exact ties, broken by the lowest row), odd
+// dimensions, a projection, n = 1, n >= N, identical rows, underflow and overflow.
 TEST_CASE("greedy_coreset: fast selects exactly what the plain loop selects", "[core][nearest]") {
   using adbench::CoresetMethod;
   auto both = [](const at::Tensor& x, int64_t n, int64_t proj, std::uint64_t seed,
                  adbench::CoresetSeeding seeding = adbench::CoresetSeeding::Generator) {
-    at::Tensor fast = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Fast});
     at::Tensor plain = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Plain});
-    INFO("rows " << x.size(0) << " dims " << x.size(1) << " n " << n << " seed " << seed);
-    REQUIRE(fast.size(0) == std::min(n, x.size(0)));
-    REQUIRE(at::equal(fast, plain));
+    // Both fast variants: the PCA-bound scan (forced by 0) and the triangle groups (forced by 2).
+    for (const char* variant : {"0", "2"}) {
+      ::setenv("ADBENCH_CORESET_PCA_TOP", variant, 1);
+      at::Tensor fast = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Fast});
+      ::unsetenv("ADBENCH_CORESET_PCA_TOP");
+      INFO("rows " << x.size(0) << " dims " << x.size(1) << " n " << n << " seed " << seed << " variant "
+                   << variant);
+      REQUIRE(fast.size(0) == std::min(n, x.size(0)));
+      REQUIRE(at::equal(fast, plain));
+    }
     return plain;
   };
   at::manual_seed(11);
@@ -184,6 +190,31 @@ TEST_CASE("greedy_coreset: fast selects exactly what the plain loop selects", "[
   both(at::randn({1, 4}), 3, 0, 9);
   both(mix, 1, 0, 10);
   both(mix.narrow(0, 0, 37), 100, 0, 12);
+  // The accelerated traversal (groups of rows by nearest centre, triangle-inequality skips) on
+  // more shapes: several seeds and sizes of a low-intrinsic-dimension mixture (the benchmark's
+  // generator, scaled down), 128 dims, a bank where most rows are one identical row, a bank of
+  // nothing but identical rows, and magnitudes whose squares underflow or overflow.
+  for (std::uint64_t seed : {21u, 22u, 23u, 24u}) {
+    const int64_t rows = 1500 + 700 * static_cast<int64_t>(seed - 21), dims = seed % 2 ? 32 : 128;
+    const int64_t comps = rows / 100;
+    at::Tensor cen = at::randn({comps, dims}) * 4, basis = at::randn({comps, 8, dims}) * 0.5;
+    at::Tensor which = at::randint(comps, {rows}, at::kLong);
+    at::Tensor low = cen.index_select(0, which) +
+                     at::bmm(at::randn({rows, 1, 8}), basis.index_select(0, which)).squeeze(1) +
+                     0.1 * at::randn({rows, dims});
+    both(low, rows / 10, 0, seed);
+    both(low, rows / 2, 0, seed + 100);
+  }
+  at::Tensor same = at::randn({1, 16}).repeat({3000, 1});
+  same.narrow(0, 0, 300).copy_(at::randn({300, 16}));
+  same = same.index_select(0, at::randperm(3000, at::kLong)).contiguous();
+  both(same, 400, 0, 31);   // past the 301 distinct rows: every min-distance 0, lowest rows first
+  both(same, 3000, 0, 32);  // every row
+  both(at::randn({1, 7}).repeat({500, 1}), 20, 0, 33);
+  both(at::randn({800, 20}) * 1e-21f, 300, 0, 34);            // squared differences underflow
+  both(at::randn({800, 20}) * 2e18f, 300, 0, 35);             // squared distances overflow to infinity
+  at::Tensor rounded = at::round(at::randn({2500, 12}) * 2);  // few distinct values: many ties
+  both(rounded, 1200, 0, 36);
   // Plain keeps the greedy property with its own distances: each new row is the farthest (by
   // coreset_sqdist) from those chosen before, ties to the lowest row.
   at::Tensor sel = both(mix, 300, 0, 13);

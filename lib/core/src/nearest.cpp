@@ -6,10 +6,14 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -118,6 +122,15 @@ CoresetMethod coreset_method_from(const std::string& name, const std::string& wh
 
 namespace {
 
+/// The fast method scans every row's PCA bound when the top principal directions hold at least
+/// this fraction of the variance, and uses the triangle-inequality groups otherwise.
+/// ADBENCH_CORESET_PCA_TOP overrides it (for tests and measurements: 0 forces the PCA scan, 2 the
+/// triangle groups where the bank has at most 128 dims).
+double pca_top_fraction() {
+  const char* v = std::getenv("ADBENCH_CORESET_PCA_TOP");
+  return v ? std::atof(v) : 0.6;
+}
+
 /// The farthest row so far: the largest min-distance, ties to the lowest row index.
 struct Farthest {
   float d = -1.0f;
@@ -164,6 +177,7 @@ struct PcaBound {
   double m_abs = 0;  ///< absolute error bound of a computed ||y_i - y_c||
   double rel = 0;    ///< relative error bound of a computed squared distance (coreset_sqdist)
   double ortho = 0;  ///< ||V^T z|| <= (1 + ortho) ||z||
+  double top = 0;    ///< the fraction of the variance in the top k directions
 
   /// First stage: the first k1 coordinates as integers q * Q (|Q| <= 2047, one scale q for all),
   /// so that a squared difference sum S is exact in int32. ||y_i - y_c|| over those coordinates
@@ -192,17 +206,28 @@ PcaBound pca_bound(const at::Tensor& x) {
   b.k = std::min<int64_t>(32, dim);
   b.k1 = std::min<int64_t>(16, b.k);
   b.rel = (static_cast<double>(dim) / 16.0 + 8.0) * std::ldexp(1.0, -23);
-  // Covariance in row chunks (double accumulation), then the top-k eigenvectors.
-  const int64_t chunk = 65536;
+  // Covariance in row chunks (double accumulation), then the top-k eigenvectors. Chunks of 4 MiB:
+  // glibc serves them from the heap after the first one, where 32 MiB chunks were mapped and
+  // page-faulted anew each time.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(dim, 1));
   at::Tensor mean = x.mean(0, /*keepdim=*/true);
   at::Tensor cov = at::zeros({dim, dim}, at::kDouble);
   double max_norm = 0;
+  // Very large or very small magnitudes are scaled for the covariance (whose float products would
+  // overflow or underflow); its eigenvectors do not change.
+  double amax = 0;
+  for (int64_t r = 0; r < total; r += chunk)
+    amax = std::max(amax, (x.narrow(0, r, std::min(chunk, total - r)) - mean).abs().max().item<double>());
+  const double sc = amax > 0 && (amax > 1e12 || amax < 1e-12) ? amax : 1.0;
   for (int64_t r = 0; r < total; r += chunk) {
     at::Tensor c = x.narrow(0, r, std::min(chunk, total - r)) - mean;
+    if (sc != 1.0) c.div_(sc);
     cov += at::mm(c.t(), c).to(at::kDouble);
-    max_norm = std::max(max_norm, c.pow(2).sum(1).max().sqrt().item<double>());
+    max_norm = std::max(max_norm, c.pow(2).sum(1).max().sqrt().item<double>() * sc);
   }
-  at::Tensor evec = std::get<1>(at::linalg_eigh(cov));  // ascending eigenvalues
+  auto [eval, evec] = at::linalg_eigh(cov);  // ascending eigenvalues
+  const double trace = eval.clamp_min(0).sum().item<double>();
+  b.top = trace > 0 ? eval.narrow(0, dim - b.k, b.k).clamp_min(0).sum().item<double>() / trace : 1.0;
   at::Tensor v = evec.narrow(1, dim - b.k, b.k).flip({1}).to(at::kFloat).contiguous();  // [D, k]
   at::Tensor e = at::mm(v.to(at::kDouble).t(), v.to(at::kDouble)) - at::eye(b.k, at::kDouble);
   b.ortho = std::sqrt(1.0 + e.norm().item<double>()) - 1.0 + 1e-7;
@@ -248,18 +273,111 @@ inline std::int32_t int_sqdist16(const std::int16_t* a, const std::int16_t* b) {
 #endif
 }
 
-/// Greedy steps on the CPU (see greedy_coreset). `x` is contiguous float [N,D].
-void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod method, int64_t* sel,
-               Progress* progress) {
+/// A second lower bound, over every dimension: each row quantised to int8 with one scale q,
+/// Q_i = round((x_i - m) / q) (m the mean, in double), and e_i >= ||x_i - m - q Q_i|| (rounded
+/// up). Then ||x_i - x_j|| >= q sqrt(S) - e_i - e_j, S = sum (Q_i - Q_j)^2 (an exact int32 sum).
+/// A quarter of the float row's bytes, no projection error, and tight where the PCA bound is
+/// not (isotropic data).
+struct Int8Bound {
+  int64_t dp = 0;  ///< dims padded to a multiple of 16 (zeros)
+  double q = 1;
+  std::vector<std::int8_t> qx;  ///< [N, dp]
+  std::vector<float> err;       ///< [N]
+};
+
+Int8Bound int8_bound(const at::Tensor& x) {
+  const int64_t total = x.size(0), dim = x.size(1);
+  const float* xp = x.data_ptr<float>();
+  Int8Bound b;
+  b.dp = (dim + 15) / 16 * 16;
+  std::vector<double> mean(static_cast<size_t>(dim), 0.0);
+  for (int64_t i = 0; i < total; ++i)
+    for (int64_t j = 0; j < dim; ++j) mean[static_cast<size_t>(j)] += xp[i * dim + j];
+  for (double& m : mean) m /= static_cast<double>(total);
+  double amax = 0;
+  for (int64_t i = 0; i < total; ++i)
+    for (int64_t j = 0; j < dim; ++j)
+      amax = std::max(amax, std::abs(xp[i * dim + j] - mean[static_cast<size_t>(j)]));
+  b.q = amax > 0 ? amax / 127.0 : 1.0;
+  b.qx.assign(static_cast<size_t>(total * b.dp), 0);
+  b.err.resize(static_cast<size_t>(total));
+  // Slack for the double arithmetic of the errors (relative 1e-6, absolute 1e-12 amax sqrt(D)).
+  const double abs_slack = 1e-12 * amax * std::sqrt(static_cast<double>(dim)) + 1e-300;
+  at::parallel_for(0, total, 4096, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      double e2 = 0;
+      for (int64_t j = 0; j < dim; ++j) {
+        const double c = xp[i * dim + j] - mean[static_cast<size_t>(j)];
+        const double qi = std::clamp(std::nearbyint(c / b.q), -127.0, 127.0);
+        b.qx[static_cast<size_t>(i * b.dp + j)] = static_cast<std::int8_t>(qi);
+        e2 += (c - qi * b.q) * (c - qi * b.q);
+      }
+      b.err[static_cast<size_t>(i)] = std::nextafter(
+          static_cast<float>(std::sqrt(e2) * (1 + 1e-6) + abs_slack), std::numeric_limits<float>::infinity());
+    }
+  });
+  return b;
+}
+
+/// Sum of squared differences of two int8 rows of n (a multiple of 16) values (exact in int32).
+inline std::int32_t int8_sqdist(const std::int8_t* a, const std::int8_t* b, int64_t n) {
+  std::int32_t acc = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::int32_t t = static_cast<std::int32_t>(a[i]) - b[i];
+    acc += t * t;
+  }
+  return acc;
+}
+
+/// The plain loop on the CPU: every step computes the distance of every row to the new centre.
+/// `x` is contiguous float [N,D].
+void plain_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, int64_t* sel, Progress* progress) {
   const int64_t total = x.size(0), dim = x.size(1);
   const float* rows = x.data_ptr<float>();
   std::vector<float> min_d(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
-  const bool fast = method == CoresetMethod::Fast && n > 1;
-  PcaBound bound;
+  // Rows in blocks with their farthest row cached: a block none of whose rows changed keeps it.
+  const int64_t block = 2048, blocks = (total + block - 1) / block;
+  std::vector<Farthest> block_best(static_cast<size_t>(blocks));
+  int64_t current = first;
+  for (int64_t s = 0; s < n; ++s) {
+    sel[s] = current;
+    const float* c = rows + current * dim;
+    at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t bi = b0; bi < b1; ++bi) {
+        const int64_t end = std::min(total, (bi + 1) * block);
+        bool changed = false;
+        for (int64_t i = bi * block; i < end; ++i) {
+          const float d = coreset_sqdist(rows + i * dim, c, dim);
+          if (d < min_d[i]) min_d[i] = d, changed = true;
+        }
+        if (changed || s == 0) {
+          Farthest local;
+          for (int64_t i = bi * block; i < end; ++i) local.offer(min_d[i], i);
+          block_best[bi] = local;
+        }
+      }
+    });
+    Farthest best;
+    for (const auto& bb : block_best) best.offer(bb);
+    current = best.row;
+    if (progress) progress->tick();
+  }
+}
+
+/// The fast method where the bank's variance is concentrated in its top principal directions
+/// (see greedy_coreset): every step scans every row's PCA bound in memory order.
+void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound, int64_t* sel,
+                   Progress* progress) {
+  const int64_t total = x.size(0), dim = x.size(1);
+  const float* rows = x.data_ptr<float>();
+  std::vector<float> min_d(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
+  const Int8Bound q8 = int8_bound(x);
+  const double rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
+  const double tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
+  const bool fast = true;
   std::vector<float> thr;
   std::vector<std::int32_t> ithr;
   if (fast) {
-    bound = pca_bound(x);
     thr.assign(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
     ithr.assign(static_cast<size_t>(total), std::numeric_limits<std::int32_t>::max());
   }
@@ -276,6 +394,8 @@ void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod meth
     const float* c = rows + current * dim;
     const float* yc = fast ? ys + current * k : nullptr;
     const std::int16_t* qc = fast ? qs + current * 16 : nullptr;
+    const std::int8_t* q8c = q8.qx.data() + current * q8.dp;
+    const double ec = q8.err[static_cast<size_t>(current)];
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t bi = b0; bi < b1; ++bi) {
         const int64_t end = std::min(total, (bi + 1) * block);
@@ -293,6 +413,16 @@ void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod meth
               if (head * head * (1 - 1e-6f) + coreset_sqdist(ys + i * k + k1, yc + k1, k - k1) >= thr[i])
                 continue;
             }
+          }
+          // Then the int8 bound over every dimension (see Int8Bound; the same inequality as the
+          // triangle method's rows): ||x_i - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9)))
+          // implies a computed distance >= d.
+          if (min_d[i] < std::numeric_limits<float>::max()) {
+            const double need = std::sqrt((static_cast<double>(min_d[i]) + tiny) / ((1 - rel) * (1 - 1e-9)));
+            const double r8 = (need * (1 + 1e-9) + q8.err[static_cast<size_t>(i)] + ec) / q8.q;
+            if (static_cast<double>(int8_sqdist(q8.qx.data() + i * q8.dp, q8c, q8.dp)) >=
+                r8 * r8 * (1 + 1e-12))
+              continue;
           }
           const float d = coreset_sqdist(rows + i * dim, c, dim);
           if (d < min_d[i]) {
@@ -315,6 +445,288 @@ void steps_cpu(const at::Tensor& x, int64_t n, int64_t first, CoresetMethod meth
     for (const auto& bb : block_best) best.offer(bb);
     current = best.row;
     if (progress) progress->tick();
+  }
+}
+
+/// The triangle-inequality test of the fast method, with every rounding of coreset_sqdist
+/// included. coreset_sqdist over `dim` floats returns (1 + e) t + a for a true squared distance t,
+/// |e| <= rel (the rounding of the differences, squares and sums) and |a| <= tiny (underflow).
+/// For a row x whose min-distance d = coreset_sqdist(x, a) was computed against its own centre a,
+/// and a new centre c at computed squared distance cc from a: when d <= skip_bound(cc), the
+/// computed coreset_sqdist(x, c) is >= d (||x - c|| >= ||a - c|| - ||x - a|| and the bounds
+/// above), so the row keeps its min-distance and need not be computed.
+struct TriangleBound {
+  double rel = 0, tiny = 0;
+  double s = 0;  ///< sqrt((1 + rel) / (1 - rel))
+  double t = 0;  ///< sqrt(2 tiny / (1 - rel))
+
+  explicit TriangleBound(int64_t dim) {
+    rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
+    tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
+    s = std::sqrt((1 + rel) / (1 - rel));
+    t = std::sqrt(2 * tiny / (1 - rel));
+  }
+
+  /// The largest min-distance (float, rounded down) that the test proves safe; -1 when none is.
+  /// Derivation: with A = sqrt((d + tiny) / (1 - rel)) >= ||x - a|| and B = sqrt((cc - tiny) /
+  /// (1 + rel)) <= ||a - c||, B >= A (1 + s) + t gives ||x - c|| >= A s + t, hence
+  /// computed(x, c) >= (1 - rel)(A s + t)^2 - tiny >= (1 + rel) A^2 + tiny >= d.
+  float skip_bound(float cc) const {
+    if (!(cc < std::numeric_limits<float>::max())) return -1.0f;  // overflow: no proof
+    const double b2 = (static_cast<double>(cc) - tiny) / (1 + rel);
+    if (b2 <= 0) return -1.0f;
+    const double num = std::sqrt(b2) * (1 - 1e-12) - t;
+    if (num <= 0) return -1.0f;
+    const double a = num / (1 + s);
+    const double m = ((1 - rel) * a * a - tiny) * (1 - 1e-9);
+    if (m < 0) return -1.0f;
+    float f = static_cast<float>(m);
+    if (static_cast<double>(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+    return f;
+  }
+
+  /// The same from a lower bound `b` of the true distance ||a - c|| (instead of a computed cc).
+  float skip_bound_from_distance(double b) const {
+    const double num = b * (1 - 1e-12) - t;
+    if (!(num > 0)) return -1.0f;
+    const double a = num / (1 + s);
+    const double m = ((1 - rel) * a * a - tiny) * (1 - 1e-9);
+    if (!(m >= 0)) return -1.0f;
+    if (m >= std::numeric_limits<float>::max()) return std::numeric_limits<float>::max();
+    float f = static_cast<float>(m);
+    if (static_cast<double>(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+    return f;
+  }
+
+  /// The true centre-to-centre distance that proves every row of a group whose largest
+  /// min-distance is `maxd` safe (the inverse of skip_bound, 1e-6 above it).
+  double needed_distance(float maxd) const {
+    const double a = std::sqrt((static_cast<double>(maxd) + tiny) / (1 - rel));
+    return (a * (1 + s) + t) * (1 + 1e-6);
+  }
+};
+
+/// The triangle method keeps each row's int8 coordinates in its group entry (read sequentially),
+/// so it runs on banks of at most this many dims (PatchCore projects to 128).
+constexpr int64_t kMaxTriangleDims = 128;
+
+/// One row of a group: its min-distance (computed against the group's centre), its index, its
+/// int8-bound and PCA-bound thresholds and its 16 integer PCA coordinates (see PcaBound), so that a group's
+/// prefix is read sequentially (48 bytes a row).
+struct Entry {
+  float d;
+  std::int32_t row;
+  float base;  ///< the true distance to the centre that proves the row safe, plus e_i (Int8Bound)
+  std::int32_t ithr;
+  std::int16_t q[16];
+  std::int8_t q8[kMaxTriangleDims];  ///< the row's Int8Bound coordinates (the first dp used)
+};
+
+/// (d descending, row ascending): a group's first live entry is its farthest row, ties to the
+/// lowest index, as in the plain loop's argmax.
+inline bool entry_before(const Entry& a, const Entry& b) {
+  return a.d > b.d || (a.d == b.d && a.row < b.row);
+}
+
+/// The fast method (see greedy_coreset): accelerated farthest-point traversal. Every row belongs
+/// to the group of the centre its min-distance was computed against (the Voronoi cells of the
+/// chosen centres, which shrink as centres are added); a group's entries are kept sorted by
+/// min-distance, descending. When centre c is added, group g is skipped whole when its farthest
+/// row passes the triangle test against the distance between g's centre and c (first bounded
+/// below from the 16 integer PCA coordinates of both centres, then computed); otherwise only the
+/// prefix of its entries whose min-distance exceeds the test's bound is looked at, each row first
+/// through the per-row PCA bound, then by the exact coreset_sqdist. Rows that get closer to c move
+/// to c's new group. The argmax is over the groups' first entries.
+void triangle_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound& bound, int64_t* sel,
+                        Progress* progress) {
+  const int64_t total = x.size(0), dim = x.size(1);
+  const float* rows = x.data_ptr<float>();
+  const auto t_start = std::chrono::steady_clock::now();
+  const Int8Bound q8 = int8_bound(x);
+  const auto t_int8 = std::chrono::steady_clock::now();
+  const TriangleBound tri(dim);
+  const int64_t dp = q8.dp;
+  const std::int16_t* qs = bound.qy.data();
+  const double sqrt_k1 = std::sqrt(static_cast<double>(bound.k1));
+  const int threads = std::max(1, at::get_num_threads());
+
+  auto make_entry = [&](float d, int64_t row) {
+    Entry en;
+    en.d = d, en.row = static_cast<std::int32_t>(row);
+    en.ithr = bound.int_threshold(bound.threshold(d));
+    // ||x - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9))) implies a computed distance >= d.
+    const double need = std::sqrt((static_cast<double>(d) + tri.tiny) / ((1 - tri.rel) * (1 - 1e-9)));
+    en.base = std::nextafter(static_cast<float>(need * (1 + 1e-9)) + q8.err[static_cast<size_t>(row)],
+                             std::numeric_limits<float>::infinity());
+    std::copy(qs + row * 16, qs + row * 16 + 16, en.q);
+    std::copy(q8.qx.data() + row * dp, q8.qx.data() + (row + 1) * dp, en.q8);
+    return en;
+  };
+  // The integer threshold on the centres' int_sqdist16 above which a group whose farthest row is
+  // at `maxd` is skipped: the integer distance bounds the computed projected distance from below
+  // (q (sqrt(S) - sqrt(k1))), which is at most (1 + ortho) ||a - c|| + m_abs.
+  auto group_ithr = [&](float maxd) -> std::int32_t {
+    if (!(maxd < std::numeric_limits<float>::max())) return std::numeric_limits<std::int32_t>::max();
+    const double need = tri.needed_distance(maxd);
+    const double r = (1 + 1e-5) * (bound.m_abs + (1 + bound.ortho) * need);
+    const double u = r / bound.q + sqrt_k1;
+    const double u2 = std::ceil(u * u * (1 + 1e-12));
+    return u2 >= 2147483647.0 ? std::numeric_limits<std::int32_t>::max() : static_cast<std::int32_t>(u2);
+  };
+
+  struct Group {
+    std::vector<Entry> e;  ///< live entries: [start, size), sorted by entry_before
+    size_t start = 0;
+  };
+  std::vector<Group> groups;
+  groups.reserve(static_cast<size_t>(n));
+  // Per group, for the scans: its farthest row (d = -1: empty), integer skip threshold, centre.
+  std::vector<float> gmax_d;
+  std::vector<std::int32_t> gmax_row, g_ithr;
+  std::vector<std::int16_t> qcen;
+  std::vector<std::int8_t> q8cen;
+  std::vector<float> g_err;
+  gmax_d.reserve(static_cast<size_t>(n)), gmax_row.reserve(static_cast<size_t>(n));
+  g_ithr.reserve(static_cast<size_t>(n));
+  qcen.reserve(static_cast<size_t>(n * 16)), q8cen.reserve(static_cast<size_t>(n * dp));
+  g_err.reserve(static_cast<size_t>(n));
+  auto refresh = [&](size_t g) {
+    const Group& gr = groups[g];
+    if (gr.start < gr.e.size()) {
+      gmax_d[g] = gr.e[gr.start].d, gmax_row[g] = gr.e[gr.start].row;
+      g_ithr[g] = group_ithr(gmax_d[g]);
+    } else {
+      gmax_d[g] = -1.0f, gmax_row[g] = -1, g_ithr[g] = 0;
+    }
+  };
+
+  // Work of one step: prefixes [b, e) of groups' entries, split into chunks.
+  struct Item {
+    size_t g, b, e;
+  };
+  std::vector<Item> items;
+  std::vector<std::pair<size_t, size_t>> visited;  // (group, prefix end)
+  std::vector<std::vector<Entry>> moved(static_cast<size_t>(threads));
+  std::vector<Entry> fresh;
+  // Counters for ADBENCH_CORESET_STATS=1 (stderr): rows looked at, rows computed exactly, centre
+  // distances computed, groups visited, over all steps after the first.
+  const bool stats = std::getenv("ADBENCH_CORESET_STATS") != nullptr;
+  std::atomic<int64_t> n_looked{0}, n_exact{0};
+  int64_t n_cc = 0, n_visits = 0;
+
+  int64_t current = first;
+  for (int64_t s = 0; s < n; ++s) {
+    sel[s] = current;
+    const float* c = rows + current * dim;
+    const std::int16_t* qc = qs + current * 16;
+    groups.emplace_back();
+    gmax_d.push_back(-1.0f), gmax_row.push_back(-1), g_ithr.push_back(0);
+    qcen.insert(qcen.end(), qc, qc + 16);
+    const std::int8_t* q8c = q8.qx.data() + current * dp;
+    const float ec = q8.err[static_cast<size_t>(current)];
+    q8cen.insert(q8cen.end(), q8c, q8c + dp);
+    g_err.push_back(ec);
+    if (s == 0) {
+      // Every row against the first centre.
+      fresh.resize(static_cast<size_t>(total));
+      at::parallel_for(0, total, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          fresh[static_cast<size_t>(i)] = make_entry(coreset_sqdist(rows + i * dim, c, dim), i);
+      });
+    } else {
+      // Which groups, and which prefix of each, can hold rows nearer to c.
+      items.clear(), visited.clear();
+      size_t work = 0;
+      for (size_t g = 0; g < static_cast<size_t>(s); ++g) {
+        if (gmax_d[g] <= 0.0f) continue;  // empty, or every row at distance 0 already
+        const std::int32_t si = int_sqdist16(qcen.data() + g * 16, qc);
+        if (si >= g_ithr[g]) continue;
+        ++n_cc;
+        const std::int32_t s8 = int8_sqdist(q8cen.data() + static_cast<int64_t>(g) * dp, q8c, dp);
+        const double lb = q8.q * std::sqrt(static_cast<double>(s8)) * (1 - 1e-12) -
+                          static_cast<double>(g_err[g]) - static_cast<double>(ec);
+        const float m = tri.skip_bound_from_distance(lb);
+        if (gmax_d[g] <= m) continue;
+        Group& gr = groups[g];
+        const auto end = std::partition_point(gr.e.begin() + static_cast<std::ptrdiff_t>(gr.start),
+                                              gr.e.end(), [m](const Entry& en) { return en.d > m; });
+        const size_t p = static_cast<size_t>(end - gr.e.begin());
+        visited.emplace_back(g, p);
+        work += p - gr.start;
+        ++n_visits;
+        for (size_t b = gr.start; b < p; b += 4096) items.push_back({g, b, std::min(p, b + 4096)});
+      }
+      // Each looked-at row: the PCA bound, then the exact distance; a row that gets nearer to c
+      // moves to c's group (its entry's row set to -1 here, removed below).
+      auto process = [&](const Item& it, std::vector<Entry>& out) {
+        Entry* es = groups[it.g].e.data();
+        int64_t exact = 0;
+        for (size_t j = it.b; j < it.e; ++j) {
+          Entry& en = es[j];
+          const int64_t i = en.row;
+          const std::int32_t si = int_sqdist16(en.q, qc);
+          if (si >= en.ithr) continue;
+          const double r8 = (static_cast<double>(en.base) + ec) / q8.q;
+          if (static_cast<double>(int8_sqdist(en.q8, q8c, dp)) >= r8 * r8 * (1 + 1e-12)) continue;
+          const float d = coreset_sqdist(rows + i * dim, c, dim);
+          ++exact;
+          if (d < en.d) {
+            out.push_back(make_entry(d, i));
+            en.row = -1;
+          }
+        }
+        n_exact += exact;
+      };
+      n_looked += static_cast<int64_t>(work);
+      for (auto& m : moved) m.clear();
+      if (threads > 1 && work >= 8192) {
+        std::atomic<size_t> next{0};
+        at::parallel_for(0, threads, 1, [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t)
+            for (size_t it = next++; it < items.size(); it = next++)
+              process(items[it], moved[static_cast<size_t>(t)]);
+        });
+      } else {
+        for (const Item& it : items) process(it, moved[0]);
+      }
+      // Remove the moved entries from their groups (order kept), refresh the groups' maxima.
+      for (const auto& [g, p] : visited) {
+        Group& gr = groups[g];
+        size_t w = p;
+        for (size_t j = p; j-- > gr.start;)
+          if (gr.e[j].row >= 0) gr.e[--w] = gr.e[j];
+        gr.start = w;
+        if (gr.start == gr.e.size()) {
+          std::vector<Entry>().swap(gr.e), gr.start = 0;
+        } else if (gr.start > 1024 && gr.start * 2 > gr.e.size()) {
+          gr.e.erase(gr.e.begin(), gr.e.begin() + static_cast<std::ptrdiff_t>(gr.start)), gr.start = 0;
+          gr.e.shrink_to_fit();
+        }
+        refresh(g);
+      }
+      fresh.clear();
+      for (auto& m : moved) fresh.insert(fresh.end(), m.begin(), m.end());
+    }
+    std::sort(fresh.begin(), fresh.end(), entry_before);
+    groups.back().e = std::move(fresh);
+    fresh = {};
+    refresh(static_cast<size_t>(s));
+    // The farthest row: the largest group maximum, ties to the lowest row.
+    Farthest best;
+    for (size_t g = 0; g <= static_cast<size_t>(s); ++g)
+      if (gmax_d[g] >= 0.0f) best.offer(gmax_d[g], gmax_row[g]);
+    current = best.row;
+    if (progress) progress->tick();
+    if (stats && (s + 1 == n || (s + 1) % 500 == 0)) {
+      const double steps = static_cast<double>(std::max<int64_t>(s, 1)), rows_d = static_cast<double>(total);
+      std::fprintf(stderr,
+                   "coreset fast: step %lld: per step so far %.4f of the rows looked at, %.4f computed, "
+                   "%.1f groups visited, %.1f centre distances; int8 copy %.2f s, steps %.2f s\n",
+                   static_cast<long long>(s + 1), static_cast<double>(n_looked) / steps / rows_d,
+                   static_cast<double>(n_exact) / steps / rows_d, static_cast<double>(n_visits) / steps,
+                   static_cast<double>(n_cc) / steps, std::chrono::duration<double>(t_int8 - t_start).count(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t_int8).count());
+    }
   }
 }
 
@@ -355,7 +767,18 @@ at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, const CoresetOp
   if (x.is_cpu()) {
     if (!at::isfinite(x).all().item<bool>())
       throw InputError("coreset: the features hold NaN or infinite values");
-    steps_cpu(x, n, first, options.method, selected.data_ptr<int64_t>(), progress ? &*progress : nullptr);
+    int64_t* sel = selected.data_ptr<int64_t>();
+    Progress* prog = progress ? &*progress : nullptr;
+    if (options.method == CoresetMethod::Fast && n > 1) {
+      PcaBound bound = pca_bound(x);
+      if (bound.top < pca_top_fraction() && x.size(1) <= kMaxTriangleDims &&
+          total < std::numeric_limits<std::int32_t>::max())
+        triangle_steps_cpu(x, n, first, bound, sel, prog);
+      else
+        pca_steps_cpu(x, n, first, std::move(bound), sel, prog);
+    } else {
+      plain_steps_cpu(x, n, first, sel, prog);
+    }
   } else {
     plain_steps_torch(x, n, first, selected.data_ptr<int64_t>(), progress ? &*progress : nullptr);
   }

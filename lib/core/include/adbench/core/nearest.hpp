@@ -61,19 +61,25 @@ CoresetMethod coreset_method_from(const std::string& name, const std::string& wh
 ///  - Fast: skips every row whose distance to the new centre provably cannot be below its
 ///    current min-distance, and computes the very same fixed-order distance as Plain for the
 ///    others, so the min-distance vector, and therefore every argmax, equals Plain's bit for bit.
-///    The proof is a lower bound from the bank's top principal directions: with V the top
-///    k = min(32, D) eigenvectors of the covariance and y = (x - mean) V, ||y_i - y_c|| <=
-///    ||x_i - c||. It is checked first on the first 16 coordinates quantised to 12-bit integers
-///    (an exact integer sum, SSE2), then on all k in float; the thresholds include every
-///    rounding (Y's matrix product, V's orthonormality, both sums, the kernel's own error), and
-///    each row's threshold changes only when its min-distance does. Rows are processed in blocks
-///    whose farthest row is cached until one of their rows changes.
-///    Why not clusters and the triangle inequality: on real backbone features (128-d) a cluster's
-///    radius is as large as its distance to most new centres, so ~85 % of the clusters had to be
-///    visited on every step (measured on magnetic-tile MobileNetV2 patches); per-row bounds in the
-///    principal subspace rule out 88-99.9 % of the rows.
+///    Two proofs, chosen by the bank (both exact; the choice only changes the speed):
+///    (a) where the top k = min(32, D) principal directions hold >= 60 % of the variance (real
+///    backbone features): a lower bound from them, with V those eigenvectors and y = (x - mean) V,
+///    ||y_i - y_c|| <= ||x_i - c||, checked first on the first 16 coordinates quantised to 12-bit
+///    integers (an exact integer sum, SSE2), then on all k in float, then by the int8 bound of (b); every
+///    row, every step, in memory order, with blocks whose farthest row is cached until one of their rows
+///    changes. (b) otherwise (D <= 128): accelerated farthest-point traversal. Rows are grouped by the centre
+///    their min-distance was computed against (the Voronoi cells of the chosen centres), sorted by
+///    min-distance; a group is skipped whole, or only the prefix of its rows with min-distance above a bound
+///    is looked at, by the triangle inequality ||x - c|| >=
+///    ||a - c|| - ||x - a|| (a: the row's centre), with ||a - c|| bounded below from both centres'
+///    int8 coordinates; each looked-at row is then checked against the same int8 bound over all
+///    dimensions (x quantised to int8 with one scale, each row's quantisation error kept) before
+///    the exact distance. Both proofs include every rounding of coreset_sqdist (relative
+///    (D/16 + 9) 2^-23, underflow) and of the bounds themselves.
+///    ADBENCH_CORESET_STATS=1 prints (b)'s per-step fractions of rows looked at and computed.
 /// Memory: the projected features, one min-distance per row, and for Fast k floats, 16 int16 and
-/// two thresholds per row (O(N)); never an N x N matrix. On CUDA both methods run the plain loop with torch
+/// two thresholds per row, for (b) also a 176-byte group entry and D int8 per row (O(N)); never an
+/// N x N matrix. On CUDA both methods run the plain loop with torch
 /// arithmetic
 /// (|x|^2 - 2 x.c + |c|^2), whose rounding differs from the CPU kernel.
 at::Tensor greedy_coreset(const at::Tensor& features, std::int64_t n, const CoresetOptions& options);
