@@ -91,7 +91,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
       "  adbench eval --run runs/vm_cap --root data/synth --category cap\n"
       "  adbench eval --detector padim --root data/synth --category all --curves --out results/padim.json\n"
-      "  adbench report results/padim.json results/vm.json --out report.html   (plots the --curves)\n"
+      "  adbench report results/padim.json results/vm.json --out report.html  # plots the --curves\n"
       "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights "
       "mobilenet_v2.safetensors \\\n"
       "               --setting multi-class --root data/synth --category all\n"

@@ -370,13 +370,17 @@ TEST_CASE("SIGTERM to adbench batch stops its cells, leaves no partial output, a
   pid_t pid = 0;
   REQUIRE(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&fa);
-  // Wait until a cell is writing its prediction folder, then signal the batch process alone.
+  // Wait until a cell's eval is writing its prediction folder ("pred/<category>.partial-<pid>": the
+  // cell's cell.json already says "running"; other partials, e.g. the manifest's or a cell.json's,
+  // can come before any cell runs), then signal the batch process alone.
   bool seen = false;
   for (int i = 0; i < 60000 && !seen; ++i) {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec))
-      if (it->path().filename().string().find(".partial-") != std::string::npos) seen = true;
+      if (it->path().filename().string().find(".partial-") != std::string::npos &&
+          it->path().parent_path().filename() == "pred")
+        seen = true;
     if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   REQUIRE(seen);
