@@ -127,8 +127,9 @@ void DetectorSugar::add_to(CLI::App& app) {
   app.add_option("--backbone-weights", backbone_weights,
                  "Backbone weights (setting 'backbone_weights'): a .safetensors or TorchScript file, or "
                  "'none' for random init");
-  app.add_option("--shots", shots,
-                 "Few-shot detectors (fastrecon): number of normal training images used (setting 'shots')")
+  app.add_option(
+         "--shots", shots,
+         "Few-shot detectors (fastrecon, winclip): number of normal training images used (setting 'shots')")
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
 }
 

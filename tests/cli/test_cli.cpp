@@ -633,7 +633,7 @@ TEST_CASE("a detector that does not take the dataset's modality: one line, exit 
                        " --category cap --out " + q(tmp / "run"));
   REQUIRE(t.err ==
           "adbench: error: detector 'simple3d' takes point clouds; dataset 'mvtec_ad' holds images "
-          "(detectors for images: fastrecon, padim, patchcore, spade, variation_model)\n");
+          "(detectors for images: fastrecon, padim, patchcore, spade, variation_model, winclip)\n");
   REQUIRE(t.exit_code == 2);
   REQUIRE(!fs::exists(tmp / "run"));
 }

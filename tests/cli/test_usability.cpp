@@ -174,7 +174,7 @@ TEST_CASE("train --epochs, --checkpoint-dir, --resume: for detectors that train 
   expect_error(
       "train --detector ffp --epochs 2 --checkpoint-dir " + q(tmp / "ck") + rest,
       "detector 'ffp' takes videos; dataset 'mvtec_ad' holds images (detectors for images: fastrecon, "
-      "padim, patchcore, spade, variation_model)");
+      "padim, patchcore, spade, variation_model, winclip)");
   REQUIRE(!fs::exists(tmp / "ck"));
   REQUIRE(!fs::exists(tmp / "run"));
 }

@@ -14,6 +14,7 @@
 #include "simple3d/simple3d.hpp"
 #include "spade/spade.hpp"
 #include "variation_model/variation_model.hpp"
+#include "winclip/winclip.hpp"
 
 namespace adbench {
 
@@ -89,6 +90,9 @@ void register_builtin_detectors() {
   add<Infp>("infp", Modality::Video,
             "video: INFP frame prediction, WRN-38 encoder + TSM/FFT/context fusion + trajectory filter "
             "(IJCAI 2025); --set fusion=false filter=false is the AstNet-style baseline");
+  add<WinClip>("winclip", img,
+               "zero-/few-shot CLIP: prompt ensemble, 2x2 and 3x3 window embeddings, harmonic aggregation "
+               "(Jeong et al., CVPR 2023); needs converted CLIP weights");
 }
 
 const SettingsTable& detector_settings(const std::string& name) { return *traits_of(name).settings; }

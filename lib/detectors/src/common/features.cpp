@@ -47,19 +47,20 @@ std::set<std::string>& shipped_paths() {
 std::mutex shipped_mutex;
 }  // namespace
 
-std::string shipped_weights_path() {
+std::string shipped_model_path(const std::string& relative) {
   namespace fs = std::filesystem;
-  const char* name = "mobilenet_v2_imagenet.safetensors";
   if (const char* env = std::getenv("ADBENCH_MODELS_DIR"); env && *env)
-    return (fs::path(env) / name).string();
+    return (fs::path(env) / relative).string();
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share/adbench/models" / name;
+    const fs::path installed = exe.parent_path().parent_path() / "share/adbench/models" / relative;
     if (fs::is_regular_file(installed, ec)) return installed.string();
   }
-  return (fs::path(ADBENCH_MODELS_DIR) / name).string();
+  return (fs::path(ADBENCH_MODELS_DIR) / relative).string();
 }
+
+std::string shipped_weights_path() { return shipped_model_path("mobilenet_v2_imagenet.safetensors"); }
 
 void resolve_backbone(const std::string& detector, nlohmann::json& config, const nlohmann::json& overrides) {
   const auto given = [&](const char* key) {

@@ -33,6 +33,8 @@ void resolve_layers(const std::string& detector, nlohmann::json& config, const n
 /// Apache-2.0, see models/README.md): its path ($ADBENCH_MODELS_DIR, else the installed
 /// share/adbench/models next to the executable, else the source tree's models/) and SHA-256.
 std::string shipped_weights_path();
+/// A file shipped under models/ (e.g. "clip/bpe_simple_vocab_16e6.txt.gz"), looked up the same way.
+std::string shipped_model_path(const std::string& relative);
 inline constexpr const char* kShippedWeightsSha256 =
     "36331b4591893551f3df7913b1c4d5c13c9960eb674338c666f174721595eb65";
 
