@@ -18,8 +18,8 @@ namespace adbench::cli {
 namespace {
 
 /// The result options that change what a metric's number means.
-constexpr const char* kConventions[] = {"ap_convention", "aupro_bins",  "resize_maps",    "sample_agg",
-                                        "frame_norm",    "skip_frames", "score_direction"};
+constexpr const char* kConventions[] = {"ap_convention", "aupro_bins", "aupro_convention", "resize_maps",
+                                        "sample_agg",    "frame_norm", "skip_frames",      "score_direction"};
 
 std::string str_of(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 
@@ -84,10 +84,13 @@ Action setup_compare(CLI::App& app, const Globals&) {
     differ("setting", base.value("setting", nlohmann::json()), fresh.value("setting", nlohmann::json()));
     const auto& bo = base.value("options", nlohmann::json::object());
     const auto& no = fresh.value("options", nlohmann::json::object());
-    for (const char* k : kConventions)
-      differ(std::string("metric convention ") + k,
-             bo.is_object() ? bo.value(k, nlohmann::json()) : nlohmann::json(),
-             no.is_object() ? no.value(k, nlohmann::json()) : nlohmann::json());
+    for (const char* k : kConventions) {
+      // Results written before a convention existed used its default.
+      const nlohmann::json absent =
+          std::string(k) == "aupro_convention" ? nlohmann::json("exact") : nlohmann::json();
+      differ(std::string("metric convention ") + k, bo.is_object() ? bo.value(k, absent) : absent,
+             no.is_object() ? no.value(k, absent) : absent);
+    }
     MetricTable bt = metric_table(base), nt = metric_table(fresh);
     std::set<std::string> bc, nc;
     for (const auto& [c, _] : bt) bc.insert(c);

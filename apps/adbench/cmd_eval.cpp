@@ -16,6 +16,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     std::vector<double> aupro_limits{0.3};
     std::string ap_convention = "step";
     int aupro_bins = 0;
+    std::string aupro_convention = "exact";
     bool heatmaps = false, force = false, no_resize = false, curves = false;
     int batch_size = 16;
     std::string frame_norm = "per-video", score_direction = "higher", sample_agg = "max";
@@ -55,6 +56,11 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--aupro-bins", o->aupro_bins,
                  "0: exact AUPRO; N: ADEval-style N-bin histogram of the scores")
       ->check(integer_in(0, std::numeric_limits<int>::max(), "an integer >= 0 (0: exact AUPRO)"))
+      ->capture_default_str();
+  app.add_option("--aupro-convention", o->aupro_convention,
+                 "exact (every distinct score, integral to the limit / limit) | cflow200 (the CFlow-AD, "
+                 "WinCLIP and AnomalyCLIP code: 200 thresholds, FPR below the limit rescaled to [0, 1])")
+      ->check(one_of({"exact", "cflow200"}))
       ->capture_default_str();
   app.add_flag("--curves", o->curves,
                "Also store, per category and level, the ROC and PR curves (and the PRO curve behind AUPRO) "
@@ -130,6 +136,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     req.eval.metrics.ap_convention =
         o->ap_convention == "trapezoid" ? metrics::ApConvention::Trapezoid : metrics::ApConvention::Step;
     req.eval.metrics.aupro_bins = o->aupro_bins;
+    req.eval.metrics.aupro_convention = o->aupro_convention == "cflow200" ? metrics::AuproConvention::Cflow200
+                                                                          : metrics::AuproConvention::Exact;
     req.eval.metrics.keep_curves = o->curves;
     req.eval.resize = !o->no_resize;
     req.eval.frames.per_video_norm = o->frame_norm == "per-video";

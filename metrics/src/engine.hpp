@@ -2,6 +2,7 @@
 // Private pieces of the metrics module shared by binary.cpp, pixel.cpp and torch_engine.cpp:
 // order-preserving keys, the streaming sweep that turns one descending pass over distinct scores
 // into every metric, curve down-sampling, and 8-connected labelling.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -84,6 +85,34 @@ inline constexpr double kRocStep = 1.0 / 500;  // s = FPR + TPR in [0, 2]
 inline constexpr double kPrStep = 1.0 / 1000;  // s = recall in [0, 1]
 
 // ---------------------------------------------------------------------------------------------
+// The cflow200 AUPRO convention (Options::aupro_convention): thresholds and the integral over the
+// points (FP count, summed PRO weight) at each threshold, the state "score > th_k".
+
+inline constexpr int kCflowSteps = 200;
+inline double cflow_threshold(int k, double lo, double hi) {
+  return lo + static_cast<double>(k) * ((hi - lo) / static_cast<double>(kCflowSteps));
+}
+inline std::optional<double> cflow_aupro(const std::vector<std::int64_t>& fp, const std::vector<double>& pro,
+                                         std::int64_t negatives, std::int64_t regions, double limit) {
+  std::vector<double> x, y;  // thresholds ascending: FPR non-increasing
+  for (size_t k = 0; k < fp.size(); ++k) {
+    const double f = static_cast<double>(fp[k]) / static_cast<double>(negatives);
+    if (f < limit) {
+      x.push_back(f);
+      y.push_back(std::min(1.0, pro[k] / static_cast<double>(regions)));
+    }
+  }
+  if (x.size() < 2) return std::nullopt;
+  double lo = x[0], hi = x[0];
+  for (double v : x) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (!(hi > lo)) return std::nullopt;
+  for (double& v : x) v = (v - lo) / (hi - lo);
+  double area = 0;
+  for (size_t i = 0; i + 1 < x.size(); ++i) area += 0.5 * (y[i] + y[i + 1]) * (x[i] - x[i + 1]);
+  return area;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The sweep. Call point() once per distinct score, in descending order, with the number of
 // negatives and positives at that score and the sum of their PRO weights (1 / region size).
 
@@ -122,11 +151,26 @@ class Sweep {
     done_.assign(limits_.size(), false);
     open_limits_ = pro_ok_ ? limits_.size() : 0;
     curves_ = opt_.keep_curves;
+    cflow_ = pro_ok_ && opt_.aupro_convention == AuproConvention::Cflow200;
+    if (cflow_) {
+      cflow_fp_.assign(kCflowSteps, 0);
+      cflow_pro_.assign(kCflowSteps, 0.0);
+      cflow_next_ = kCflowSteps - 1;
+    }
     if (curves_ && classes_ok_) roc_s_.add(0, 0, 0);
     if (curves_ && pro_ok_) pro_s_.add(0, 0, 0);
   }
 
   inline void point(Key key, std::int64_t dfp, std::int64_t dtp, double dpro) {
+    if (cflow_) {
+      // Every threshold at or above this score sees the state before it: the scores above it.
+      const double v = key_value(key);
+      while (cflow_next_ >= 0 && cflow_threshold(cflow_next_, cfg_.score_min, cfg_.score_max) >= v) {
+        cflow_fp_[static_cast<size_t>(cflow_next_)] = fp_;
+        cflow_pro_[static_cast<size_t>(cflow_next_)] = pro_;
+        --cflow_next_;
+      }
+    }
     const std::int64_t tp_prev = tp_;
     tp_ += dtp;
     fp_ += dfp;
@@ -195,6 +239,14 @@ class Sweep {
       if (have_pending_) pro_point(pending_fp_, pending_pro_);
       pro_xy(1.0, 1.0);  // the official curve ends at (1, 1)
       for (size_t i = 0; i < limits_.size(); ++i) r.aupro[i] = area_[i] / limits_[i];
+      if (cflow_) {
+        for (; cflow_next_ >= 0; --cflow_next_) {
+          cflow_fp_[static_cast<size_t>(cflow_next_)] = fp_;
+          cflow_pro_[static_cast<size_t>(cflow_next_)] = pro_;
+        }
+        for (size_t i = 0; i < limits_.size(); ++i)
+          r.aupro[i] = cflow_aupro(cflow_fp_, cflow_pro_, N_, cfg_.regions, limits_[i]);
+      }
       if (curves_) r.pro = pro_s_.finish();
     }
     return r;
@@ -245,7 +297,10 @@ class Sweep {
   const std::int64_t P_, N_;
   const bool trapezoid_;
   const int bins_;
-  bool classes_ok_ = false, pro_ok_ = false, curves_ = false;
+  bool classes_ok_ = false, pro_ok_ = false, curves_ = false, cflow_ = false;
+  std::vector<std::int64_t> cflow_fp_;  ///< per cflow threshold: negatives above it
+  std::vector<double> cflow_pro_;       ///< per cflow threshold: summed PRO weight above it
+  int cflow_next_ = -1;                 ///< the highest threshold not yet recorded
   double inv_n_ = 0;
 
   std::int64_t tp_ = 0, fp_ = 0;

@@ -187,6 +187,8 @@ void validate(const Options& options) {
     check_input(l > 0 && l <= 1, "metrics options: AUPRO limit " + std::to_string(l) + " is outside (0, 1]");
   check_input(options.aupro_bins >= 0,
               "metrics options: aupro_bins must be >= 0, got " + std::to_string(options.aupro_bins));
+  check_input(options.aupro_bins == 0 || options.aupro_convention == AuproConvention::Exact,
+              "metrics options: aupro_bins applies to the exact AUPRO only, not to the cflow200 convention");
   check_input(options.threads >= 0,
               "metrics options: threads must be >= 0, got " + std::to_string(options.threads));
 }

@@ -152,6 +152,27 @@ SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Option
       }
       r.aupro[i] = area / lim;
     }
+    if (opt.aupro_convention == AuproConvention::Cflow200) {
+      // State "score > th_k": the distinct scores (descending) above th_k are the first count_k.
+      std::vector<double> th(kCflowSteps);
+      for (int k = 0; k < kCflowSteps; ++k) th[static_cast<size_t>(k)] = cflow_threshold(k, vmin, vmax);
+      at::Tensor ascending = V.flip(0).contiguous();
+      at::Tensor above =
+          nd - at::searchsorted(ascending, at::tensor(th, D), /*out_int32=*/false, /*right=*/true);
+      above = above.to(at::kCPU);
+      at::Tensor fp_c = FP.to(at::kCPU), pro_c = PRO.to(at::kCPU);
+      std::vector<std::int64_t> cfp(kCflowSteps, 0);
+      std::vector<double> cpro(kCflowSteps, 0.0);
+      for (int k = 0; k < kCflowSteps; ++k) {
+        const std::int64_t c = above[k].item<std::int64_t>();
+        if (c > 0) {
+          cfp[static_cast<size_t>(k)] = fp_c[c - 1].item<std::int64_t>();
+          cpro[static_cast<size_t>(k)] = pro_c[c - 1].item<double>();
+        }
+      }
+      for (size_t i = 0; i < opt.aupro_limits.size(); ++i)
+        r.aupro[i] = cflow_aupro(cfp, cpro, N, in.regions, opt.aupro_limits[i]);
+    }
     if (opt.keep_curves) {
       at::Tensor i3 = sample_indices(x + y, kRocStep, 2.0);
       r.pro = to_curve(x.index_select(0, i3), y.index_select(0, i3));

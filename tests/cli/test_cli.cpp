@@ -178,6 +178,27 @@ nlohmann::json compare_result(double pixel_auroc_b) {
 }
 }  // namespace
 
+TEST_CASE("eval --aupro-convention cflow200: recorded in the result, other AUPRO values", "[cli]") {
+  TempDir tmp("cflow");
+  const std::string args = "--quiet eval --detector variation_model --root " + q(synth_root()) +
+                           " --category cap --aupro-limits 0.3 --out ";
+  auto a = run_adbench(args + q(tmp / "exact.json"));
+  auto b = run_adbench(args + q(tmp / "cflow.json") + " --aupro-convention cflow200");
+  INFO(a.err << b.err);
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  const auto ja = read_json(tmp / "exact.json"), jb = read_json(tmp / "cflow.json");
+  CHECK(ja["options"]["aupro_convention"] == "exact");
+  CHECK(jb["options"]["aupro_convention"] == "cflow200");
+  CHECK(metric(ja, "cap", "pixel_auroc") == metric(jb, "cap", "pixel_auroc"));
+  CHECK(metric(jb, "cap", "aupro_0.3") > 0.0);
+  CHECK(metric(ja, "cap", "aupro_0.3") != metric(jb, "cap", "aupro_0.3"));
+  auto bad = run_adbench("--quiet eval --detector variation_model --root " + q(synth_root()) +
+                         " --category cap --aupro-convention cflow");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--aupro-convention") != std::string::npos);
+}
+
 TEST_CASE("adbench compare: a regression gate with a Markdown summary", "[cli]") {
   TempDir tmp("compare");
   auto write = [&](const std::string& name, const nlohmann::json& j) {
@@ -228,6 +249,16 @@ TEST_CASE("adbench compare: a regression gate with a Markdown summary", "[cli]")
     r = run_adbench("compare " + base + " " + write("ap.json", other));
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("not comparable: metric convention ap_convention differs (") != std::string::npos);
+    // A result without aupro_convention (written before it existed) is "exact"; cflow200 is not.
+    other = compare_result(0.9375);
+    other["options"]["aupro_convention"] = "exact";
+    CHECK(run_adbench("compare " + base + " " + write("exact.json", other)).exit_code == 0);
+    other["options"]["aupro_convention"] = "cflow200";
+    r = run_adbench("compare " + base + " " + write("cflow.json", other));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err ==
+          "adbench: error: adbench compare: not comparable: metric convention aupro_convention differs (" +
+              (tmp / "base.json").string() + ": exact, " + (tmp / "cflow.json").string() + ": cflow200)\n");
     other = compare_result(0.9375);
     other["categories"][1]["category"] = "c";
     r = run_adbench("compare " + base + " " + write("cats.json", other));

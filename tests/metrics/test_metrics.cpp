@@ -179,6 +179,53 @@ TEST_CASE("aupro_bins quantises the PRO curve only", "[metrics]") {
   }
 }
 
+TEST_CASE("AUPRO cflow200 convention equals the CFlow-AD / AnomalyCLIP computation", "[metrics]") {
+  // The maps of scripts/cflow_pro_reference.py (3 images of 24 x 24, five regions, one of two
+  // diagonal pixels); golden values printed by that script (scipy + sklearn).
+  std::vector<RefImage> ims(3);
+  for (int i = 0; i < 3; ++i) {
+    ims[static_cast<size_t>(i)].h = ims[static_cast<size_t>(i)].w = 24;
+    ims[static_cast<size_t>(i)].mask.assign(24 * 24, 0);
+  }
+  const auto box = [&](int i, int y0, int y1, int x0, int x1) {
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) ims[static_cast<size_t>(i)].mask[static_cast<size_t>(y * 24 + x)] = 1;
+  };
+  box(0, 3, 8, 4, 10);
+  box(0, 15, 18, 15, 22);
+  box(1, 10, 20, 2, 5);
+  box(1, 5, 6, 5, 6);
+  box(1, 6, 7, 6, 7);
+  for (int i = 0; i < 3; ++i)
+    for (int y = 0; y < 24; ++y)
+      for (int x = 0; x < 24; ++x) {
+        const double v = ((7 * i + 13 * y + 29 * x) % 97) / 97.0 +
+                         0.25 * ims[static_cast<size_t>(i)].mask[static_cast<size_t>(y * 24 + x)];
+        ims[static_cast<size_t>(i)].map.push_back(static_cast<float>(v));
+      }
+  Options opt;
+  opt.aupro_limits = {0.3, 0.05};
+  opt.aupro_convention = AuproConvention::Cflow200;
+  for (Engine e : {Engine::Radix, Engine::Torch})
+    for (auto t : {at::kFloat, at::kDouble}) {
+      INFO("engine " << static_cast<int>(e) << " dtype " << t);
+      opt.engine = e;
+      const PixelMetrics m = run(ims, opt, t);
+      REQUIRE(m.regions == 4);
+      require_close(m.aupro[0].second, 0.382848190089044, 1e-12);
+      require_close(m.aupro[1].second, 0.195502645502646, 1e-12);
+    }
+  // The exact convention gives other numbers on the same maps.
+  opt.aupro_convention = AuproConvention::Exact;
+  REQUIRE(std::abs(*run(ims, opt, at::kFloat).aupro[0].second - 0.382848190089044) > 1e-3);
+  // Not combined with aupro_bins.
+  opt.aupro_convention = AuproConvention::Cflow200;
+  opt.aupro_bins = 10;
+  REQUIRE_THROWS_WITH(
+      PixelAccumulator(opt),
+      "metrics options: aupro_bins applies to the exact AUPRO only, not to the cflow200 convention");
+}
+
 TEST_CASE("AP trapezoid convention (anomalib AUPR)", "[metrics]") {
   Options trap;
   trap.ap_convention = ApConvention::Trapezoid;

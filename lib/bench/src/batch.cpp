@@ -96,6 +96,7 @@ constexpr MetricKey kMetricKeys[] = {
     {"aupro_limits", "--aupro-limits", MetricKey::Numbers},
     {"ap_convention", "--ap-convention", MetricKey::Text},
     {"aupro_bins", "--aupro-bins", MetricKey::Integer},
+    {"aupro_convention", "--aupro-convention", MetricKey::Text},
     {"curves", "--curves", MetricKey::Flag},
     {"no_resize", "--no-resize", MetricKey::Flag},
     {"frame_norm", "--frame-norm", MetricKey::Text},

@@ -556,6 +556,8 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       {"aupro_limits", req.eval.metrics.aupro_limits},
       {"ap_convention", req.eval.metrics.ap_convention == metrics::ApConvention::Step ? "step" : "trapezoid"},
       {"aupro_bins", req.eval.metrics.aupro_bins},
+      {"aupro_convention",
+       req.eval.metrics.aupro_convention == metrics::AuproConvention::Exact ? "exact" : "cflow200"},
       {"resize_maps", req.eval.resize},
       {"batch_size", common.batch_size},
       {"frame_norm", req.eval.frames.per_video_norm ? "per-video" : "none"},

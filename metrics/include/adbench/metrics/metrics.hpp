@@ -8,7 +8,9 @@
 //    (0,0) and (1,1), trapezoid up to FPR = L with linear interpolation there, divided by L.
 // A metric that is undefined (one class only) is std::nullopt and a warning is recorded.
 // Named conventions reproduce other tools' tables: ApConvention::Trapezoid (anomalib's AUPR) and
-// aupro_bins = N (ADEval-style histogram quantisation of the scores before the AUPRO curve).
+// aupro_bins = N (ADEval-style histogram quantisation of the scores before the AUPRO curve), and
+// AuproConvention::Cflow200 (the PRO integral of the CFlow-AD / WinCLIP / AnomalyCLIP code: 200
+// thresholds, FPR rescaled to [0, 1] below the limit).
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -25,6 +27,16 @@ enum class ApConvention {
   Trapezoid,  ///< anomalib / torchmetrics AUPR: trapezoid over the PR curve from (R=0, P=1)
 };
 
+enum class AuproConvention {
+  Exact,  ///< the exact curve over every distinct score, integrated to L, divided by L (default)
+  /// CFlow-AD's cal_pro_score, copied by the WinCLIP and AnomalyCLIP repositories: thresholds
+  /// th_k = min + k (max - min) / 200, k = 0..199 over all pixel scores; at each, positive = score >
+  /// th_k, FPR over the negative pixels, PRO = mean overlap of the regions; the points with FPR < L
+  /// are kept, their FPRs min-max rescaled to [0, 1] and the PRO integrated by the trapezoid rule
+  /// (no division by L). Undefined with fewer than 2 such points or all of them at one FPR.
+  Cflow200,
+};
+
 /// Which engine computes pixel metrics. Both implement the same definitions exactly.
 enum class Engine {
   Auto,   ///< Radix on a CPU accumulator, Torch on any other device
@@ -35,14 +47,16 @@ enum class Engine {
 struct Options {
   std::vector<double> aupro_limits{0.3};  ///< FPR integration limits, each in (0, 1]
   ApConvention ap_convention = ApConvention::Step;
-  int aupro_bins = 0;        ///< 0: exact; N > 0: scores quantised to N equal-width bins over [min, max]
-                             ///< of all pixel scores, for the AUPRO (PRO curve) only; see metrics/README.md
-  bool keep_curves = false;  ///< keep down-sampled ROC / PR / PRO curves for plotting
+  int aupro_bins = 0;  ///< 0: exact; N > 0: scores quantised to N equal-width bins over [min, max]
+                       ///< of all pixel scores, for the AUPRO (PRO curve) only; see metrics/README.md
+  AuproConvention aupro_convention = AuproConvention::Exact;  ///< exact or cflow200 (not with aupro_bins)
+  bool keep_curves = false;      ///< keep down-sampled ROC / PR / PRO curves for plotting
   Engine engine = Engine::Auto;  ///< pixel engine (tests force Torch on CPU to cross-check)
   int threads = 0;               ///< CPU engine threads; 0: LibTorch's intra-op count (adbench::set_threads)
 };
 
-/// InputError unless every limit is in (0, 1] and aupro_bins >= 0 ("metrics options: ...").
+/// InputError unless every limit is in (0, 1], aupro_bins >= 0 and aupro_bins is 0 with the cflow200
+/// convention ("metrics options: ...").
 void validate(const Options& options);
 
 /// A curve down-sampled to at most ~1000 points for plots (x ascending).
