@@ -159,17 +159,15 @@ SweepResult torch_compute(TorchStore& store, const TorchInputs& in, const Option
       at::Tensor ascending = V.flip(0).contiguous();
       at::Tensor above =
           nd - at::searchsorted(ascending, at::tensor(th, D), /*out_int32=*/false, /*right=*/true);
-      above = above.to(at::kCPU);
-      at::Tensor fp_c = FP.to(at::kCPU), pro_c = PRO.to(at::kCPU);
-      std::vector<std::int64_t> cfp(kCflowSteps, 0);
-      std::vector<double> cpro(kCflowSteps, 0.0);
-      for (int k = 0; k < kCflowSteps; ++k) {
-        const std::int64_t c = above[k].item<std::int64_t>();
-        if (c > 0) {
-          cfp[static_cast<size_t>(k)] = fp_c[c - 1].item<std::int64_t>();
-          cpro[static_cast<size_t>(k)] = pro_c[c - 1].item<double>();
-        }
-      }
+      // The cumulative counts at the last of those scores, 0 where none is above.
+      const at::Tensor some = above > 0, last = (above - 1).clamp_min(0);
+      const at::Tensor fp_k =
+          at::where(some, FP.index_select(0, last), at::zeros_like(last)).to(at::kCPU).contiguous();
+      const at::Tensor pro_k =
+          at::where(some, PRO.index_select(0, last), at::zeros({kCflowSteps}, D)).to(at::kCPU).contiguous();
+      const std::vector<std::int64_t> cfp(fp_k.data_ptr<std::int64_t>(),
+                                          fp_k.data_ptr<std::int64_t>() + kCflowSteps);
+      const std::vector<double> cpro(pro_k.data_ptr<double>(), pro_k.data_ptr<double>() + kCflowSteps);
       for (size_t i = 0; i < opt.aupro_limits.size(); ++i)
         r.aupro[i] = cflow_aupro(cfp, cpro, N, in.regions, opt.aupro_limits[i]);
     }

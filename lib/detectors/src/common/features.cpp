@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <numeric>
 #include <opencv2/imgproc.hpp>
+#include <random>
 #include <set>
 
 #include "adbench/core/error.hpp"
@@ -234,6 +236,22 @@ at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
     parts.push_back(f);
   }
   return at::cat(parts, 1);
+}
+
+std::vector<Sample> seeded_shots(const std::string& detector, const std::vector<Sample>& train,
+                                 std::int64_t shots, std::uint64_t seed) {
+  if (static_cast<std::int64_t>(train.size()) < shots)
+    throw InputError(detector + ": --shots " + std::to_string(shots) + " needs at least " +
+                     std::to_string(shots) + " training images, got " + std::to_string(train.size()));
+  std::vector<size_t> order(train.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  order.resize(static_cast<size_t>(shots));
+  std::sort(order.begin(), order.end());
+  std::vector<Sample> out;
+  for (size_t i : order) out.push_back(train[i]);
+  return out;
 }
 
 std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, double sigma,

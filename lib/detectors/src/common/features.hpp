@@ -84,6 +84,12 @@ at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
 
 // Nearest neighbours (knn) and greedy k-center coresets: adbench/core/nearest.hpp.
 
+/// The few-shot support set: a seeded choice of `shots` of the training samples (mt19937_64 shuffle
+/// of the indices, the first `shots` kept), in their dataset order. InputError "<detector>: --shots N
+/// needs at least N training images, got M" when there are fewer.
+std::vector<Sample> seeded_shots(const std::string& detector, const std::vector<Sample>& train,
+                                 std::int64_t shots, std::uint64_t seed);
+
 /// Small maps [B,h,w] -> per-image [H_i,W_i] maps: bilinear upsample to S x S, Gaussian smoothing
 /// (sigma in pixels of the S x S map, kernel radius round(4 sigma), reflected borders as scipy's
 /// gaussian_filter; sigma <= 0: none), bilinear resize to each image's original size.

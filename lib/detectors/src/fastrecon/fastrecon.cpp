@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <random>
 
 #include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
@@ -63,24 +61,12 @@ at::Tensor FastRecon::embed(const at::Tensor& x, int64_t* h, int64_t* w) const {
 
 void FastRecon::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   if (train.empty()) throw InputError("fastrecon: no training images");
-  if (static_cast<int64_t>(train.size()) < shots_)
-    throw InputError("fastrecon: --shots " + std::to_string(shots_) + " needs at least " +
-                     std::to_string(shots_) + " training images, got " + std::to_string(train.size()));
   seed_ = ctx.seed;
   // The support set: a seeded choice of `shots` training images, in their dataset order.
-  std::vector<size_t> order(train.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::mt19937_64 rng(seed_);
-  std::shuffle(order.begin(), order.end(), rng);
-  order.resize(static_cast<size_t>(shots_));
-  std::sort(order.begin(), order.end());
-  std::vector<Sample> support;
+  const std::vector<Sample> support = feat::seeded_shots("fastrecon", train, shots_, seed_);
   std::string names;
-  for (size_t i : order) {
-    support.push_back(train[i]);
-    names +=
-        (names.empty() ? "" : ", ") + train[i].rel_path + (train[i].rel_path.empty() ? train[i].stem : "");
-  }
+  for (const Sample& s : support)
+    names += (names.empty() ? "" : ", ") + s.rel_path + (s.rel_path.empty() ? s.stem : "");
   spdlog::info("fastrecon: {}-shot support: {}", shots_, names);
   extractor_.load(ctx.device, seed_);
   at::NoGradGuard no_grad;

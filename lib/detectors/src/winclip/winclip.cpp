@@ -1,9 +1,7 @@
 #include "winclip.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <opencv2/imgproc.hpp>
-#include <random>
 
 #include "adbench/backbones/clip_tokenizer.hpp"
 #include "adbench/core/batching.hpp"
@@ -139,15 +137,14 @@ void WinClip::load_model(at::Device device) const {
   if (size % m.config.patch != 0)
     throw InputError("detector winclip: image_size " + std::to_string(size) +
                      " is not a multiple of the model's patch size " + std::to_string(m.config.patch));
+  input_size_ = static_cast<int>(size);
   const int64_t g = size / m.config.patch;
   masks_.clear();
   for (int64_t s : scales_) masks_.push_back(clip_square_windows(g, g, s, 1));
 }
 
 at::Tensor WinClip::images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const {
-  const ClipModelImpl& m = **model_;
-  const int size = static_cast<int>(
-      config_["image_size"].get<int64_t>() > 0 ? config_["image_size"].get<int64_t>() : m.config.image_size);
+  const int size = input_size_;
   std::vector<at::Tensor> xs;
   for (const auto& s : batch) {
     cv::Mat rgb = read_image_rgb(s.path()), r;
@@ -160,7 +157,7 @@ at::Tensor WinClip::images(std::span<const Sample> batch, std::vector<cv::Size>*
   // OpenAI CLIP's normalisation (OpenCLIP uses the same numbers).
   const at::Tensor mean = at::tensor({0.48145466f, 0.4578275f, 0.40821073f}).view({1, 3, 1, 1});
   const at::Tensor stdv = at::tensor({0.26862954f, 0.26130258f, 0.27577711f}).view({1, 3, 1, 1});
-  return ((at::stack(xs) - mean) / stdv).to(m.visual->proj.device());
+  return ((at::stack(xs) - mean) / stdv).to((*model_)->visual->proj.device());
 }
 
 WinClip::Encoded WinClip::encode(const at::Tensor& x, bool want_patches) const {
@@ -182,15 +179,14 @@ void WinClip::fit(const std::vector<Sample>& train, const RunContext& ctx) {
     object_ = train.front().category;
     std::replace(object_.begin(), object_.end(), '_', ' ');
   }
-  if (static_cast<int64_t>(train.size()) < shots_)
-    throw InputError("winclip: --shots " + std::to_string(shots_) + " needs at least " +
-                     std::to_string(shots_) + " training images, got " + std::to_string(train.size()));
+  // The reference set of WinCLIP+ (empty when zero-shot).
+  const std::vector<Sample> refs = feat::seeded_shots("winclip", train, shots_, ctx.seed);
   load_model(ctx.device);
   at::NoGradGuard no_grad;
   const ClipTokenizer tok(feat::shipped_model_path("clip/bpe_simple_vocab_16e6.txt.gz"));
   const auto [normal, anomalous] = winclip::prompt_ensemble(object_);
   spdlog::info("winclip: {} normal and {} anomalous prompts for '{}', e.g. '{}' / '{}'", normal.size(),
-               anomalous.size(), object_, normal[1], anomalous[0]);
+               anomalous.size(), object_, normal[21], anomalous[0]);
   const auto embed_mean = [&](const std::vector<std::string>& prompts) {
     at::Tensor ids = tok.tokenize(prompts);
     // The mask is causal: the end token's output depends only on the tokens up to it, so the padding
@@ -202,15 +198,6 @@ void WinClip::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   ref_patches_ = at::Tensor();
   ref_windows_.clear();
   if (shots_ == 0) return;
-  // The reference set: a seeded choice of `shots` training images, in their dataset order.
-  std::vector<size_t> order(train.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::mt19937_64 rng(ctx.seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  order.resize(static_cast<size_t>(shots_));
-  std::sort(order.begin(), order.end());
-  std::vector<Sample> refs;
-  for (size_t i : order) refs.push_back(train[i]);
   std::vector<at::Tensor> patches;
   std::vector<std::vector<at::Tensor>> windows(scales_.size());
   Progress progress("winclip: reference images", shots_);

@@ -70,6 +70,7 @@ class WinClip final : public Detector {
   mutable std::unique_ptr<ClipModel> model_;
   mutable nlohmann::json provenance_;
   mutable std::vector<at::Tensor> masks_;  ///< per scale [K_s, s²] patch indices
+  mutable int input_size_ = 0;             ///< images are resized to this square (set by load_model)
   std::string object_;
   at::Tensor text_;                      ///< [2, E]: normal, anomalous
   at::Tensor ref_patches_;               ///< [shots·N, W]
