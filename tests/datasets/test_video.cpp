@@ -352,6 +352,34 @@ TEST_CASE("parse_mat: bad files, each one line", "[video][mat]") {
       "per video");
   CHECK(label_err("gt_nested.mat") ==
         "gt_nested.mat: gt{1} is a 1x1 cell, expected a numeric or logical vector");
+
+  // CI's fuzzer found this: a cell holding an empty double of dims 2147483647x2147483647x2147483647x0.
+  // Its element count is 0 (not a signed overflow): an empty label vector, as any empty array is.
+  std::string huge(116, ' ');
+  huge.replace(0, 19, "MATLAB 5.0 MAT-file");
+  huge += std::string(8, '\0') + std::string("\x00\x01IM", 4);
+  auto le32 = [](std::uint32_t v) {
+    return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+  };
+  std::string inner = le32(6) + le32(8) + le32(6) + le32(0);  // flags: mxDOUBLE
+  inner += le32(5) + le32(16) + le32(0x7fffffff) + le32(0x7fffffff) + le32(0x7fffffff) + le32(0);
+  inner += le32(1) + le32(0);                                 // empty name
+  std::string outer = le32(6) + le32(8) + le32(1) + le32(0);  // flags: mxCELL
+  outer += le32(5) + le32(8) + le32(1) + le32(1);             // dims 1x1
+  outer += le32((1u << 16) | 1) + std::string("x\0\0\0", 4);
+  outer += le32(14) + le32(static_cast<std::uint32_t>(inner.size())) + inner;
+  huge += le32(14) + le32(static_cast<std::uint32_t>(outer.size())) + outer;
+  const auto vars = adbench::formats::parse_mat(huge, "huge.mat");
+  REQUIRE(vars.size() == 1);
+  REQUIRE(vars[0].array.cells.size() == 1);
+  CHECK(vars[0].array.cells[0].numel() == 0);
+  CHECK(adbench::formats::mat_describe(vars[0].array.cells[0]) ==
+        "2147483647x2147483647x2147483647x0 double");
+  CHECK(adbench::formats::mat_label_vectors(vars[0].array, "huge.mat", "x") ==
+        std::vector<std::vector<double>>{{}});
+  adbench::formats::MatArray big;
+  big.dims = {2147483647, 2147483647, 2147483647};
+  CHECK(big.numel() == INT64_MAX);
 }
 
 // ---------------------------------------------------------------------------------------------

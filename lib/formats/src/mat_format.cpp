@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "adbench/core/error.hpp"
@@ -354,8 +355,13 @@ std::string inflate_element(const Element& e, const Reader& r) {
 }  // namespace
 
 std::int64_t MatArray::numel() const {
+  // 0 when any dimension is 0, even after huge ones (2147483647x2147483647x2147483647x0 is a valid
+  // empty array); a product past int64 saturates instead of overflowing.
+  for (auto d : dims)
+    if (d == 0) return 0;
   std::int64_t n = 1;
-  for (auto d : dims) n *= d;
+  for (auto d : dims)
+    if (__builtin_mul_overflow(n, static_cast<std::int64_t>(d), &n)) return INT64_MAX;
   return n;
 }
 

@@ -31,7 +31,7 @@ struct MatArray {
   bool complex = false;            ///< the imaginary part is read and dropped
   std::vector<double> values;      ///< Numeric, Logical, Char: real part, column-major
   std::vector<MatArray> cells;     ///< Cell: column-major
-  std::int64_t numel() const;      ///< product of dims
+  std::int64_t numel() const;      ///< product of dims (0 if any is 0; saturates at INT64_MAX)
 };
 
 struct MatVariable {
