@@ -74,3 +74,41 @@ def convert(path, activation=None, vision_heads=None, text_heads=None, source=No
             "source": source or f"{'OpenAI TorchScript' if scripted else 'state dict'} {path}",
             "exporter": "adbench scripts/export_weights.py clip"}
     return tensors, meta
+
+
+# AnomalyCLIP's prompt learner (official repository zqhang/AnomalyCLIP, prompt_ensemble.py): the
+# checkpoint is torch.save({"prompt_learner": state_dict}). Kept: the learned contexts, the deep
+# text prompts and the buffers that the official test loads with them (prefix = start token's
+# embedding, suffix = the embeddings after the contexts, the tokenized prompts whose argmax is the
+# end token). Dropped: compound_prompt_projections.* (created, saved, never used at inference).
+ANOMALYCLIP_KEYS = ("ctx_pos", "ctx_neg", "token_prefix_pos", "token_suffix_pos", "token_prefix_neg",
+                    "token_suffix_neg", "tokenized_prompts_pos", "tokenized_prompts_neg")
+
+
+def convert_anomalyclip(path, source=None):
+    """(tensors, metadata) of an AnomalyCLIP prompt checkpoint for write_safetensors."""
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu")
+    if not isinstance(ckpt, dict) or "prompt_learner" not in ckpt:
+        raise SystemExit(f"export_weights: {path}: no 'prompt_learner' entry: not an AnomalyCLIP checkpoint")
+    sd = ckpt["prompt_learner"]
+    missing = [k for k in ANOMALYCLIP_KEYS if k not in sd]
+    if missing:
+        raise SystemExit(f"export_weights: {path}: AnomalyCLIP prompt learner without {', '.join(missing)}")
+    tensors = {k: sd[k] for k in ANOMALYCLIP_KEYS}
+    depth = 0
+    while f"compound_prompts_text.{depth}" in sd:
+        tensors[f"compound_prompts_text.{depth}"] = sd[f"compound_prompts_text.{depth}"]
+        depth += 1
+    unknown = [k for k in sd if k not in tensors and not k.startswith("compound_prompt_projections.")]
+    if unknown:
+        raise SystemExit(f"export_weights: {path}: unexpected prompt learner tensors {', '.join(sorted(unknown))}")
+    for k in ("tokenized_prompts_pos", "tokenized_prompts_neg"):
+        tensors[k] = tensors[k].to(torch.int64)
+    meta = {"format": "pt", "kind": "anomalyclip_prompts",
+            "n_ctx": str(tensors["ctx_pos"].shape[-2]), "deep_prompts": str(depth),
+            "deep_prompt_length": str(tensors["compound_prompts_text.0"].shape[0] if depth else 0),
+            "source": source or f"AnomalyCLIP prompt learner {path}",
+            "exporter": "adbench scripts/export_weights.py anomalyclip"}
+    return tensors, meta

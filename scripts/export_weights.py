@@ -22,6 +22,9 @@ Examples (Debian 12: run with /usr/bin/python3, which has python3-torch and pyth
   # CLIP (scripts/clip_weights.py): an OpenAI TorchScript archive or an OpenCLIP state dict
   /usr/bin/python3 scripts/export_weights.py clip --checkpoint ViT-B-16.pt --out openai_vit_b_16.safetensors
   /usr/bin/python3 scripts/export_weights.py clip --checkpoint open_clip_pytorch_model.bin --out b16plus.safetensors
+  # AnomalyCLIP's learned prompts (the official checkpoints/9_12_4_multiscale/epoch_15.pth), with the
+  # OpenAI ViT-L/14@336px CLIP converted as above:
+  /usr/bin/python3 scripts/export_weights.py anomalyclip --checkpoint epoch_15.pth --out anomalyclip_prompts.safetensors
 
 Only torch (and torchvision or timm for the architecture) are needed: the safetensors format
 (8-byte little-endian header length, JSON header, raw little-endian data) is written here.
@@ -152,7 +155,7 @@ def _timm_state_dict(arch, timm_name):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("arch", choices=ARCHS + ("clip",))
+    p.add_argument("arch", choices=ARCHS + ("clip", "anomalyclip"))
     p.add_argument("--out", required=True, help="output .safetensors file")
     p.add_argument("--weights", default=None, help="torchvision weights enum member (default: DEFAULT)")
     p.add_argument("--timm", metavar="NAME", help="take pretrained weights from timm model NAME instead")
@@ -161,7 +164,8 @@ def main(argv=None):
     p.add_argument("--mean", help="override the normalisation mean, e.g. '[0.5,0.5,0.5]'")
     p.add_argument("--std", help="override the normalisation std")
     p.add_argument("--tf-same", action="store_true", help="record TF SAME padding (mobilenet_v2 only)")
-    p.add_argument("--checkpoint", help="clip: OpenAI .pt (TorchScript) or OpenCLIP state dict")
+    p.add_argument("--checkpoint", help="clip: OpenAI .pt (TorchScript) or OpenCLIP state dict; "
+                   "anomalyclip: the official prompt checkpoint (epoch_15.pth)")
     p.add_argument("--activation", choices=("gelu", "quick_gelu"), help="clip: MLP activation")
     p.add_argument("--vision-heads", type=int, help="clip: attention heads (default width/64)")
     p.add_argument("--text-heads", type=int, help="clip: attention heads (default width/64)")
@@ -176,6 +180,17 @@ def main(argv=None):
         write_safetensors(a.out, tensors, metadata)
         print(f"export_weights: wrote {a.out} ({len(tensors)} tensors, {metadata['architecture']}, "
               f"{metadata['activation']})", file=sys.stderr)
+        return
+
+    if a.arch == "anomalyclip":
+        import clip_weights
+
+        if not a.checkpoint:
+            p.error("anomalyclip needs --checkpoint")
+        tensors, metadata = clip_weights.convert_anomalyclip(a.checkpoint)
+        write_safetensors(a.out, tensors, metadata)
+        print(f"export_weights: wrote {a.out} ({len(tensors)} tensors, {metadata['n_ctx']} context tokens, "
+              f"{metadata['deep_prompts']} deep prompts)", file=sys.stderr)
         return
 
     if a.tf_same and a.arch != "mobilenet_v2":

@@ -4,6 +4,7 @@ LayerNorm and Linear under the checkpoints' names (sequence-first, as OpenAI's c
 weights, synthetic checkpoints in the official layouts converted by scripts/export_weights.py clip.
 
   make_clip_reference.py clip OUT_DIR STAMP
+  make_clip_reference.py anomalyclip OUT_DIR STAMP   (AnomalyCLIP: see make_anomalyclip_case)
 
 For each case <c> it writes <c>.safetensors (converted weights) and <c>_ref.safetensors:
   images, image_embeds        native-size images [2,3,S,S] and encode_image
@@ -197,17 +198,144 @@ def make_case(out_dir, name, seed):
     export_weights.write_safetensors(os.path.join(out_dir, name + "_ref.safetensors"), ref)
 
 
+# ---------------------------------------------------------------------------------------------
+# AnomalyCLIP (mode "anomalyclip"), written from the official code's description: a prompt learner
+# checkpoint in the official layout (torch.save({"prompt_learner": state_dict}) with the unused
+# compound_prompt_projections), the text tower with deep prompts replacing rows 1..t before blocks
+# 2.., and the DPAM vision path. Sequence-first tensors as in OpenAI's code.
+#
+# name: CLIP case geometry as CASES, n_ctx, deep prompts (count, length), dpam_layer, taps, input size
+AC_CASES = {
+    "ac_tiny": (((64, 4, 4, 8, 32), (48, 3, 3, 16, 300), 32, "quick_gelu"), 4, (2, 2), 3, (2, 4), 40),
+    "ac_l14": (((1024, 3, 16, 14, 336), (768, 3, 12, 77, 1000), 768, "quick_gelu"), 12, (2, 4), 3, (3,), 126),
+}
+
+
+def vv_and_ori(attn, x):
+    """DPAM attention on x [L, N, W]: (value-value, ordinary), both through out_proj."""
+    L, N, W = x.shape
+    h = attn.num_heads
+    d = W // h
+    q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+    split = lambda t: t.reshape(L, N * h, d).transpose(0, 1)  # noqa: E731  [N*h, L, d]
+    q, k, v = split(q), split(k), split(v)
+    merge = lambda t: t.transpose(0, 1).reshape(L, N, W)  # noqa: E731
+    ori = torch.softmax(q @ k.transpose(1, 2) * d ** -0.5, dim=-1) @ v
+    vv = torch.softmax(v @ v.transpose(1, 2) * d ** -0.5, dim=-1) @ v
+    return attn.out_proj(merge(vv)), attn.out_proj(merge(ori))
+
+
+def dpam_forward(visual, images, dpam_layer, taps):
+    """(class token of the ordinary path after the last block, {tap: DPAM-path tokens batch-first})."""
+    x = visual.ln_pre(embed(visual, images)).permute(1, 0, 2)
+    blocks = list(visual.transformer.resblocks)
+    dual = set(range(len(blocks) - (dpam_layer - 1), len(blocks)))  # the official resblocks[-1..-(d-1)]
+    path = None
+    taken = {}
+    for i, blk in enumerate(blocks):
+        if i in dual:
+            a_vv, a_ori = vv_and_ori(blk.attn, blk.ln_1(x))
+            path = (x if path is None else path) + a_vv
+            x = x + a_ori
+            x = x + blk.mlp(blk.ln_2(x))
+        else:
+            x = blk(x)
+        if i + 1 in taps:
+            taken[i + 1] = (x if path is None else path).permute(1, 0, 2)
+    return x[0], taken
+
+
+def text_with_deep_prompts(model, prompts, eot, deep):
+    L = prompts.shape[1]
+    mask = torch.empty(L, L).fill_(float("-inf")).triu_(1)
+    x = (prompts + model.positional_embedding[:L]).permute(1, 0, 2)
+    for i, blk in enumerate(model.transformer.resblocks):
+        if 1 <= i <= len(deep):
+            t = deep[i - 1].shape[0]
+            x = torch.cat([x[:1], deep[i - 1].unsqueeze(1).expand(-1, x.shape[1], -1), x[1 + t:]])
+        x = blk(x, mask)
+    x = model.ln_final(x.permute(1, 0, 2))
+    return x[torch.arange(x.shape[0]), eot] @ model.text_projection
+
+
+def make_anomalyclip_case(out_dir, name, seed):
+    (vision, text, embed_dim, act), n_ctx, (n_deep, t_len), dpam_layer, taps, size = AC_CASES[name]
+    torch.manual_seed(seed)
+    model = Clip(vision, text, embed_dim, act).eval()
+    randomize(model, torch.Generator().manual_seed(seed + 1))
+    ckpt = os.path.join(out_dir, name + "_clip.bin")
+    torch.save(model.state_dict(), ckpt)
+    export_weights.main(["clip", "--checkpoint", ckpt, "--out", os.path.join(out_dir, name + "_clip.safetensors"),
+                         "--activation", act, "--vision-heads", str(vision[2]), "--text-heads", str(text[2])])
+    os.remove(ckpt)
+
+    g = torch.Generator().manual_seed(seed + 2)
+    tw, ctx_len, vocab = text[0], text[3], text[4]
+    learner = {}
+    ids_of = {}
+    for state, words in (("pos", 2), ("neg", 3)):  # "object." and "damaged object."
+        ids = torch.zeros(ctx_len, dtype=torch.int64)
+        ids[0] = vocab - 2  # the start token
+        ids[1:1 + n_ctx + words] = torch.randint(1, vocab - 2, (n_ctx + words,), generator=g)
+        ids[1 + n_ctx + words] = vocab - 1  # the end token, the largest id
+        ids_of[state] = ids
+        with torch.no_grad():
+            emb = model.token_embedding(ids)
+        learner[f"ctx_{state}"] = 0.02 * torch.randn(1, 1, n_ctx, tw, generator=g)
+        learner[f"token_prefix_{state}"] = emb[:1].reshape(1, 1, 1, tw).clone()
+        learner[f"token_suffix_{state}"] = emb[1 + n_ctx:].reshape(1, 1, -1, tw).clone()
+        learner[f"tokenized_prompts_{state}"] = ids.reshape(1, 1, -1)
+    deep = [0.02 * torch.randn(t_len, tw, generator=g) for _ in range(n_deep)]
+    for i, d in enumerate(deep):
+        learner[f"compound_prompts_text.{i}"] = d
+        learner[f"compound_prompt_projections.{i}.weight"] = torch.randn(896, tw, generator=g)
+        learner[f"compound_prompt_projections.{i}.bias"] = torch.randn(896, generator=g)
+    ckpt = os.path.join(out_dir, name + "_prompts.pth")
+    torch.save({"prompt_learner": learner, "epoch": 15}, ckpt)
+    export_weights.main(["anomalyclip", "--checkpoint", ckpt, "--out",
+                         os.path.join(out_dir, name + "_prompts.safetensors")])
+    os.remove(ckpt)
+
+    images = torch.randn(2, 3, size, size, generator=g)
+    ref = {"images": images}
+    with torch.no_grad():
+        prompts = torch.stack([torch.cat([learner[f"token_prefix_{s}"][0, 0], learner[f"ctx_{s}"][0, 0],
+                                          learner[f"token_suffix_{s}"][0, 0]]) for s in ("pos", "neg")])
+        eot = torch.stack([ids_of["pos"].argmax(), ids_of["neg"].argmax()])
+        tf = text_with_deep_prompts(model, prompts, eot, deep)
+        tf = tf / tf.norm(dim=-1, keepdim=True)
+        ref["text_features"] = tf
+        cls, taken = dpam_forward(model.visual, images, dpam_layer, taps)
+        ref["image_embeds"] = cls @ model.visual.proj  # no ln_post, as the official code
+        e = ref["image_embeds"] / ref["image_embeds"].norm(dim=-1, keepdim=True)
+        ref["image_scores"] = torch.softmax(e @ tf.t() / 0.07, dim=-1)[:, 1]
+        grid = size // vision[3]
+        total = torch.zeros(2, grid * grid)
+        for t, tokens in taken.items():
+            ref[f"dpam_layer.{t}"] = tokens
+            p = model.visual.ln_post(tokens[:, 1:]) @ model.visual.proj
+            p = p / p.norm(dim=-1, keepdim=True)
+            prob = torch.softmax(p @ tf.t() / 0.07, dim=-1)
+            total += (prob[..., 1] + 1 - prob[..., 0]) / 2
+        ref["patch_maps"] = total.reshape(2, grid, grid)
+    export_weights.write_safetensors(os.path.join(out_dir, name + "_ref.safetensors"), ref)
+
+
 def main():
     mode, out_dir, stamp = sys.argv[1:4]
-    if mode != "clip":
+    if mode not in ("clip", "anomalyclip"):
         raise SystemExit(f"make_clip_reference: unknown mode {mode}")
     os.makedirs(out_dir, exist_ok=True)
     stamp_file = os.path.join(out_dir, "stamp.txt")
     if os.path.exists(stamp_file):
         os.remove(stamp_file)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    for i, name in enumerate(CASES):
-        make_case(out_dir, name, 100 + 10 * i)
+    if mode == "anomalyclip":
+        for i, name in enumerate(AC_CASES):
+            make_anomalyclip_case(out_dir, name, 500 + 10 * i)
+    else:
+        for i, name in enumerate(CASES):
+            make_case(out_dir, name, 100 + 10 * i)
     with open(stamp_file, "w") as f:
         f.write(stamp)
 

@@ -662,9 +662,10 @@ TEST_CASE("a detector that does not take the dataset's modality: one line, exit 
   REQUIRE(!fs::exists(tmp / "r.json"));
   auto t = run_adbench("--quiet train --detector simple3d --root " + q(synth_root()) +
                        " --category cap --out " + q(tmp / "run"));
-  REQUIRE(t.err ==
-          "adbench: error: detector 'simple3d' takes point clouds; dataset 'mvtec_ad' holds images "
-          "(detectors for images: fastrecon, padim, patchcore, spade, variation_model, winclip)\n");
+  REQUIRE(
+      t.err ==
+      "adbench: error: detector 'simple3d' takes point clouds; dataset 'mvtec_ad' holds images "
+      "(detectors for images: anomalyclip, fastrecon, padim, patchcore, spade, variation_model, winclip)\n");
   REQUIRE(t.exit_code == 2);
   REQUIRE(!fs::exists(tmp / "run"));
 }

@@ -171,10 +171,10 @@ TEST_CASE("train --epochs, --checkpoint-dir, --resume: for detectors that train 
   expect_error("train --detector ffp --resume" + rest,
                "adbench train: --resume needs --checkpoint-dir (the folder of the checkpoints to continue)");
   // The modality is checked before any folder is made.
-  expect_error(
-      "train --detector ffp --epochs 2 --checkpoint-dir " + q(tmp / "ck") + rest,
-      "detector 'ffp' takes videos; dataset 'mvtec_ad' holds images (detectors for images: fastrecon, "
-      "padim, patchcore, spade, variation_model, winclip)");
+  expect_error("train --detector ffp --epochs 2 --checkpoint-dir " + q(tmp / "ck") + rest,
+               "detector 'ffp' takes videos; dataset 'mvtec_ad' holds images (detectors for images: "
+               "anomalyclip, fastrecon, "
+               "padim, patchcore, spade, variation_model, winclip)");
   REQUIRE(!fs::exists(tmp / "ck"));
   REQUIRE(!fs::exists(tmp / "run"));
 }

@@ -64,6 +64,16 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   return out_proj(out);
 }
 
+std::pair<at::Tensor, at::Tensor> ClipAttentionImpl::forward_dpam(const at::Tensor& x) {
+  const int64_t B = x.size(0), L = x.size(1), W = x.size(2), D = W / heads;
+  auto qkv = at::linear(x, in_proj_weight, in_proj_bias).view({B, L, 3, heads, D}).permute({2, 0, 3, 1, 4});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  const at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B,H,L,D]
+  const at::Tensor ori = at::matmul(at::softmax(at::matmul(q * scale, k.transpose(-2, -1)), -1), v);
+  const at::Tensor vv = at::matmul(at::softmax(at::matmul(v * scale, v.transpose(-2, -1)), -1), v);
+  return {out_proj(vv.transpose(1, 2).reshape({B, L, W})), out_proj(ori.transpose(1, 2).reshape({B, L, W}))};
+}
+
 ClipMlpImpl::ClipMlpImpl(int64_t width, ClipActivation act_) : act(act_) {
   c_fc = register_module("c_fc", torch::nn::Linear(width, 4 * width));
   c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
@@ -164,6 +174,39 @@ ClipVisionTokens ClipVisionImpl::encode_tokens(const at::Tensor& tokens, const s
   return out;
 }
 
+ClipVisionTokens ClipVisionImpl::encode_tokens_dpam(const at::Tensor& tokens, int64_t dpam_from,
+                                                    const std::vector<int64_t>& taps) {
+  if (tokens.dim() != 3 || tokens.size(2) != class_embedding.size(0))
+    throw InputError("CLIP vision: expected tokens [B, L, " + std::to_string(class_embedding.size(0)) +
+                     "], got " + c10::str(tokens.sizes()));
+  const auto n = static_cast<int64_t>(transformer->resblocks->size());
+  if (dpam_from < 1 || dpam_from > n)
+    throw InputError("CLIP: DPAM from block " + std::to_string(dpam_from) +
+                     " requested, the transformer has blocks 1.." + std::to_string(n));
+  for (int64_t t : taps)
+    if (t < 1 || t > n)
+      throw InputError("CLIP: layer " + std::to_string(t) + " requested, the transformer has blocks 1.." +
+                       std::to_string(n));
+  ClipVisionTokens out;
+  out.layers.resize(taps.size());
+  at::Tensor x = ln_pre(tokens), vv;
+  for (int64_t i = 0; i < n; ++i) {
+    auto& blk = transformer->resblocks->at<ClipResidualBlockImpl>(static_cast<size_t>(i));
+    if (i + 1 < dpam_from) {
+      x = blk.forward(x, at::Tensor());
+    } else {
+      auto [a_vv, a_ori] = blk.attn->forward_dpam(blk.ln_1(x));
+      vv = (vv.defined() ? vv : x) + a_vv;
+      x = x + a_ori;
+      x = x + blk.mlp(blk.ln_2(x));
+    }
+    for (size_t k = 0; k < taps.size(); ++k)
+      if (taps[k] == i + 1) out.layers[k] = vv.defined() ? vv : x;
+  }
+  out.last = x;
+  return out;
+}
+
 at::Tensor ClipVisionImpl::project(const at::Tensor& x) { return at::matmul(ln_post(x), proj); }
 
 at::Tensor ClipVisionImpl::forward(const at::Tensor& images) {
@@ -228,7 +271,8 @@ at::Tensor ClipModelImpl::encode_text(const at::Tensor& ids) {
   return encode_text_embeddings(token_embedding(ids), ids.argmax(-1));
 }
 
-at::Tensor ClipModelImpl::encode_text_embeddings(const at::Tensor& embeddings, const at::Tensor& eot) {
+at::Tensor ClipModelImpl::encode_text_embeddings(const at::Tensor& embeddings, const at::Tensor& eot,
+                                                 const std::vector<at::Tensor>& deep_prompts) {
   const int64_t L = embeddings.size(1);
   if (embeddings.dim() != 3 || L > config.context_length || embeddings.size(2) != config.text.width)
     throw InputError("CLIP text: expected embeddings [N, L <= " + std::to_string(config.context_length) +
@@ -236,9 +280,35 @@ at::Tensor ClipModelImpl::encode_text_embeddings(const at::Tensor& embeddings, c
   at::Tensor x = embeddings + positional_embedding.slice(0, 0, L).unsqueeze(0);
   const at::Tensor mask =
       at::full({L, L}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);  // causal
-  x = ln_final(transformer->forward(x, mask));
+  if (deep_prompts.empty()) {
+    x = transformer->forward(x, mask);
+  } else {
+    const auto n = static_cast<int64_t>(transformer->resblocks->size());
+    if (static_cast<int64_t>(deep_prompts.size()) > n - 1)
+      throw InputError("CLIP text: " + std::to_string(deep_prompts.size()) + " deep prompts for a tower of " +
+                       std::to_string(n) + " blocks (at most " + std::to_string(n - 1) + ")");
+    for (const auto& d : deep_prompts)
+      if (d.dim() != 2 || d.size(1) != config.text.width || d.size(0) + 1 > L)
+        throw InputError("CLIP text: a deep prompt of shape " + c10::str(d.sizes()) + " for sequences [" +
+                         std::to_string(L) + ", " + std::to_string(config.text.width) + "]");
+    for (int64_t i = 0; i < n; ++i) {
+      if (i >= 1 && i - 1 < static_cast<int64_t>(deep_prompts.size())) {
+        const at::Tensor& d = deep_prompts[static_cast<size_t>(i - 1)];
+        x = at::cat({x.slice(1, 0, 1), d.to(x.options()).unsqueeze(0).expand({x.size(0), -1, -1}),
+                     x.slice(1, 1 + d.size(0))},
+                    1);
+      }
+      x = transformer->resblocks->at<ClipResidualBlockImpl>(static_cast<size_t>(i)).forward(x, mask);
+    }
+  }
+  x = ln_final(x);
   x = x.index({torch::arange(x.size(0), eot.options().dtype(at::kLong)), eot.to(at::kLong)});
   return at::matmul(x, text_projection);
+}
+
+at::Tensor clip_class_scores(const at::Tensor& e, const at::Tensor& text, double temperature) {
+  const at::Tensor a = e / e.norm(2, -1, true), b = text / text.norm(2, -1, true);
+  return (at::matmul(a, b.t()) / temperature).softmax(-1);
 }
 
 at::Tensor ClipModelImpl::encode_image(const at::Tensor& images) { return visual->forward(images); }

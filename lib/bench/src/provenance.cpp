@@ -25,20 +25,22 @@ std::string spec_value(const nlohmann::json& v) {
 }  // namespace
 
 nlohmann::json Provenance::to_json() const {
-  return {{"adbench_version", adbench_version},
-          {"git_commit", git_commit},
-          {"libtorch", libtorch},
-          {"cuda", cuda},
-          {"device", device},
-          {"device_name", device_name},
-          {"detector", detector},
-          {"spec", spec},
-          {"config_sha256", config_sha256},
-          {"config", config},
-          {"backbone", backbone},
-          {"weights", weights},
-          {"weights_sha256", weights_sha256},
-          {"seed", seed}};
+  nlohmann::json j = {{"adbench_version", adbench_version},
+                      {"git_commit", git_commit},
+                      {"libtorch", libtorch},
+                      {"cuda", cuda},
+                      {"device", device},
+                      {"device_name", device_name},
+                      {"detector", detector},
+                      {"spec", spec},
+                      {"config_sha256", config_sha256},
+                      {"config", config},
+                      {"backbone", backbone},
+                      {"weights", weights},
+                      {"weights_sha256", weights_sha256},
+                      {"seed", seed}};
+  if (other_weights.is_object() && !other_weights.empty()) j["other_weights"] = other_weights;
+  return j;
 }
 
 Provenance Provenance::from_json(const nlohmann::json& j) {
@@ -58,6 +60,7 @@ Provenance Provenance::from_json(const nlohmann::json& j) {
   p.weights = text_at(j, "weights");
   p.weights_sha256 = text_at(j, "weights_sha256");
   if (auto it = j.find("seed"); it != j.end() && it->is_number_unsigned()) p.seed = it->get<std::uint64_t>();
+  if (auto it = j.find("other_weights"); it != j.end() && it->is_object()) p.other_weights = *it;
   return p;
 }
 
@@ -65,7 +68,7 @@ std::string detector_spec(const std::string& detector, const nlohmann::json& con
   std::string out;
   if (config.is_object())
     for (const auto& [k, v] : config.items())
-      if (k != "backbone_weights") {
+      if (!(k.size() > 8 && k.compare(k.size() - 8, 8, "_weights") == 0)) {
         if (!out.empty()) out += ',';
         out += k + "=";
         out += spec_value(v);
@@ -73,10 +76,15 @@ std::string detector_spec(const std::string& detector, const nlohmann::json& con
   return detector + "(" + out + ")";
 }
 
-std::string config_sha256(const nlohmann::json& config, const std::string& weights_sha256) {
+std::string config_sha256(const nlohmann::json& config, const std::string& weights_sha256,
+                          const nlohmann::json& other_weights) {
   nlohmann::json hashed = config;
   if (hashed.is_object() && hashed.contains("backbone_weights") && !weights_sha256.empty())
     hashed["backbone_weights"] = "sha256:" + weights_sha256;
+  if (hashed.is_object() && other_weights.is_object())
+    for (const auto& [k, v] : other_weights.items())
+      if (hashed.contains(k) && v.is_object() && v.contains("sha256") && v["sha256"].is_string())
+        hashed[k] = "sha256:" + v["sha256"].get<std::string>();
   return sha256_bytes(hashed.dump());
 }
 

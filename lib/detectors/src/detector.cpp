@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "adbench/core/error.hpp"
+#include "anomalyclip/anomalyclip.hpp"
 #include "fastrecon/fastrecon.hpp"
 #include "ffp/ffp.hpp"
 #include "fpfh_patchcore/fpfh_patchcore.hpp"
@@ -93,6 +94,9 @@ void register_builtin_detectors() {
   add<WinClip>("winclip", img,
                "zero-/few-shot CLIP: prompt ensemble, 2x2 and 3x3 window embeddings, harmonic aggregation "
                "(Jeong et al., CVPR 2023); needs converted CLIP weights");
+  add<AnomalyClip>("anomalyclip", img,
+                   "zero-shot CLIP with learned object-agnostic prompts and DPAM (Zhou et al., ICLR 2024); "
+                   "needs converted CLIP ViT-L/14@336px and prompt weights");
 }
 
 const SettingsTable& detector_settings(const std::string& name) { return *traits_of(name).settings; }

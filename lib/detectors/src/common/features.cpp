@@ -254,6 +254,21 @@ std::vector<Sample> seeded_shots(const std::string& detector, const std::vector<
   return out;
 }
 
+at::Tensor clip_images(std::span<const Sample> batch, int size, const at::Device& device,
+                       std::vector<cv::Size>* sizes) {
+  std::vector<at::Tensor> xs;
+  for (const auto& s : batch) {
+    cv::Mat rgb = read_image_rgb(s.path()), r;
+    if (sizes) sizes->push_back(rgb.size());
+    const bool shrink = rgb.cols > size || rgb.rows > size;
+    cv::resize(rgb, r, cv::Size(size, size), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_CUBIC);
+    xs.push_back(image_to_tensor(r));
+  }
+  const at::Tensor mean = at::tensor({0.48145466f, 0.4578275f, 0.40821073f}).view({1, 3, 1, 1});
+  const at::Tensor stdv = at::tensor({0.26862954f, 0.26130258f, 0.27577711f}).view({1, 3, 1, 1});
+  return ((at::stack(xs) - mean) / stdv).to(device);
+}
+
 std::vector<at::Tensor> to_image_maps(const at::Tensor& small, int image_size, double sigma,
                                       const std::vector<cv::Size>& sizes) {
   ScopedStage t("smooth");

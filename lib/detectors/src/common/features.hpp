@@ -90,6 +90,12 @@ at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
 std::vector<Sample> seeded_shots(const std::string& detector, const std::vector<Sample>& train,
                                  std::int64_t shots, std::uint64_t seed);
 
+/// CLIP's input: each image read as RGB, resized to size x size (bicubic; area averaging when
+/// shrinking, against aliasing), scaled to [0,1] and normalised with OpenAI CLIP's mean and std
+/// (OpenCLIP uses the same). [B,3,size,size] on `device`; `sizes` (if given) gets the original sizes.
+at::Tensor clip_images(std::span<const Sample> batch, int size, const at::Device& device,
+                       std::vector<cv::Size>* sizes);
+
 /// Small maps [B,h,w] -> per-image [H_i,W_i] maps: bilinear upsample to S x S, Gaussian smoothing
 /// (sigma in pixels of the S x S map, kernel radius round(4 sigma), reflected borders as scipy's
 /// gaussian_filter; sigma <= 0: none), bilinear resize to each image's original size.

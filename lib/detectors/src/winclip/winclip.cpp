@@ -59,11 +59,6 @@ std::pair<std::vector<std::string>, std::vector<std::string>> prompt_ensemble(co
   return out;
 }
 
-at::Tensor class_scores(const at::Tensor& e, const at::Tensor& text, double temperature) {
-  const at::Tensor a = e / e.norm(2, -1, true), b = text / text.norm(2, -1, true);
-  return (at::matmul(a, b.t()) / temperature).softmax(-1);
-}
-
 at::Tensor harmonic_aggregation(const at::Tensor& scores, const at::Tensor& windows, int64_t n_patches) {
   const int64_t B = scores.size(0), K = windows.size(0), n = windows.size(1);
   const at::Tensor idx = windows.reshape(-1).to(scores.device());  // [K·n]
@@ -143,23 +138,6 @@ void WinClip::load_model(at::Device device) const {
   for (int64_t s : scales_) masks_.push_back(clip_square_windows(g, g, s, 1));
 }
 
-at::Tensor WinClip::images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const {
-  const int size = input_size_;
-  std::vector<at::Tensor> xs;
-  for (const auto& s : batch) {
-    cv::Mat rgb = read_image_rgb(s.path()), r;
-    if (sizes) sizes->push_back(rgb.size());
-    // CLIP's preprocessing resizes bicubically; area averaging when shrinking avoids aliasing.
-    const bool shrink = rgb.cols > size || rgb.rows > size;
-    cv::resize(rgb, r, cv::Size(size, size), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_CUBIC);
-    xs.push_back(image_to_tensor(r));
-  }
-  // OpenAI CLIP's normalisation (OpenCLIP uses the same numbers).
-  const at::Tensor mean = at::tensor({0.48145466f, 0.4578275f, 0.40821073f}).view({1, 3, 1, 1});
-  const at::Tensor stdv = at::tensor({0.26862954f, 0.26130258f, 0.27577711f}).view({1, 3, 1, 1});
-  return ((at::stack(xs) - mean) / stdv).to((*model_)->visual->proj.device());
-}
-
 WinClip::Encoded WinClip::encode(const at::Tensor& x, bool want_patches) const {
   ClipVisionImpl& v = *(*model_)->visual;
   Encoded e;
@@ -202,7 +180,8 @@ void WinClip::fit(const std::vector<Sample>& train, const RunContext& ctx) {
   std::vector<std::vector<at::Tensor>> windows(scales_.size());
   Progress progress("winclip: reference images", shots_);
   for_each_batch(refs, ctx.batch_size, [&](std::span<const Sample> batch) {
-    Encoded e = encode(images(batch, nullptr), true);
+    Encoded e =
+        encode(feat::clip_images(batch, input_size_, (*model_)->visual->proj.device(), nullptr), true);
     patches.push_back(e.patches.reshape({-1, e.patches.size(2)}));
     for (size_t s = 0; s < scales_.size(); ++s)
       windows[s].push_back(e.windows[s].reshape({-1, e.windows[s].size(2)}));
@@ -223,22 +202,21 @@ std::vector<Prediction> WinClip::predict(const std::vector<Sample>& batch, const
   for (auto& r : ref_windows_) r = r.to(dev);
 
   std::vector<cv::Size> sizes;
-  const at::Tensor x = images(batch, &sizes);
+  const at::Tensor x = feat::clip_images(batch, input_size_, dev, &sizes);
   const int64_t B = x.size(0), g = x.size(2) / (*model_)->config.patch, N = g * g;
   std::vector<Prediction> out;
   if (!ctx.want_maps && shots_ == 0) {
     // Zero-shot image scores need only the class token.
-    const at::Tensor s =
-        winclip::class_scores((*model_)->visual->forward(x), text_, temperature_).select(-1, 1);
+    const at::Tensor s = clip_class_scores((*model_)->visual->forward(x), text_, temperature_).select(-1, 1);
     for (int64_t b = 0; b < B; ++b) out.push_back(Prediction::single(at::Tensor(), s[b].item<double>()));
     return out;
   }
   const Encoded e = encode(x, shots_ > 0);
-  const at::Tensor image = winclip::class_scores(e.image, text_, temperature_).select(-1, 1);  // [B]
+  const at::Tensor image = clip_class_scores(e.image, text_, temperature_).select(-1, 1);  // [B]
   const double levels = static_cast<double>(scales_.size() + 1);
   at::Tensor inv = (1.0 / image).unsqueeze(1).expand({B, N}).clone();
   for (size_t s = 0; s < scales_.size(); ++s) {
-    const at::Tensor w = winclip::class_scores(e.windows[s], text_, temperature_).select(-1, 1);  // [B, K]
+    const at::Tensor w = clip_class_scores(e.windows[s], text_, temperature_).select(-1, 1);  // [B, K]
     inv += 1.0 / winclip::harmonic_aggregation(w, masks_[s], N);
   }
   at::Tensor map = levels / inv;  // [B, N]

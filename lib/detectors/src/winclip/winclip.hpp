@@ -26,8 +26,6 @@ namespace adbench {
 namespace winclip {
 /// The normal and anomalous prompts for `object`: each state × each template, state-major.
 std::pair<std::vector<std::string>, std::vector<std::string>> prompt_ensemble(const std::string& object);
-/// softmax(cos(e, text_k) / temperature) over the classes: e [..., D], text [M, D] -> [..., M].
-at::Tensor class_scores(const at::Tensor& e, const at::Tensor& text, double temperature);
 /// Per patch, the harmonic mean of the scores of the windows covering it (0 where none does):
 /// scores [B, K] (> 0), windows [K, n] patch indices in [0, n_patches) -> [B, n_patches].
 at::Tensor harmonic_aggregation(const at::Tensor& scores, const at::Tensor& windows, int64_t n_patches);
@@ -60,7 +58,6 @@ class WinClip final : public Detector {
     std::vector<at::Tensor> windows;  ///< per scale [B, K_s, E]
   };
   void load_model(at::Device device) const;
-  at::Tensor images(std::span<const Sample> batch, std::vector<cv::Size>* sizes) const;
   Encoded encode(const at::Tensor& x, bool want_patches) const;
 
   nlohmann::json config_;

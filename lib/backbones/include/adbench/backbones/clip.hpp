@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace adbench {
@@ -52,6 +53,10 @@ ClipActivation parse_clip_activation(const std::string& s);
 struct ClipAttentionImpl : torch::nn::Module {
   ClipAttentionImpl(int64_t width, int64_t heads);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask);
+  /// AnomalyCLIP's DPAM (no mask): {value-value attention, the ordinary attention}, both through
+  /// out_proj. The value-value path is softmax(v·vᵀ / sqrt(head width))·v per head: q and k replaced
+  /// by v.
+  std::pair<at::Tensor, at::Tensor> forward_dpam(const at::Tensor& x);
   at::Tensor in_proj_weight, in_proj_bias;
   torch::nn::Linear out_proj{nullptr};
   int64_t heads;
@@ -106,6 +111,13 @@ struct ClipVisionImpl : torch::nn::Module {
   /// ln_pre then the transformer over any token rows of embed() (e.g. the class token and one
   /// window's patches, gathered per batch item); `taps` are 1-based block numbers.
   ClipVisionTokens encode_tokens(const at::Tensor& tokens, const std::vector<int64_t>& taps = {});
+  /// encode_tokens with AnomalyCLIP's dual path from block `dpam_from` (1-based) on: the ordinary
+  /// path goes on unchanged (`last` is what encode_tokens gives), and a second path starts from that
+  /// block's input and adds, per block, only the value-value attention of the ordinary path's
+  /// ln_1 output (no MLP). `layers` holds the second path's output at taps from dpam_from on (the
+  /// ordinary output before). InputError unless 1 <= dpam_from <= blocks.
+  ClipVisionTokens encode_tokens_dpam(const at::Tensor& tokens, int64_t dpam_from,
+                                      const std::vector<int64_t>& taps = {});
   /// ln_post then proj: [..., W] -> [..., embed].
   at::Tensor project(const at::Tensor& x);
   /// project(class token of encode_tokens(embed(images))): [B, embed].
@@ -138,8 +150,10 @@ struct ClipModelImpl : torch::nn::Module {
   /// the argmax of each row.
   at::Tensor encode_text(const at::Tensor& ids);
   /// The text tower on token embeddings [N, L, W] (learned prompts): positions added, causal mask,
-  /// ln_final, the rows at `eot` [N] projected.
-  at::Tensor encode_text_embeddings(const at::Tensor& embeddings, const at::Tensor& eot);
+  /// ln_final, the rows at `eot` [N] projected. `deep_prompts` (AnomalyCLIP, [n, W] each): before
+  /// block k + 2 (1-based), rows 1..n of every sequence are replaced by deep_prompts[k].
+  at::Tensor encode_text_embeddings(const at::Tensor& embeddings, const at::Tensor& eot,
+                                    const std::vector<at::Tensor>& deep_prompts = {});
   /// visual->forward(images).
   at::Tensor encode_image(const at::Tensor& images);
 
@@ -151,6 +165,10 @@ struct ClipModelImpl : torch::nn::Module {
   torch::nn::LayerNorm ln_final{nullptr};
 };
 TORCH_MODULE(ClipModel);
+
+/// Zero-shot class scores: softmax(cos(e, text_k) / temperature) over the classes k; e [..., D],
+/// text [M, D] (neither needs to be normalised) -> [..., M].
+at::Tensor clip_class_scores(const at::Tensor& e, const at::Tensor& text, double temperature);
 
 /// Loads a safetensors file written by `scripts/export_weights.py clip`. The configuration is read
 /// from the tensor shapes and the metadata (`activation`: gelu / quick_gelu, `vision_heads`,

@@ -25,6 +25,9 @@ struct Provenance {
   std::string backbone;   ///< "" for detectors without one
   std::string weights;    ///< the weights file, "none" (random initialisation) or ""
   std::string weights_sha256;  ///< "" when no file
+  /// Other weight files the detector read, by setting (anomalyclip's prompt_weights):
+  /// {"prompt_weights": {"file": name, "sha256": hex}}; written only when there are some.
+  nlohmann::json other_weights = nlohmann::json::object();
   std::uint64_t seed = 0;
 
   nlohmann::json to_json() const;
@@ -33,12 +36,15 @@ struct Provenance {
   static Provenance from_json(const nlohmann::json& j);
 };
 
-/// "name(k=v,...)" from a config object: keys in JSON object order (sorted), `backbone_weights` left out,
+/// "name(k=v,...)" from a config object: keys in JSON object order (sorted), weight file paths (the
+/// settings named `*_weights`: backbone_weights, prompt_weights) left out,
 /// strings as is, numbers as JSON writes them, lists joined with '+'.
 std::string detector_spec(const std::string& detector, const nlohmann::json& config);
 
-/// SHA-256 of `config` with a backbone_weights path replaced by "sha256:<weights_sha256>", so a
-/// setting is identified by the weights' content, not where the file lies.
-std::string config_sha256(const nlohmann::json& config, const std::string& weights_sha256);
+/// SHA-256 of `config` with a backbone_weights path replaced by "sha256:<weights_sha256>" (and each
+/// setting of `other_weights` by its file's "sha256:<hex>"), so a setting is identified by the
+/// weights' content, not where the file lies.
+std::string config_sha256(const nlohmann::json& config, const std::string& weights_sha256,
+                          const nlohmann::json& other_weights = nlohmann::json::object());
 
 }  // namespace adbench
