@@ -11,7 +11,23 @@
 #include <string>
 #include <vector>
 
+#include "adbench/core/error.hpp"
+
 namespace adbench::test {
+
+/// The message of the InputError that f() throws; "<other exception: ...>" or "<no exception>"
+/// otherwise, so that a CHECK on it shows what happened instead.
+template <typename F>
+std::string input_error_of(F&& f) {
+  try {
+    f();
+  } catch (const adbench::InputError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("<other exception: ") + e.what() + ">";
+  }
+  return "<no exception>";
+}
 
 /// Mann-Whitney AUROC with mid-ranks for ties: an independent reference for the metrics engine.
 inline double rank_auroc(const std::vector<double>& s, const std::vector<int>& y) {

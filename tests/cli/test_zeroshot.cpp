@@ -34,6 +34,14 @@ using adbench::test::rel_err;
 
 namespace {
 
+/// Writes a CLIP's parameters under their names, as scripts/export_weights.py clip would.
+void write_clip(const ClipModel& m, const fs::path& file,
+                const std::map<std::string, std::string>& metadata) {
+  std::map<std::string, at::Tensor> t;
+  for (const auto& p : m->named_parameters()) t[p.key()] = p.value().detach().clone();
+  write_safetensors(file, t, metadata);
+}
+
 /// A tiny CLIP (vision 64 wide, 2 blocks, patch 16 at 64 px: a 4 x 4 grid; text 64 wide, 2 blocks,
 /// embed 32; QuickGELU) with seeded random weights, written as scripts/export_weights.py clip would.
 fs::path tiny_clip(const fs::path& dir) {
@@ -43,11 +51,8 @@ fs::path tiny_clip(const fs::path& dir) {
   c.text = {64, 2, 2};
   c.embed_dim = 32;
   torch::manual_seed(7);
-  ClipModel m(c);
-  std::map<std::string, at::Tensor> t;
-  for (const auto& p : m->named_parameters()) t[p.key()] = p.value().detach().clone();
   const fs::path file = dir / "tiny_clip.safetensors";
-  write_safetensors(file, t, {{"activation", "quick_gelu"}, {"vision_heads", "2"}, {"text_heads", "2"}});
+  write_clip(ClipModel(c), file, {{"activation", "quick_gelu"}, {"vision_heads", "2"}, {"text_heads", "2"}});
   return file;
 }
 
@@ -234,18 +239,6 @@ TEST_CASE("adbench eval --detector winclip on the synthetic data with a random C
 
 namespace {
 
-template <typename F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const adbench::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception: ") + e.what() + ">";
-  }
-  return "<no exception>";
-}
-
 fs::path anomalyclip_reference() {
   return adbench::test::reference_dir("anomalyclip", "", "make_clip_reference.py",
                                       {"scripts/clip_weights.py"});
@@ -403,6 +396,9 @@ TEST_CASE("anomalyclip prompt files: the converter's layout, bad files one line 
   CHECK(input_error_of([&] { none->fit({}, RunContext{}); }) ==
         "detector anomalyclip: needs the learned prompts: --set prompt_weights=FILE.safetensors (convert the "
         "official checkpoint with scripts/export_weights.py anomalyclip)");
+  // dpam_layer 1 would leave no block with the DPAM path (the official code fails on it).
+  REQUIRE_THROWS_WITH(detector_registry().create("anomalyclip", {{"dpam_layer", 1}}),
+                      Catch::Contains("detector anomalyclip: setting 'dpam_layer' must be"));
   // The official DPAM_layer 20 on a 4-block model.
   auto deep = detector_registry().create(
       "anomalyclip", {{"backbone_weights", (dir / "ac_tiny_clip.safetensors").string()},
@@ -447,10 +443,8 @@ TEST_CASE("winclip speed: ViT-B-16-plus-240 with random weights, zero-shot maps"
   if (const char* t = std::getenv("ADBENCH_CLIP_BENCH_THREADS")) at::set_num_threads(std::atoi(t));
   TempDir tmp("winclip-bench");
   torch::manual_seed(0);
-  ClipModel m(clip_config("openclip_vit_b_16_plus_240"));
-  std::map<std::string, at::Tensor> t;
-  for (const auto& p : m->named_parameters()) t[p.key()] = p.value().detach().clone();
-  write_safetensors(tmp / "b16plus.safetensors", t, {{"activation", "gelu"}});
+  write_clip(ClipModel(clip_config("openclip_vit_b_16_plus_240")), tmp / "b16plus.safetensors",
+             {{"activation", "gelu"}});
   register_builtin_detectors();
   auto det =
       detector_registry().create("winclip", {{"backbone_weights", (tmp / "b16plus.safetensors").string()}});
@@ -477,12 +471,8 @@ TEST_CASE("anomalyclip speed: ViT-L/14@336px with random weights at 518 px, maps
   if (const char* t = std::getenv("ADBENCH_CLIP_BENCH_THREADS")) at::set_num_threads(std::atoi(t));
   TempDir tmp("anomalyclip-bench");
   torch::manual_seed(0);
-  {
-    ClipModel m(clip_config("openai_vit_l_14_336"));
-    std::map<std::string, at::Tensor> t;
-    for (const auto& p : m->named_parameters()) t[p.key()] = p.value().detach().clone();
-    write_safetensors(tmp / "l14.safetensors", t, {{"activation", "quick_gelu"}});
-  }
+  write_clip(ClipModel(clip_config("openai_vit_l_14_336")), tmp / "l14.safetensors",
+             {{"activation", "quick_gelu"}});
   // Random prompts in the converter's layout: 12 contexts, 8 deep prompts of 4, 77 positions.
   std::map<std::string, at::Tensor> p;
   for (const std::string s : {"pos", "neg"}) {

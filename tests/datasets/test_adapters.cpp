@@ -8,6 +8,8 @@
 #include "adbench/datasets/dataset.hpp"
 #include "test_util.hpp"
 
+using adbench::test::input_error_of;
+
 namespace fs = std::filesystem;
 using adbench::CategoryData;
 using adbench::Sample;
@@ -36,18 +38,6 @@ void put_text(const fs::path& p, const std::string& text) {
 }
 
 /// The message of the InputError `f` throws, or a marker when it throws something else or nothing.
-template <typename F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const adbench::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception: ") + e.what() + ">";
-  }
-  return "<no exception>";
-}
-
 std::unique_ptr<adbench::DatasetAdapter> adapter(const std::string& name) {
   return adbench::make_dataset_adapter(name);
 }

@@ -13,6 +13,8 @@
 #include "adbench/datasets/dataset.hpp"
 #include "test_util.hpp"
 
+using adbench::test::input_error_of;
+
 namespace fs = std::filesystem;
 using adbench::CategoryData;
 using adbench::Modality;
@@ -22,18 +24,6 @@ using nlohmann::json;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-template <typename F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const adbench::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception: ") + e.what() + ">";
-  }
-  return "<no exception>";
-}
 
 void put_image(const fs::path& p, int value = 128) {
   fs::create_directories(p.parent_path());

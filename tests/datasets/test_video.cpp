@@ -15,6 +15,8 @@
 #include "adbench/formats/mat_format.hpp"
 #include "test_util.hpp"
 
+using adbench::test::input_error_of;
+
 namespace fs = std::filesystem;
 using adbench::CategoryData;
 using adbench::FrameReader;
@@ -25,18 +27,6 @@ using adbench::test::TempDir;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-template <typename F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const adbench::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception: ") + e.what() + ">";
-  }
-  return "<no exception>";
-}
 
 const fs::path kDocData = "/usr/share/doc/opencv-doc/examples/data";
 fs::path mat_fixture(const std::string& name) {

@@ -89,6 +89,14 @@ namespace {
 torch::nn::LayerNorm layer_norm(int64_t w) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({w}).eps(1e-5));
 }
+
+/// InputError unless every tap is a block number 1..n.
+void check_taps(const std::vector<int64_t>& taps, int64_t n) {
+  for (int64_t t : taps)
+    if (t < 1 || t > n)
+      throw InputError("CLIP: layer " + std::to_string(t) + " requested, the transformer has blocks 1.." +
+                       std::to_string(n));
+}
 }  // namespace
 
 ClipResidualBlockImpl::ClipResidualBlockImpl(int64_t width, int64_t heads, ClipActivation act) {
@@ -114,10 +122,7 @@ ClipTransformerImpl::ClipTransformerImpl(const ClipTowerConfig& c, ClipActivatio
 at::Tensor ClipTransformerImpl::forward(at::Tensor x, const at::Tensor& mask,
                                         const std::vector<int64_t>& taps, std::vector<at::Tensor>* taken) {
   const auto n = static_cast<int64_t>(resblocks->size());
-  for (int64_t t : taps)
-    if (t < 1 || t > n)
-      throw InputError("CLIP: layer " + std::to_string(t) + " requested, the transformer has blocks 1.." +
-                       std::to_string(n));
+  check_taps(taps, n);
   std::vector<at::Tensor> outs(taps.size());
   for (int64_t i = 0; i < n; ++i) {
     x = resblocks->at<ClipResidualBlockImpl>(static_cast<size_t>(i)).forward(x, mask);
@@ -165,10 +170,14 @@ at::Tensor ClipVisionImpl::embed(const at::Tensor& images) {
   return x + positions(gh, gw).unsqueeze(0);
 }
 
-ClipVisionTokens ClipVisionImpl::encode_tokens(const at::Tensor& tokens, const std::vector<int64_t>& taps) {
+void ClipVisionImpl::check_tokens(const at::Tensor& tokens) const {
   if (tokens.dim() != 3 || tokens.size(2) != class_embedding.size(0))
     throw InputError("CLIP vision: expected tokens [B, L, " + std::to_string(class_embedding.size(0)) +
                      "], got " + c10::str(tokens.sizes()));
+}
+
+ClipVisionTokens ClipVisionImpl::encode_tokens(const at::Tensor& tokens, const std::vector<int64_t>& taps) {
+  check_tokens(tokens);
   ClipVisionTokens out;
   out.last = transformer->forward(ln_pre(tokens), at::Tensor(), taps, &out.layers);
   return out;
@@ -176,17 +185,12 @@ ClipVisionTokens ClipVisionImpl::encode_tokens(const at::Tensor& tokens, const s
 
 ClipVisionTokens ClipVisionImpl::encode_tokens_dpam(const at::Tensor& tokens, int64_t dpam_from,
                                                     const std::vector<int64_t>& taps) {
-  if (tokens.dim() != 3 || tokens.size(2) != class_embedding.size(0))
-    throw InputError("CLIP vision: expected tokens [B, L, " + std::to_string(class_embedding.size(0)) +
-                     "], got " + c10::str(tokens.sizes()));
+  check_tokens(tokens);
   const auto n = static_cast<int64_t>(transformer->resblocks->size());
   if (dpam_from < 1 || dpam_from > n)
     throw InputError("CLIP: DPAM from block " + std::to_string(dpam_from) +
                      " requested, the transformer has blocks 1.." + std::to_string(n));
-  for (int64_t t : taps)
-    if (t < 1 || t > n)
-      throw InputError("CLIP: layer " + std::to_string(t) + " requested, the transformer has blocks 1.." +
-                       std::to_string(n));
+  check_taps(taps, n);
   ClipVisionTokens out;
   out.layers.resize(taps.size());
   at::Tensor x = ln_pre(tokens), vv;

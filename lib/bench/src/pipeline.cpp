@@ -231,8 +231,7 @@ Provenance make_provenance(const Detector& det, const CommonOptions& common) {
   // Other weight files (a setting `<name>_weights` whose provenance gives `<name>_weights_sha256`).
   if (p.config.is_object())
     for (const auto& [k, v] : p.config.items())
-      if (k != "backbone_weights" && k.size() > 8 && k.compare(k.size() - 8, 8, "_weights") == 0 &&
-          !text((k + "_sha256").c_str()).empty())
+      if (k != "backbone_weights" && is_weights_setting(k) && !text((k + "_sha256").c_str()).empty())
         p.other_weights[k] = {{"file", text(k.c_str())}, {"sha256", text((k + "_sha256").c_str())}};
   p.config_sha256 = config_sha256(p.config, p.weights_sha256, p.other_weights);
   p.seed = common.seed;

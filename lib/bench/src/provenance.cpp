@@ -64,11 +64,15 @@ Provenance Provenance::from_json(const nlohmann::json& j) {
   return p;
 }
 
+bool is_weights_setting(const std::string& key) {
+  return key.size() > 8 && key.compare(key.size() - 8, 8, "_weights") == 0;
+}
+
 std::string detector_spec(const std::string& detector, const nlohmann::json& config) {
   std::string out;
   if (config.is_object())
     for (const auto& [k, v] : config.items())
-      if (!(k.size() > 8 && k.compare(k.size() - 8, 8, "_weights") == 0)) {
+      if (!is_weights_setting(k)) {
         if (!out.empty()) out += ',';
         out += k + "=";
         out += spec_value(v);

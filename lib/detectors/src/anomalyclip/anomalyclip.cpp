@@ -1,6 +1,6 @@
 #include "anomalyclip.hpp"
 
-#include <algorithm>
+#include <set>
 
 #include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
@@ -82,22 +82,17 @@ Prompts load_prompts(const std::filesystem::path& file) {
                        std::to_string(w) + "] with 1 <= t < " + std::to_string(L));
     p.deep.push_back(d.to(at::kFloat));
   }
-  static const std::vector<std::string> known = {
+  // Every tensor read above, and the projections the official code saves but never uses.
+  std::set<std::string> read = {
       "ctx_pos",          "ctx_neg",          "token_prefix_pos",      "token_suffix_pos",
       "token_prefix_neg", "token_suffix_neg", "tokenized_prompts_pos", "tokenized_prompts_neg"};
+  for (size_t k = 0; k < p.deep.size(); ++k) read.insert("compound_prompts_text." + std::to_string(k));
   for (const auto& [key, t] : st.tensors) {
-    const bool deep = key.rfind("compound_prompts_text.", 0) == 0,
-               unused = key.rfind("compound_prompt_projections.", 0) == 0;
-    if (deep) {
-      const std::string n = key.substr(std::string("compound_prompts_text.").size());
-      if (n.empty() || n.size() > 6 || !std::all_of(n.begin(), n.end(), ::isdigit) ||
-          std::stoul(n) >= p.deep.size())
-        throw InputError(where + "tensor '" + key + "' does not continue compound_prompts_text.0.." +
-                         std::to_string(static_cast<long>(p.deep.size()) - 1));
-      continue;
-    }
-    if (!unused && std::find(known.begin(), known.end(), key) == known.end())
-      throw InputError(where + "unknown tensor '" + key + "'" + kConvert);
+    if (read.count(key) || key.rfind("compound_prompt_projections.", 0) == 0) continue;
+    if (key.rfind("compound_prompts_text.", 0) == 0)
+      throw InputError(where + "tensor '" + key + "' does not continue compound_prompts_text.0.." +
+                       std::to_string(static_cast<long>(p.deep.size()) - 1));
+    throw InputError(where + "unknown tensor '" + key + "'" + kConvert);
   }
   return p;
 }
@@ -119,7 +114,7 @@ const SettingsTable& AnomalyClip::settings() {
        "checkpoint, e.g. 9_12_4_multiscale/epoch_15.pth; required)"},
       {"image_size", 518, SettingRange::integer(1, 4096),
        "input size (the official 518; the position embeddings are interpolated)"},
-      {"dpam_layer", 20, SettingRange::integer(1, 1000),
+      {"dpam_layer", 20, SettingRange::integer(2, 1000),
        "the official DPAM_layer: the last dpam_layer - 1 vision blocks get the value-value path (20: "
        "blocks 6-24 of ViT-L/14)"},
       {"features", std::vector<int64_t>{24}, SettingRange::integers(1, 16, 1, 1000),
@@ -141,37 +136,25 @@ AnomalyClip::AnomalyClip(const nlohmann::json& overrides)
 
 void AnomalyClip::load_model(at::Device device) const {
   if (model_ && (*model_)->visual->proj.device() == device) return;
-  const std::string weights = config_["backbone_weights"].get<std::string>();
-  if (weights.empty())
-    throw InputError(
-        "detector anomalyclip: needs CLIP weights: --backbone-weights FILE.safetensors (convert OpenAI "
-        "ViT-L/14@336px with scripts/export_weights.py clip)");
   if (model_) {
     (*model_)->to(device);
     return;
   }
-  model_ = std::make_unique<ClipModel>(load_clip(weights, device));
+  const std::string weights = config_["backbone_weights"].get<std::string>();
+  model_ = feat::load_clip_model("anomalyclip", weights, "OpenAI ViT-L/14@336px", device, &provenance_);
   const ClipModelImpl& m = **model_;
   const auto blocks = static_cast<int64_t>(m.visual->transformer->resblocks->size());
   if (dpam_layer_ - 1 > blocks)
     throw InputError("detector anomalyclip: dpam_layer " + std::to_string(dpam_layer_) + " needs at least " +
                      std::to_string(dpam_layer_ - 1) + " vision blocks, " + weights + " has " +
                      std::to_string(blocks));
-  dpam_from_ = dpam_layer_ == 1 ? blocks + 1 : blocks - (dpam_layer_ - 1) + 1;
+  dpam_from_ = blocks - (dpam_layer_ - 1) + 1;
   for (int64_t f : features_)
     if (f > blocks)
       throw InputError("detector anomalyclip: features block " + std::to_string(f) + ", " + weights +
                        " has " + std::to_string(blocks) + " vision blocks");
-  const int64_t size = config_["image_size"].get<int64_t>();
-  if (size % m.config.patch != 0)
-    throw InputError("detector anomalyclip: image_size " + std::to_string(size) +
-                     " is not a multiple of the model's patch size " + std::to_string(m.config.patch));
-  provenance_ = {{"backbone", "clip:" + m.config.name},
-                 {"activation", to_string(m.config.activation)},
-                 {"weights", std::filesystem::path(weights).filename().string()},
-                 {"weights_format", "safetensors"},
-                 {"weights_sha256", sha256_file(weights)},
-                 {"dpam_blocks", std::to_string(dpam_from_) + "-" + std::to_string(blocks)}};
+  feat::clip_input_size("anomalyclip", config_["image_size"].get<int64_t>(), m.config);
+  provenance_["dpam_blocks"] = std::to_string(dpam_from_) + "-" + std::to_string(blocks);
 }
 
 void AnomalyClip::fit(const std::vector<Sample>& /*train*/, const RunContext& ctx) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "adbench/backbones/backbone.hpp"
+#include "adbench/backbones/clip.hpp"
 #include "adbench/core/nearest.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
@@ -89,6 +90,18 @@ at::Tensor concat_layers(const std::map<std::string, at::Tensor>& feats,
 /// needs at least N training images, got M" when there are fewer.
 std::vector<Sample> seeded_shots(const std::string& detector, const std::vector<Sample>& train,
                                  std::int64_t shots, std::uint64_t seed);
+
+/// A CLIP detector's model from `weights` (load_clip), and in `provenance` what every CLIP detector
+/// records: backbone "clip:<architecture>", activation, weights (file name), weights_format,
+/// weights_sha256. Without a file: InputError "detector <detector>: needs CLIP weights:
+/// --backbone-weights FILE.safetensors (convert <model> with scripts/export_weights.py clip)".
+std::unique_ptr<ClipModel> load_clip_model(const std::string& detector, const std::string& weights,
+                                           const std::string& model, const at::Device& device,
+                                           nlohmann::json* provenance);
+
+/// A CLIP detector's input size: `requested` when > 0, else the model's own. InputError "detector
+/// <detector>: image_size N is not a multiple of the model's patch size P".
+int clip_input_size(const std::string& detector, int64_t requested, const ClipConfig& model);
 
 /// CLIP's input: each image read as RGB, resized to size x size (bicubic; area averaging when
 /// shrinking, against aliasing), scaled to [0,1] and normalised with OpenAI CLIP's mean and std

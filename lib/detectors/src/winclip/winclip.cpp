@@ -9,7 +9,6 @@
 #include "adbench/core/image_io.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/core/progress.hpp"
-#include "adbench/core/sha256.hpp"
 #include "common/features.hpp"
 
 namespace adbench {
@@ -111,29 +110,14 @@ WinClip::WinClip(const nlohmann::json& overrides) : config_(merge_config("wincli
 
 void WinClip::load_model(at::Device device) const {
   if (model_ && (*model_)->visual->proj.device() == device) return;
-  const std::string weights = config_["backbone_weights"].get<std::string>();
-  if (weights.empty())
-    throw InputError(
-        "detector winclip: needs CLIP weights: --backbone-weights FILE.safetensors (convert OpenCLIP "
-        "ViT-B-16-plus-240 laion400m_e31 with scripts/export_weights.py clip)");
-  if (!model_) {
-    model_ = std::make_unique<ClipModel>(load_clip(weights, device));
-    provenance_ = {{"backbone", "clip:" + (*model_)->config.name},
-                   {"activation", to_string((*model_)->config.activation)},
-                   {"weights", std::filesystem::path(weights).filename().string()},
-                   {"weights_format", "safetensors"},
-                   {"weights_sha256", sha256_file(weights)}};
-  } else {
+  if (model_)
     (*model_)->to(device);
-  }
+  else
+    model_ = feat::load_clip_model("winclip", config_["backbone_weights"].get<std::string>(),
+                                   "OpenCLIP ViT-B-16-plus-240 laion400m_e31", device, &provenance_);
   const ClipModelImpl& m = **model_;
-  const int64_t size =
-      config_["image_size"].get<int64_t>() > 0 ? config_["image_size"].get<int64_t>() : m.config.image_size;
-  if (size % m.config.patch != 0)
-    throw InputError("detector winclip: image_size " + std::to_string(size) +
-                     " is not a multiple of the model's patch size " + std::to_string(m.config.patch));
-  input_size_ = static_cast<int>(size);
-  const int64_t g = size / m.config.patch;
+  input_size_ = feat::clip_input_size("winclip", config_["image_size"].get<int64_t>(), m.config);
+  const int64_t g = input_size_ / m.config.patch;
   masks_.clear();
   for (int64_t s : scales_) masks_.push_back(clip_square_windows(g, g, s, 1));
 }

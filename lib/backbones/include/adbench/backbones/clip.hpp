@@ -118,6 +118,8 @@ struct ClipVisionImpl : torch::nn::Module {
   /// ordinary output before). InputError unless 1 <= dpam_from <= blocks.
   ClipVisionTokens encode_tokens_dpam(const at::Tensor& tokens, int64_t dpam_from,
                                       const std::vector<int64_t>& taps = {});
+  /// InputError unless tokens are [B, L, width].
+  void check_tokens(const at::Tensor& tokens) const;
   /// ln_post then proj: [..., W] -> [..., embed].
   at::Tensor project(const at::Tensor& x);
   /// project(class token of encode_tokens(embed(images))): [B, embed].

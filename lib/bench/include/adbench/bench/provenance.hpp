@@ -36,6 +36,9 @@ struct Provenance {
   static Provenance from_json(const nlohmann::json& j);
 };
 
+/// Whether a setting names a weights file (`*_weights`: backbone_weights, prompt_weights).
+bool is_weights_setting(const std::string& key);
+
 /// "name(k=v,...)" from a config object: keys in JSON object order (sorted), weight file paths (the
 /// settings named `*_weights`: backbone_weights, prompt_weights) left out,
 /// strings as is, numbers as JSON writes them, lists joined with '+'.
