@@ -154,11 +154,15 @@ TEST_CASE("greedy_coreset: fast selects exactly what the plain loop selects", "[
   auto both = [](const at::Tensor& x, int64_t n, int64_t proj, std::uint64_t seed,
                  adbench::CoresetSeeding seeding = adbench::CoresetSeeding::Generator) {
     at::Tensor plain = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Plain});
-    // Both fast variants: the PCA-bound scan (forced by 0) and the triangle groups (forced by 2).
-    for (const char* variant : {"0", "2"}) {
-      ::setenv("ADBENCH_CORESET_PCA_TOP", variant, 1);
+    // Every fast variant: the PCA-bound scan (forced by 0) with its AVX2 first stage (where the CPU
+    // has AVX2) and with the portable one, and the triangle groups (forced by 2).
+    for (const char* variant : {"0", "0-no-avx2", "2"}) {
+      const std::string v = variant;
+      ::setenv("ADBENCH_CORESET_PCA_TOP", v.substr(0, 1).c_str(), 1);
+      if (v.find("no-avx2") != std::string::npos) ::setenv("ADBENCH_CORESET_NO_AVX2", "1", 1);
       at::Tensor fast = adbench::greedy_coreset(x, n, {proj, seed, seeding, "", CoresetMethod::Fast});
       ::unsetenv("ADBENCH_CORESET_PCA_TOP");
+      ::unsetenv("ADBENCH_CORESET_NO_AVX2");
       INFO("rows " << x.size(0) << " dims " << x.size(1) << " n " << n << " seed " << seed << " variant "
                    << variant);
       REQUIRE(fast.size(0) == std::min(n, x.size(0)));

@@ -11,9 +11,13 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -364,9 +368,111 @@ void plain_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, int64_t* sel
   }
 }
 
+/// The PCA scan's first stage: every row's k PCA coordinates as integers Q = round(y / q), |Q| <= 2047
+/// (one scale q for all), so that S = sum (Q_i - Q_c)^2 is exact in int32 (k <= 32) and
+/// ||y_i - y_c|| >= q (sqrt(S) - sqrt(k)) (each rounding moves a coordinate by at most q / 2). The
+/// rows are regrouped so that one 32-byte load holds one coordinate pair of 8 rows,
+/// [row][pair] -> [row / 8][pair][row % 8][2]: pmaddwd then leaves each row's partial sum in its own
+/// 32-bit lane, with no horizontal sums. Rows past N are zeros; their threshold is 0, so they never pass.
+struct Stage1Rows {
+  std::vector<std::int16_t> q;  ///< [groups, pairs, 8 rows, 2]
+  int64_t groups = 0, pairs = 0, k = 0;
+  double scale = 1;  ///< q
+  double sqrt_k = 0;
+
+  /// The integer threshold on S that implies ||y_i - y_c||^2 >= thr.
+  std::int32_t threshold(float thr) const {
+    const double t = std::sqrt(static_cast<double>(thr)) / scale + sqrt_k;
+    const double t2 = std::ceil(t * t * (1 + 1e-12));
+    return t2 >= 2147483647.0 ? std::numeric_limits<std::int32_t>::max() : static_cast<std::int32_t>(t2);
+  }
+};
+
+Stage1Rows stage1_rows(const PcaBound& bound, int64_t total) {
+  Stage1Rows r;
+  r.k = bound.k;
+  r.sqrt_k = std::sqrt(static_cast<double>(r.k));
+  r.pairs = (r.k + 1) / 2;
+  r.groups = (total + 7) / 8;
+  const double ymax = bound.y.abs().max().item<double>();
+  r.scale = ymax > 0 ? ymax / 2047.0 : 1.0;
+  r.q.assign(static_cast<size_t>(r.groups * r.pairs * 16), 0);
+  const float* y = bound.y.data_ptr<float>();
+  for (int64_t i = 0; i < total; ++i)
+    for (int64_t l = 0; l < r.k; ++l)
+      r.q[static_cast<size_t>((i / 8) * r.pairs * 16 + (l / 2) * 16 + (i % 8) * 2 + l % 2)] =
+          static_cast<std::int16_t>(std::lround(y[i * r.k + l] / r.scale));
+  return r;
+}
+
+/// The centre's coordinates as Stage1Rows stores a row's: 2 * pairs values.
+std::vector<std::int16_t> stage1_centre(const Stage1Rows& r, int64_t row) {
+  std::vector<std::int16_t> c(static_cast<size_t>(r.pairs * 2), 0);
+  const std::int16_t* g = r.q.data() + (row / 8) * r.pairs * 16 + (row % 8) * 2;
+  for (int64_t p = 0; p < r.pairs; ++p)
+    c[static_cast<size_t>(2 * p)] = g[p * 16], c[static_cast<size_t>(2 * p + 1)] = g[p * 16 + 1];
+  return c;
+}
+
+/// Stage 1 over the row groups [g0, g1): the rows i whose integer sum S is below ithr[i], in
+/// ascending order, to rows_out (room for 8 (g1 - g0)). Returns their count. `qc`: stage1_centre.
+int64_t stage1_scalar(const Stage1Rows& r, const std::int32_t* ithr, const std::int16_t* qc, int64_t g0,
+                      int64_t g1, std::int32_t* rows_out) {
+  int64_t n = 0;
+  for (int64_t g = g0; g < g1; ++g) {
+    const std::int16_t* q = r.q.data() + g * r.pairs * 16;
+    for (int64_t j = 0; j < 8; ++j) {
+      std::int32_t acc = 0;
+      for (int64_t p = 0; p < r.pairs; ++p)
+        for (int64_t h = 0; h < 2; ++h) {
+          const std::int32_t t = static_cast<std::int32_t>(q[p * 16 + j * 2 + h]) - qc[p * 2 + h];
+          acc += t * t;
+        }
+      const int64_t i = g * 8 + j;
+      if (acc < ithr[i]) rows_out[n++] = static_cast<std::int32_t>(i);
+    }
+  }
+  return n;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ADBENCH_STAGE1_AVX2 1
+/// stage1_scalar with AVX2 (chosen at run time where the CPU has it): the same sums, exactly.
+[[gnu::target("avx2")]] int64_t stage1_avx2(const Stage1Rows& r, const std::int32_t* ithr,
+                                            const std::int16_t* qc, int64_t g0, int64_t g1,
+                                            std::int32_t* rows_out) {
+  __m256i cp[16];
+  const int64_t pairs = r.pairs;
+  for (int64_t p = 0; p < pairs; ++p) {
+    std::int32_t pair;
+    std::memcpy(&pair, qc + 2 * p, 4);
+    cp[p] = _mm256_set1_epi32(pair);
+  }
+  int64_t n = 0;
+  for (int64_t g = g0; g < g1; ++g) {
+    const __m256i* q = reinterpret_cast<const __m256i*>(r.q.data() + g * pairs * 16);
+    __m256i acc = _mm256_setzero_si256();
+    for (int64_t p = 0; p < pairs; ++p) {
+      const __m256i d = _mm256_sub_epi16(_mm256_loadu_si256(q + p), cp[p]);
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(d, d));
+    }
+    const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ithr + g * 8));
+    unsigned mask =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(t, acc))));
+    while (mask) {
+      rows_out[n++] = static_cast<std::int32_t>(g * 8 + __builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
+  return n;
+}
+#endif
+
 /// The fast method where the bank's variance is concentrated in its top principal directions
-/// (see greedy_coreset): every step scans every row's PCA bound in memory order.
-void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound, int64_t* sel,
+/// (see greedy_coreset): every step scans every row's PCA bound in memory order, 8 rows at a time
+/// (stage 1: the 16 integer coordinates); the few rows it cannot rule out go through the float
+/// bound over all k coordinates, the int8 bound over every dimension, then the exact distance.
+void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound& bound, int64_t* sel,
                    Progress* progress) {
   const int64_t total = x.size(0), dim = x.size(1);
   const float* rows = x.data_ptr<float>();
@@ -374,17 +480,21 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound
   const Int8Bound q8 = int8_bound(x);
   const double rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
   const double tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
-  const bool fast = true;
-  std::vector<float> thr;
-  std::vector<std::int32_t> ithr;
-  if (fast) {
-    thr.assign(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
-    ithr.assign(static_cast<size_t>(total), std::numeric_limits<std::int32_t>::max());
-  }
-  const float* ys = fast ? bound.y.data_ptr<float>() : nullptr;
-  const std::int16_t* qs = fast ? bound.qy.data() : nullptr;
-  const int64_t k = bound.k, k1 = bound.k1;
-  const double sqrt_k1 = std::sqrt(static_cast<double>(k1));
+  const bool stats = std::getenv("ADBENCH_CORESET_STATS") != nullptr;
+  std::atomic<int64_t> st1{0}, st2{0};
+  const Stage1Rows s1 = stage1_rows(bound, total);
+  // Per row: stage 1's integer threshold (padded to whole groups of 8 with 0, which no row passes),
+  // and the int8 bound's distance that proves the row safe plus its quantisation error ("base", as
+  // in the triangle method's entries). Rows at an infinite min-distance (before the first step)
+  // pass every bound.
+  std::vector<std::int32_t> ithr(static_cast<size_t>(s1.groups * 8), 0);
+  std::fill(ithr.begin(), ithr.begin() + total, std::numeric_limits<std::int32_t>::max());
+  std::vector<double> base8(static_cast<size_t>(total), std::numeric_limits<double>::infinity());
+  auto stage1 = stage1_scalar;
+#ifdef ADBENCH_STAGE1_AVX2
+  if (__builtin_cpu_supports("avx2") && std::getenv("ADBENCH_CORESET_NO_AVX2") == nullptr)
+    stage1 = stage1_avx2;
+#endif
   // Rows in blocks with their farthest row cached: a block none of whose rows changed keeps it.
   const int64_t block = 2048, blocks = (total + block - 1) / block;
   std::vector<Farthest> block_best(static_cast<size_t>(blocks));
@@ -392,48 +502,50 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound
   for (int64_t s = 0; s < n; ++s) {
     sel[s] = current;
     const float* c = rows + current * dim;
-    const float* yc = fast ? ys + current * k : nullptr;
-    const std::int16_t* qc = fast ? qs + current * 16 : nullptr;
+    const std::vector<std::int16_t> qc = stage1_centre(s1, current);
     const std::int8_t* q8c = q8.qx.data() + current * q8.dp;
     const double ec = q8.err[static_cast<size_t>(current)];
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<std::int32_t> cand(static_cast<size_t>(block));
       for (int64_t bi = b0; bi < b1; ++bi) {
         const int64_t end = std::min(total, (bi + 1) * block);
         bool changed = false;
-        for (int64_t i = bi * block; i < end; ++i) {
-          // Skip the row when a bound already says the new centre cannot be nearer: first the
-          // exact integer sum over the first k1 coordinates, then that sum's lower bound plus the
-          // float sum over the other k - k1 (the same kernel as the exact distance).
-          if (fast) {
-            const std::int32_t si = int_sqdist16(qs + i * 16, qc);
-            if (si >= ithr[i]) continue;
-            if (k > k1) {
-              const float head =
-                  static_cast<float>(std::max(0.0, bound.q * (std::sqrt(static_cast<double>(si)) - sqrt_k1)));
-              if (head * head * (1 - 1e-6f) + coreset_sqdist(ys + i * k + k1, yc + k1, k - k1) >= thr[i])
-                continue;
-            }
-          }
-          // Then the int8 bound over every dimension (see Int8Bound; the same inequality as the
-          // triangle method's rows): ||x_i - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9)))
+        // Stage 1 rules out most rows from a sequential scan of their integer PCA coordinates.
+        const int64_t nc = stage1(s1, ithr.data(), qc.data(), bi * block / 8, (end + 7) / 8, cand.data());
+        // The candidates' rows lie anywhere in memory: each later stage first prefetches what it
+        // reads for every row still in the running (the misses then overlap instead of queueing),
+        // then tests, keeping the survivors at the front of `cand`.
+        for (int64_t ci = 0; ci < nc; ++ci) {
+          const std::int8_t* p8 = q8.qx.data() + cand[static_cast<size_t>(ci)] * q8.dp;
+          for (int64_t o = 0; o < q8.dp; o += 64) __builtin_prefetch(p8 + o);
+        }
+        int64_t c2 = 0;
+        for (int64_t ci = 0; ci < nc; ++ci) {
+          const int64_t i = cand[static_cast<size_t>(ci)];
+          // Stage 2: the int8 bound over every dimension (see Int8Bound; the same inequality as
+          // the triangle method's rows): ||x_i - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9)))
           // implies a computed distance >= d.
-          if (min_d[i] < std::numeric_limits<float>::max()) {
-            const double need = std::sqrt((static_cast<double>(min_d[i]) + tiny) / ((1 - rel) * (1 - 1e-9)));
-            const double r8 = (need * (1 + 1e-9) + q8.err[static_cast<size_t>(i)] + ec) / q8.q;
-            if (static_cast<double>(int8_sqdist(q8.qx.data() + i * q8.dp, q8c, q8.dp)) >=
-                r8 * r8 * (1 + 1e-12))
-              continue;
-          }
+          const double r8 = (base8[static_cast<size_t>(i)] + ec) / q8.q;
+          if (static_cast<double>(int8_sqdist(q8.qx.data() + i * q8.dp, q8c, q8.dp)) >= r8 * r8 * (1 + 1e-12))
+            continue;
+          cand[static_cast<size_t>(c2++)] = static_cast<std::int32_t>(i);
+        }
+        for (int64_t ci = 0; ci < c2; ++ci) {
+          const float* pr = rows + cand[static_cast<size_t>(ci)] * dim;
+          for (int64_t o = 0; o < dim; o += 16) __builtin_prefetch(pr + o);
+        }
+        for (int64_t ci = 0; ci < c2; ++ci) {
+          const int64_t i = cand[static_cast<size_t>(ci)];
           const float d = coreset_sqdist(rows + i * dim, c, dim);
           if (d < min_d[i]) {
             min_d[i] = d;
             changed = true;
-            if (fast) {
-              thr[i] = bound.threshold(d);
-              ithr[i] = bound.int_threshold(thr[i]);
-            }
+            ithr[static_cast<size_t>(i)] = s1.threshold(bound.threshold(d));
+            const double need = std::sqrt((static_cast<double>(d) + tiny) / ((1 - rel) * (1 - 1e-9)));
+            base8[static_cast<size_t>(i)] = need * (1 + 1e-9) + q8.err[static_cast<size_t>(i)];
           }
         }
+        if (stats) st1 += nc, st2 += c2;
         if (changed || s == 0) {
           Farthest local;
           for (int64_t i = bi * block; i < end; ++i) local.offer(min_d[i], i);
@@ -445,6 +557,12 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, PcaBound bound
     for (const auto& bb : block_best) best.offer(bb);
     current = best.row;
     if (progress) progress->tick();
+    if (stats && (s + 1 == n || (s + 1) % 2000 == 0)) {
+      const double per = static_cast<double>(s + 1) * static_cast<double>(total);
+      std::fprintf(stderr, "coreset pca: step %lld: per step %.4f / %.4f of the rows past stage 1 / 2\n",
+                   static_cast<long long>(s + 1), static_cast<double>(st1) / per,
+                   static_cast<double>(st2) / per);
+    }
   }
 }
 
@@ -775,7 +893,7 @@ at::Tensor greedy_coreset(const at::Tensor& features, int64_t n, const CoresetOp
           total < std::numeric_limits<std::int32_t>::max())
         triangle_steps_cpu(x, n, first, bound, sel, prog);
       else
-        pca_steps_cpu(x, n, first, std::move(bound), sel, prog);
+        pca_steps_cpu(x, n, first, bound, sel, prog);
     } else {
       plain_steps_cpu(x, n, first, sel, prog);
     }

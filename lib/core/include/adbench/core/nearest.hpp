@@ -64,13 +64,15 @@ CoresetMethod coreset_method_from(const std::string& name, const std::string& wh
 ///    Two proofs, chosen by the bank (both exact; the choice only changes the speed):
 ///    (a) where the top k = min(32, D) principal directions hold >= 60 % of the variance (real
 ///    backbone features): a lower bound from them, with V those eigenvectors and y = (x - mean) V,
-///    ||y_i - y_c|| <= ||x_i - c||, checked first on the first 16 coordinates quantised to 12-bit
-///    integers (an exact integer sum, SSE2), then on all k in float, then by the int8 bound of (b); every
-///    row, every step, in memory order, with blocks whose farthest row is cached until one of their rows
-///    changes. (b) otherwise (D <= 128): accelerated farthest-point traversal. Rows are grouped by the centre
-///    their min-distance was computed against (the Voronoi cells of the chosen centres), sorted by
-///    min-distance; a group is skipped whole, or only the prefix of its rows with min-distance above a bound
-///    is looked at, by the triangle inequality ||x - c|| >=
+///    ||y_i - y_c|| <= ||x_i - c||, checked on all k coordinates quantised to 12-bit integers (an
+///    exact integer sum; 8 rows per AVX2 instruction where the CPU has AVX2, laid out so that each
+///    load holds one coordinate pair of 8 rows), then by the int8 bound of (b) (the survivors' rows
+///    prefetched first); every row, every step, in memory order, with blocks whose farthest row is
+///    cached until one of their rows changes. ADBENCH_CORESET_NO_AVX2=1 uses the portable first stage. (b)
+///    otherwise (D <= 128): accelerated farthest-point traversal. Rows are grouped by the centre their
+///    min-distance was computed against (the Voronoi cells of the chosen centres), sorted by min-distance; a
+///    group is skipped whole, or only the prefix of its rows with min-distance above a bound is looked at, by
+///    the triangle inequality ||x - c|| >=
 ///    ||a - c|| - ||x - a|| (a: the row's centre), with ||a - c|| bounded below from both centres'
 ///    int8 coordinates; each looked-at row is then checked against the same int8 bound over all
 ///    dimensions (x quantised to int8 with one scale, each row's quantisation error kept) before
@@ -78,10 +80,11 @@ CoresetMethod coreset_method_from(const std::string& name, const std::string& wh
 ///    (D/16 + 9) 2^-23, underflow) and of the bounds themselves.
 ///    ADBENCH_CORESET_STATS=1 prints (b)'s per-step fractions of rows looked at and computed.
 /// Memory: the projected features, one min-distance per row, and for Fast k floats, 16 int16 and
-/// two thresholds per row, for (b) also a 176-byte group entry and D int8 per row (O(N)); never an
-/// N x N matrix. On CUDA both methods run the plain loop with torch
-/// arithmetic
-/// (|x|^2 - 2 x.c + |c|^2), whose rounding differs from the CPU kernel.
+/// D int8 per row, for (a) also k int16 and two thresholds per row, for (b) a 176-byte group entry
+/// per row (O(N)); never an N x N matrix. On CUDA both methods run the plain loop with torch
+/// arithmetic (|x|^2 - 2 x.c + |c|^2), whose rounding differs from the CPU kernel.
+/// The CPU loops run on at::get_num_threads() threads (at::parallel_for; adbench is built with
+/// OpenMP for that).
 at::Tensor greedy_coreset(const at::Tensor& features, std::int64_t n, const CoresetOptions& options);
 
 /// The CPU coreset's squared distance between two rows of `d` floats (see greedy_coreset).
