@@ -10,7 +10,7 @@ namespace adbench::cli {
 Action setup_eval(CLI::App& app, const Globals& g) {
   struct Opts {
     std::string dataset = "mvtec_ad", root, category = "all";
-    std::string detector, pred, run, config, pred_out, out, csv, setting;
+    std::string detector, pred, run, config, pred_out, run_out, out, csv, setting;
     DetectorSugar sugar;
     std::vector<std::string> sets;
     std::vector<double> aupro_limits{0.3};
@@ -40,6 +40,10 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       ->check(one_of({"single-class", "multi-class"}));
   app.add_option("--pred-out", o->pred_out, "Also write the prediction folder here");
   app.add_flag("--heatmaps", o->heatmaps, "With --pred-out: also write PNG overlays");
+  app.add_option(
+      "--run-out", o->run_out,
+      "With --detector: also keep the trained models as run folders, RUN/<category> (single-class) "
+      "or RUN/all (multi-class), for later 'eval --run' or 'infer'");
   app.add_option("--out", o->out,
                  "Result JSON to write (refused if it exists, unless --force; '-': write it to stdout, the "
                  "table to stderr)");
@@ -87,7 +91,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
   app.add_option("--batch-size", o->batch_size, "Images per batch")
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max(), "an integer >= 1"));
-  app.add_flag("--force", o->force, "Overwrite an existing --out file or --pred-out category");
+  app.add_flag("--force", o->force, "Overwrite an existing --out file, --pred-out or --run-out category");
   app.footer(
       "Metrics: image AUROC / AP / F1-max and pixel AUROC / AP / F1-max / AUPRO, exact by default.\n"
       "Prints a table on stdout (values in %); logs and warnings go to stderr.\n"
@@ -97,6 +101,8 @@ Action setup_eval(CLI::App& app, const Globals& g) {
       "               --aupro-limits 0.3 0.05 0.01 --csv results/leaderboard.csv\n"
       "  adbench eval --run runs/vm_cap --root data/synth --category cap\n"
       "  adbench eval --detector padim --root data/synth --category all --curves --out results/padim.json\n"
+      "  adbench eval --detector padim --root data/synth --category cap --run-out runs/eval  # "
+      "runs/eval/cap\n"
       "  adbench report results/padim.json results/vm.json --out report.html  # plots the --curves\n"
       "  adbench eval --detector patchcore --backbone mobilenet_v2 --backbone-weights "
       "mobilenet_v2.safetensors \\\n"
@@ -126,6 +132,7 @@ Action setup_eval(CLI::App& app, const Globals& g) {
     if (!o->pred.empty()) req.predictions = o->pred;
     if (!o->run.empty()) req.run = o->run;
     if (!o->pred_out.empty()) req.pred_out = o->pred_out;
+    if (!o->run_out.empty()) req.run_out = o->run_out;
     if (o->heatmaps && o->pred_out.empty()) throw InputError("adbench eval: --heatmaps needs --pred-out");
     req.heatmaps = o->heatmaps;
     const bool json_to_stdout = o->out == "-";

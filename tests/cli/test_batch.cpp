@@ -303,3 +303,77 @@ TEST_CASE("adbench batch: bad matrices and outputs are one line and exit 2, befo
   CHECK(none.err ==
         "adbench: error: adbench batch: --out is required (or an \"out\" in " + ok.string() + ")\n");
 }
+
+TEST_CASE("adbench batch: outputs.run keeps each cell's model; weight files enter the config hash by content",
+          "[cli][batch]") {
+  TempDir tmp("batchrun");
+  // A copy of the shipped weights, named relative to the matrix file.
+  fs::copy_file(source_dir() / "models" / "mobilenet_v2_imagenet.safetensors", tmp / "w.safetensors");
+  const fs::path matrix = write_matrix(tmp.path(), "m.json",
+                                       {{"datasets",
+                                         {{{"name", "synth"},
+                                           {"adapter", "mvtec_ad"},
+                                           {"root", synth_root().string()},
+                                           {"categories", {"cap"}}}}},
+                                        {"detectors",
+                                         {{{"name", "padim"},
+                                           {"settings",
+                                            {{"image_size", 64},
+                                             {"channels", 10},
+                                             {"backbone", "mobilenet_v2"},
+                                             {"backbone_weights", "w.safetensors"}}}}}},
+                                        {"outputs", {{"run", true}}}});
+  const fs::path out = tmp / "out";
+  auto r = run_adbench("--threads 1 batch " + q(matrix) + " --out " + q(out));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto manifest = read_json(out / "batch.json");
+  REQUIRE(manifest["cells"].size() == 1);
+  const auto& cell = manifest["cells"][0];
+  CHECK(cell["runs"] == true);
+  CHECK(cell["settings"]["backbone_weights"] == (tmp / "w.safetensors").string());
+  const std::string id = cell["id"];
+  const fs::path run = out / id / "run" / "cap";
+  const auto info = read_json(run / "run.json");
+  CHECK(info["detector"] == "padim");
+  CHECK(info["category"] == "cap");
+  CHECK(info["setting"] == "single-class");
+  CHECK(info["config"]["backbone_weights"] == (tmp / "w.safetensors").string());
+  // The kept model gives the cell's numbers again.
+  auto again = run_adbench("--threads 1 eval --run " + q(run) + " --root " + q(synth_root()) +
+                           " --category cap --out " + q(tmp / "again.json"));
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  const auto cell_result = read_json(out / id / "result.json");
+  const auto rerun = read_json(tmp / "again.json");
+  for (const char* m : {"image_auroc", "pixel_auroc", "aupro_0.3"})
+    CHECK(metric(rerun, "cap", m) == metric(cell_result, "cap", m));
+  CHECK(rerun["produced_by"]["config_sha256"] == cell_result["produced_by"]["config_sha256"]);
+  CHECK(count_partial_files(out) == 0);
+
+  // Nothing changed: done. Other bytes behind the same weights path: the same folder (spec hash),
+  // another configuration, so the cell runs again.
+  auto dry = run_adbench("batch " + q(matrix) + " --out " + q(out) + " --dry-run");
+  CHECK(lines_of(dry.out).back() ==
+        "1 cells: 0 to run, 1 done, 0 failed (skipped; --retry-failed reruns them)");
+  std::ofstream(tmp / "w.safetensors", std::ios::app) << " ";
+  auto changed = run_adbench("batch " + q(matrix) + " --out " + q(out) + " --dry-run");
+  CHECK(lines_of(changed.out).back() ==
+        "1 cells: 1 to run, 0 done, 0 failed (skipped; --retry-failed reruns them)");
+  CHECK(lines_of(changed.out).at(0).find(id) != std::string::npos);
+
+  // eval --run-out directly: multi-class keeps RUN/all; it needs --detector.
+  auto multi = run_adbench(
+      "--quiet eval --detector variation_model --set image_size=64 --setting multi-class --root " +
+      q(synth_root()) + " --category all --run-out " + q(tmp / "runs"));
+  INFO(multi.err);
+  REQUIRE(multi.exit_code == 0);
+  CHECK(read_json(tmp / "runs" / "all" / "run.json")["setting"] == "multi-class");
+  CHECK(read_json(tmp / "runs" / "all" / "run.json")["category"] == "all");
+  auto pred = run_adbench("--quiet eval --run " + q(tmp / "runs" / "all") + " --root " + q(synth_root()) +
+                          " --category all --run-out " + q(tmp / "runs2"));
+  CHECK(pred.exit_code == 2);
+  CHECK(pred.err ==
+        "adbench: error: adbench eval: --run-out needs --detector (it keeps the models trained)\n");
+  CHECK(!fs::exists(tmp / "runs2"));
+}

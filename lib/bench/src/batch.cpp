@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "adbench/bench/provenance.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/interrupt.hpp"
@@ -270,7 +271,8 @@ json BatchCell::to_json() const {
           {"config_hash", config_hash},
           {"metrics", metrics},
           {"predictions", predictions},
-          {"heatmaps", heatmaps}};
+          {"heatmaps", heatmaps},
+          {"runs", runs}};
 }
 
 BatchCell BatchCell::from_json(const json& j, const std::string& where) {
@@ -295,6 +297,7 @@ BatchCell BatchCell::from_json(const json& j, const std::string& where) {
     c.metrics = need("metrics");
     c.predictions = need("predictions").get<bool>();
     c.heatmaps = need("heatmaps").get<bool>();
+    c.runs = j.value("runs", false);  // absent in manifests of adbench before 'outputs.run'
   } catch (const json::exception&) {
     throw InputError(where + ": a field has the wrong type");
   }
@@ -365,16 +368,17 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
     if (class_settings.empty()) bad(file, "/setting", "expected single-class, multi-class or a list of them");
   }
   const json metrics = j.contains("metrics") ? check_metrics(file, j["metrics"]) : json::object();
-  bool predictions = false, heatmaps = false;
+  bool predictions = false, heatmaps = false, runs = false;
   if (j.contains("outputs")) {
     const json& o = j["outputs"];
     if (!o.is_object()) bad(file, "/outputs", "expected an object");
-    only_keys(file, "/outputs", o, {"predictions", "heatmaps"});
-    for (const char* k : {"predictions", "heatmaps"})
+    only_keys(file, "/outputs", o, {"predictions", "heatmaps", "run"});
+    for (const char* k : {"predictions", "heatmaps", "run"})
       if (o.contains(k) && !o[k].is_boolean())
         bad(file, std::string("/outputs/") + k, "expected true or false");
     predictions = o.value("predictions", false);
     heatmaps = o.value("heatmaps", false);
+    runs = o.value("run", false);
     if (heatmaps && !predictions) bad(file, "/outputs/heatmaps", "needs \"predictions\": true");
   }
   if (j.contains("slurm")) m.slurm = slurm_from(file, j["slurm"]);
@@ -383,6 +387,18 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
   struct Spec {
     std::string detector;
     json settings, effective;
+    json weights;  ///< each weight file's content: {"<key>": "sha256:<hex>"} (see weights_digest)
+  };
+  // Weight files enter the config hash by content, as in a result's config_sha256: the same path
+  // with another file behind it is another configuration. One digest per file and matrix.
+  std::map<std::string, std::string> digests;
+  auto weights_digest = [&digests](const std::string& path) -> std::string {
+    auto it = digests.find(path);
+    if (it != digests.end()) return it->second;
+    std::error_code ec;
+    std::string d = fs::is_regular_file(path, ec) ? "sha256:" + sha256_file(path)
+                                                  : "missing";  // the cell's eval names the problem
+    return digests.emplace(path, d).first->second;
   };
   std::vector<Spec> specs;
   if (!j.contains("detectors") || !j["detectors"].is_array() || j["detectors"].empty())
@@ -399,11 +415,15 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
     try {
       const auto& table = detector_settings(name);
       for (auto& s : expand_settings(settings)) {
-        if (s.contains("backbone_weights") && s["backbone_weights"].is_string() &&
-            !s["backbone_weights"].get<std::string>().empty())
-          s["backbone_weights"] = absolute_from(base, s["backbone_weights"].get<std::string>()).string();
+        json weights = json::object();
+        for (auto& [k, v] : s.items()) {
+          if (!is_weights_setting(k) || !v.is_string() || v.get<std::string>().empty() || v == "none")
+            continue;
+          v = absolute_from(base, v.get<std::string>()).string();
+          weights[k] = weights_digest(v.get<std::string>());
+        }
         json effective = merge_config(name, table, s);
-        specs.push_back({name, s, std::move(effective)});
+        specs.push_back({name, s, std::move(effective), std::move(weights)});
       }
     } catch (const InputError& e) {
       bad(file, where, e.what());
@@ -475,6 +495,7 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
             c.metrics = metrics;
             c.predictions = predictions;
             c.heatmaps = heatmaps;
+            c.runs = runs;
             c.spec_hash =
                 hash_of({{"detector", spec.detector}, {"settings", spec.settings}, {"setting", setting}})
                     .substr(0, 12);
@@ -487,11 +508,13 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
                                      {"categories", setting == "multi-class" ? json(categories) : json()},
                                      {"detector", spec.detector},
                                      {"config", spec.effective},
+                                     {"weights", spec.weights},
                                      {"setting", setting},
                                      {"seed", seed},
                                      {"metrics", metrics},
                                      {"predictions", predictions},
                                      {"heatmaps", heatmaps},
+                                     {"runs", runs},
                                      {"device", device}});
             m.cells.push_back(std::move(c));
           }
@@ -570,10 +593,12 @@ CellStatus run_batch_cell(const BatchCell& cell, const BatchRunOptions& o) {
     argv.insert(argv.end(), {"--pred-out", (dir / "pred").string()});
     if (cell.heatmaps) argv.push_back("--heatmaps");
   }
+  if (cell.runs) argv.insert(argv.end(), {"--run-out", (dir / "run").string()});
   for (auto& a : metric_args(cell.metrics)) argv.push_back(std::move(a));
   // A rerun replaces the cell's own outputs: the result and prediction folder by --force, the CSV
   // rows (which eval appends) by removing them first.
-  if (fs::exists(dir / "result.json", ec) || fs::exists(dir / "pred", ec)) argv.push_back("--force");
+  if (fs::exists(dir / "result.json", ec) || fs::exists(dir / "pred", ec) || fs::exists(dir / "run", ec))
+    argv.push_back("--force");
   fs::remove(dir / "rows.csv", ec);
 
   CellStatus st;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
 
 #include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
@@ -50,19 +51,19 @@ std::vector<std::string> resolve_categories(const std::string& dataset, const fs
   return adapter->categories(root);
 }
 
-/// A relative backbone_weights file made absolute against `base` ("none" and "" unchanged), so
-/// that run.json and results name the file the same from any working directory. The command
-/// line's paths are relative to the working directory; run.json's (written absolute by adbench,
+/// Relative weight files (every `*_weights` setting) made absolute against `base` ("none" and ""
+/// unchanged), so that run.json and results name the file the same from any working directory. The
+/// command line's paths are relative to the working directory; run.json's (written absolute by adbench,
 /// or edited by hand after moving a run with its weights) to the run folder.
 nlohmann::json with_absolute_weights(const nlohmann::json& settings, const fs::path& base) {
-  if (!settings.is_object() || !settings.contains("backbone_weights")) return settings;
-  const auto& w = settings["backbone_weights"];
-  if (!w.is_string()) return settings;  // merge_config reports the type
-  const std::string file = w.get<std::string>();
-  if (file.empty() || file == "none" || fs::path(file).is_absolute()) return settings;
+  if (!settings.is_object()) return settings;
   nlohmann::json out = settings;
-  out["backbone_weights"] =
-      fs::absolute(base / file).lexically_normal().string();  // base "": the working dir
+  for (const auto& [k, w] : settings.items()) {
+    if (!is_weights_setting(k) || !w.is_string()) continue;  // merge_config reports the type
+    const std::string file = w.get<std::string>();
+    if (file.empty() || file == "none" || fs::path(file).is_absolute()) continue;
+    out[k] = fs::absolute(base / file).lexically_normal().string();  // base "": the working dir
+  }
   return out;
 }
 
@@ -108,12 +109,15 @@ CategoryData load_union(const std::string& dataset, const fs::path& root, const 
   return all;
 }
 
-/// Backbone weights named by a detector config (a path; "" and "none" name no file).
+/// Weight files named by a detector config (every `*_weights` setting; "" and "none" name no file).
 void protect_weights(const nlohmann::json& config) {
-  if (!config.is_object() || !config.contains("backbone_weights") || !config["backbone_weights"].is_string())
-    return;
-  std::string w = config["backbone_weights"].get<std::string>();
-  if (!w.empty() && w != "none") protect_input(w, "the backbone weights file");
+  if (!config.is_object()) return;
+  for (const auto& [k, w] : config.items()) {
+    if (!is_weights_setting(k) || !w.is_string()) continue;
+    const std::string file = w.get<std::string>();
+    if (!file.empty() && file != "none")
+      protect_input(file, k == "backbone_weights" ? "the backbone weights file" : "the " + k + " file");
+  }
 }
 
 /// What produced PRED/<category> when adbench wrote it: the "produced_by" record of its
@@ -261,6 +265,41 @@ void check_setting(const std::string& setting) {
     throw InputError("--setting: expected single-class or multi-class, got '" + setting + "'");
 }
 
+/// run.json of a detector just trained (train, eval --run-out).
+nlohmann::json run_info(const Detector& det, const CommonOptions& common, const std::string& dataset,
+                        const fs::path& root, const std::string& category, const std::string& setting,
+                        std::size_t train_count, double train_seconds) {
+  return {{"format", kRunFormat},
+          {"adbench_version", build::kVersion},
+          {"git_commit", build::kGitCommit},
+          {"libtorch", build::kTorchVersion},
+          {"created_utc", utc_timestamp()},
+          {"command", common.command_line},
+          {"detector", det.name()},
+          {"paths", "absolute"},
+          {"config", det.config()},
+          {"provenance", det.provenance()},
+          {"dataset", dataset},
+          {"split", common.dataset.split},
+          {"root", fs::absolute(root).lexically_normal().string()},
+          {"category", category},
+          {"setting", setting},
+          {"train_count", train_count},
+          {"seed", common.seed},
+          {"device", device_string(common.device)},
+          {"train_seconds", train_seconds},
+          {"produced_by", make_provenance(det, common).to_json()}};
+}
+
+/// Writes RUN/model.safetensors and RUN/run.json into the staging folder and renames it to RUN.
+void write_run_folder(StagingDir& staging, const Detector& det, const nlohmann::json& info) {
+  WriteScope scope;  // an interrupt waits for these two files, then removes the staging folder
+  write_safetensors(staging.path() / "model.safetensors", det.state(),
+                    {{"detector", det.name()}, {"adbench_version", build::kVersion}});
+  write_file_atomic(staging.path() / "run.json", info.dump(2) + "\n");
+  staging.commit();
+}
+
 nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
   auto t0 = Clock::now();
   check_setting(req.setting);
@@ -313,32 +352,9 @@ nlohmann::json train(const TrainRequest& req, const CommonOptions& common) {
     }
     throw;
   }
-  double train_s = seconds_since(t0);
-  nlohmann::json info = {{"format", kRunFormat},
-                         {"adbench_version", build::kVersion},
-                         {"git_commit", build::kGitCommit},
-                         {"libtorch", build::kTorchVersion},
-                         {"created_utc", utc_timestamp()},
-                         {"command", common.command_line},
-                         {"detector", det->name()},
-                         {"paths", "absolute"},
-                         {"config", det->config()},
-                         {"provenance", det->provenance()},
-                         {"dataset", req.dataset},
-                         {"split", common.dataset.split},
-                         {"root", fs::absolute(req.root).lexically_normal().string()},
-                         {"category", req.category},
-                         {"setting", req.setting},
-                         {"train_count", data.train.size()},
-                         {"seed", common.seed},
-                         {"device", device_string(common.device)},
-                         {"train_seconds", train_s},
-                         {"produced_by", make_provenance(*det, common).to_json()}};
-  WriteScope scope;  // an interrupt waits for these two files, then removes the staging folder
-  write_safetensors(staging.path() / "model.safetensors", det->state(),
-                    {{"detector", det->name()}, {"adbench_version", build::kVersion}});
-  write_file_atomic(staging.path() / "run.json", info.dump(2) + "\n");
-  staging.commit();
+  nlohmann::json info = run_info(*det, common, req.dataset, req.root, req.category, req.setting,
+                                 data.train.size(), seconds_since(t0));
+  write_run_folder(staging, *det, info);
   return info;
 }
 
@@ -477,9 +493,12 @@ std::size_t infer(const InferRequest& req, const CommonOptions& common) {
 namespace {
 
 /// One scene of videos for eval: the detector (trained here on the scene, or the run's) or the
-/// prediction folder, frame by frame into evaluate_video_category and the optional writer.
-CategoryResult eval_video_category(const EvalRequest& req, const CommonOptions& common,
-                                   const CategoryData& data, Detector* run_detector, ResultRecord& rec) {
+/// prediction folder, frame by frame into evaluate_video_category and the optional writer. A model
+/// trained here goes to keep_run (eval --run-out).
+CategoryResult eval_video_category(
+    const EvalRequest& req, const CommonOptions& common, const CategoryData& data, Detector* run_detector,
+    ResultRecord& rec,
+    const std::function<void(const Detector&, const std::string&, std::size_t, double)>& keep_run) {
   std::unique_ptr<VideoPredictionWriter> writer;
   if (req.pred_out)
     writer = std::make_unique<VideoPredictionWriter>(*req.pred_out, data.category, req.heatmaps, req.force);
@@ -494,6 +513,7 @@ CategoryResult eval_video_category(const EvalRequest& req, const CommonOptions& 
     auto tt = Clock::now();
     fit_checked(*trained, data, common);
     train_s = seconds_since(tt);
+    keep_run(*trained, data.category, data.train.size(), train_s);
     rec.source = {{"kind", "detector"}};
     rec.produced_by = make_provenance(*trained, common);
     vp = detector_video_predictor(*trained, common);
@@ -616,6 +636,21 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
   }
   if (req.pred_out)
     for (const auto& c : categories) check_output(*req.pred_out / c, OutputKind::PredictionFolder, req.force);
+  if (req.run_out) {
+    if (!req.detector)
+      throw InputError("adbench eval: --run-out needs --detector (it keeps the models trained)");
+    for (const auto& c : multi ? std::vector<std::string>{"all"} : categories)
+      check_output(*req.run_out / c, OutputKind::RunFolder, req.force);
+  }
+  // Keeps a model just trained as the run folder RUN_OUT/<category>.
+  const auto keep_run = [&](const Detector& det, const std::string& category, std::size_t train_count,
+                            double train_s) {
+    if (!req.run_out) return;
+    StagingDir staging(*req.run_out / category, OutputKind::RunFolder, req.force);
+    write_run_folder(
+        staging, det,
+        run_info(det, common, req.dataset, req.root, category, rec.setting, train_count, train_s));
+  };
 
   // Multi-class with --detector: one model on the union of every category's train images.
   std::unique_ptr<Detector> shared;
@@ -628,6 +663,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     fit_checked(*shared, all, common);
     shared_train_s = seconds_since(tt);
     shared_train_count = static_cast<int64_t>(all.train.size());
+    keep_run(*shared, "all", all.train.size(), shared_train_s);
     spdlog::info("multi-class: trained one {} on {} images of every category in {:.1f} s", shared->name(),
                  shared_train_count, shared_train_s);
   }
@@ -638,7 +674,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
     CategoryData data = load_category(req.dataset, req.root, category, common.dataset);
     if (data.modality == Modality::Video) {
       rec.categories.push_back(
-          eval_video_category(req, common, data, run ? run->detector.get() : nullptr, rec));
+          eval_video_category(req, common, data, run ? run->detector.get() : nullptr, rec, keep_run));
       rec.categories.back().seconds.total = seconds_since(tc);
       continue;
     }
@@ -658,6 +694,7 @@ ResultRecord eval(const EvalRequest& req, const CommonOptions& common) {
       auto tt = Clock::now();
       fit_checked(*det, data, common);
       double train_s = seconds_since(tt);
+      keep_run(*det, category, data.train.size(), train_s);
       rec.source = {{"kind", "detector"}};
       rec.produced_by = make_provenance(*det, common);
       r = evaluate_category(data, detector_predictor(*det, common), req.eval, common, writer.get());

@@ -4,8 +4,9 @@
 // their cross product is a list of *cells*, each one `adbench eval` in its own process whose result
 // JSON goes to OUT/<dataset>/<category>/<spec-hash>/seed<S>/result.json. The batch folder keeps a
 // manifest (OUT/batch.json) and, per cell, cell.json (status, error line, timings, config hash),
-// eval.log (the cell's stdout and stderr) and rows.csv (its leaderboard rows). Cells never share a
-// file, so local jobs and Slurm array tasks need no locking, and a preempted task simply reruns.
+// eval.log (the cell's stdout and stderr) and rows.csv (its leaderboard rows); with the matrix's
+// "outputs", also the cell's prediction folder (pred/) and trained models (run/<category>). Cells never share
+// a file, so local jobs and Slurm array tasks need no locking, and a preempted task simply reruns.
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,7 @@ struct BatchCell {
   std::string config_hash;  ///< SHA-256 over everything that decides the cell's result
   nlohmann::json metrics;   ///< eval's metric options (the matrix's "metrics")
   bool predictions = false, heatmaps = false;  ///< also write OUT/.../pred (and PNG overlays)
+  bool runs = false;                           ///< also keep the trained models, OUT/.../run/<category>
 
   /// "<dataset>/<category>/<spec_hash>/seed<S>", the cell's folder relative to OUT.
   std::string id() const;
@@ -59,7 +61,8 @@ struct BatchMatrix {
 };
 
 /// Reads and expands a matrix file (format: README "Batch matrices"). Relative dataset roots, "out"
-/// and backbone_weights paths are taken relative to the matrix file's folder. Every detector setting
+/// and weight files (every `*_weights` setting) are taken relative to the matrix file's folder; the
+/// weight files enter the config hashes by content (SHA-256), not by path. Every detector setting
 /// is checked against the detector's table and every category against its dataset before anything
 /// runs; errors are InputErrors "<file>: <json pointer>: <problem>". `device` (the global --device)
 /// enters the config hashes.

@@ -88,6 +88,9 @@ struct EvalRequest {
   std::optional<std::filesystem::path> predictions;  ///< an existing prediction folder
   std::optional<std::filesystem::path> run;          ///< an existing run folder (infer + eval)
   std::optional<std::filesystem::path> pred_out;     ///< also write the prediction folder
+  /// With --detector: also keep the models it trains as run folders, RUN/<category> (single-class)
+  /// or RUN/all (multi-class), as `adbench train` writes them.
+  std::optional<std::filesystem::path> run_out;
   bool heatmaps = false;
   std::optional<std::filesystem::path> out;  ///< result JSON
   std::optional<std::filesystem::path> csv;  ///< leaderboard CSV (appended)
