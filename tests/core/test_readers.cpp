@@ -22,21 +22,10 @@
 
 namespace fs = std::filesystem;
 namespace fmt = adbench::formats;
+using adbench::test::input_error_of;
 using adbench::test::TempDir;
 
 namespace {
-
-/// The message of the InputError `f` throws; "" when it throws nothing (the test then fails on the
-/// comparison). Any other exception escapes and fails the test.
-template <class F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const adbench::InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 /// A version-1 .npy file with a hand-written header (padded like NumPy's) and `body`.
 std::string npy_bytes(const std::string& dict, const std::string& body, int version = 1) {
@@ -57,7 +46,7 @@ std::string npy_dict(const std::string& descr, const std::string& shape) {
 }
 
 std::string parse_npy_error(const std::string& bytes) {
-  return input_error([&] { fmt::parse_npy_header(bytes, bytes.size(), "a.npy"); });
+  return input_error_of([&] { fmt::parse_npy_header(bytes, bytes.size(), "a.npy"); });
 }
 
 /// A safetensors file with a literal JSON header and `body`.
@@ -69,7 +58,7 @@ std::string st_bytes(const std::string& json, const std::string& body) {
 }
 
 std::string parse_st_error(const std::string& bytes) {
-  return input_error([&] { fmt::parse_safetensors(bytes, "w.safetensors"); });
+  return input_error_of([&] { fmt::parse_safetensors(bytes, "w.safetensors"); });
 }
 
 void write_bytes(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
@@ -80,7 +69,7 @@ const char* kPcdHeader =
     "POINTS 2\nDATA ";
 
 std::string pcd_error(const std::string& bytes) {
-  return input_error([&] { fmt::parse_pcd(bytes, "c.pcd"); });
+  return input_error_of([&] { fmt::parse_pcd(bytes, "c.pcd"); });
 }
 
 }  // namespace
@@ -177,7 +166,7 @@ TEST_CASE("npy files: every numeric dtype in both byte orders, values by the for
     CHECK(d[1].item<double>() == c.values[1]);
   }
   write_bytes(tmp / "big.npy", npy_bytes(npy_dict("<u8", "(1,)"), std::string("\0\0\0\0\0\0\0\x80", 8)));
-  REQUIRE(input_error([&] { adbench::read_npy(tmp / "big.npy"); }) ==
+  REQUIRE(input_error_of([&] { adbench::read_npy(tmp / "big.npy"); }) ==
           (tmp / "big.npy").string() + ": uint64 .npy value above 2^63 - 1 (adbench reads uint64 as int64)");
 }
 
@@ -186,11 +175,11 @@ TEST_CASE("npy files: (0,224) reads as empty, score maps refuse it; trailing byt
   TempDir tmp("rnpy");
   write_bytes(tmp / "z.npy", npy_bytes(npy_dict("<f4", "(0, 224)"), ""));
   REQUIRE(adbench::read_npy(tmp / "z.npy").sizes() == at::IntArrayRef({0, 224}));
-  REQUIRE(input_error([&] { adbench::read_score_map(tmp / "z.npy"); }) ==
+  REQUIRE(input_error_of([&] { adbench::read_score_map(tmp / "z.npy"); }) ==
           (tmp / "z.npy").string() + ": score map of shape (0, 224) has no values");
   adbench::write_npy(tmp / "t.npy", at::ones({3, 3}));
   { std::ofstream(tmp / "t.npy", std::ios::binary | std::ios::app) << "junk"; }
-  REQUIRE(input_error([&] { adbench::read_npy(tmp / "t.npy"); }) ==
+  REQUIRE(input_error_of([&] { adbench::read_npy(tmp / "t.npy"); }) ==
           (tmp / "t.npy").string() + ": 4 bytes after the .npy data (shape (3, 3) of <f4 needs 36)");
 }
 
@@ -233,30 +222,30 @@ TEST_CASE("safetensors: shapes, offsets and JSON errors name the file and the te
 }
 
 TEST_CASE("run.json and --config: the file and the key, not nlohmann's exception text", "[readers]") {
-  REQUIRE(input_error([] { fmt::parse_run_json(R"({"format": 5})", "run/run.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_run_json(R"({"format": 5})", "run/run.json"); }) ==
           "run/run.json: key 'format': expected a string, got number");
-  REQUIRE(input_error([] { fmt::parse_run_json(R"({"config": [1]})", "run/run.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_run_json(R"({"config": [1]})", "run/run.json"); }) ==
           "run/run.json: key 'config': expected an object, got array");
-  REQUIRE(input_error([] { fmt::parse_run_json(R"({"train_count": 1.5})", "run/run.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_run_json(R"({"train_count": 1.5})", "run/run.json"); }) ==
           "run/run.json: key 'train_count': expected an integer, got number");
-  REQUIRE(input_error([] { fmt::parse_run_json("[]", "run/run.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_run_json("[]", "run/run.json"); }) ==
           "run/run.json: expected a JSON object, got array");
-  REQUIRE(input_error([] { fmt::parse_config_json(R"({"detector": true})", "c.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_config_json(R"({"detector": true})", "c.json"); }) ==
           "c.json: key 'detector': expected a string, got boolean");
-  REQUIRE(input_error([] { fmt::parse_config_json("{\"k\": 1,}", "c.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_config_json("{\"k\": 1,}", "c.json"); }) ==
           "c.json: not valid JSON (syntax error at line 1, column 9)");
   // fuzz_safetensors finding: nlohmann throws out_of_range (not parse_error) for "1e999".
-  REQUIRE(input_error([] { fmt::parse_config_json(R"({"k": 1e999})", "c.json"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_config_json(R"({"k": 1e999})", "c.json"); }) ==
           "c.json: not valid JSON (a number too large for a double)");
   REQUIRE(parse_st_error(adbench::read_file(adbench::test::source_dir() /
                                             "tests/fuzz/corpus/safetensors/regress-number-overflow")) ==
           "w.safetensors: not valid JSON (a number too large for a double)");
   // Deep nesting is refused before parsing: copying or printing it later would recurse that deep.
-  REQUIRE(input_error([] {
+  REQUIRE(input_error_of([] {
             fmt::parse_config_json("{\"k\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}",
                                    "c.json");
           }) == "c.json: JSON nested deeper than 64 levels");
-  REQUIRE(input_error([] {
+  REQUIRE(input_error_of([] {
             fmt::parse_config_json("{\"k\": \"[[[[\\\"" + std::string(100, '[') + "\"}", "c.json");
           }).empty());
   auto j = fmt::parse_config_json(R"({"detector": "padim", "k": 2})", "c.json");
@@ -265,21 +254,21 @@ TEST_CASE("run.json and --config: the file and the key, not nlohmann's exception
 }
 
 TEST_CASE("scores.csv: duplicates, empty files and bad values are errors with the line", "[readers]") {
-  REQUIRE(input_error([] {
+  REQUIRE(input_error_of([] {
             fmt::parse_scores_csv("path,score\ngood/000.png,1\nbad/001.png,2\ngood/000.png,3\n", "s.csv");
           }) == "s.csv: line 4: duplicate row for 'good/000' (first at line 2)");
-  REQUIRE(input_error([] {
+  REQUIRE(input_error_of([] {
             fmt::parse_scores_csv("path,score\ngood/000.png,1\ngood/000.tiff,3\n", "s.csv");
           }) == "s.csv: line 3: duplicate row for 'good/000' (first at line 2)");
-  REQUIRE(input_error([] { fmt::parse_scores_csv("", "s.csv"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_scores_csv("", "s.csv"); }) ==
           "s.csv: empty file (expected the header 'path,score' and one row per test image)");
-  REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\n", "s.csv"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_scores_csv("path,score\n", "s.csv"); }) ==
           "s.csv: has the header but no rows (expected one 'path,score' row per test image)");
-  REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\na.png, 1\n", "s.csv"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_scores_csv("path,score\na.png, 1\n", "s.csv"); }) ==
           "s.csv: line 2: ' 1' is not a number");
-  REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\na.png,nan\n", "s.csv"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_scores_csv("path,score\na.png,nan\n", "s.csv"); }) ==
           "s.csv: line 2: score for a.png is not finite (nan)");
-  REQUIRE(input_error([] { fmt::parse_scores_csv("path,score\na.png,1e999\n", "s.csv"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_scores_csv("path,score\na.png,1e999\n", "s.csv"); }) ==
           "s.csv: line 2: score for a.png is out of range (1e999)");
   const auto rows = fmt::parse_scores_csv("path,score\r\ngood/000.png,0.5\r\nbad/x.y/001,+2e-3\n", "s.csv");
   REQUIRE(rows.size() == 2);
@@ -356,15 +345,15 @@ TEST_CASE("PCD ascii rows parse completely; binary and LZF bodies are bounds-che
 }
 
 TEST_CASE("text clouds and ground truth: every value parses and is finite", "[readers]") {
-  REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 3\n1.0 abc 2.0\n", "c.txt"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_text_cloud("1 2 3\n1.0 abc 2.0\n", "c.txt"); }) ==
           "c.txt: line 2: 'abc' is not a number");
-  REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 inf\n", "c.txt"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_text_cloud("1 2 inf\n", "c.txt"); }) ==
           "c.txt: line 1: value 'inf' is not finite");
-  REQUIRE(input_error([] { fmt::parse_text_cloud("1 2 1e39\n", "c.txt"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_text_cloud("1 2 1e39\n", "c.txt"); }) ==
           "c.txt: line 1: coordinate 1e+39 does not fit float32");
-  REQUIRE(input_error([] { fmt::parse_point_labels("0 0 0 1\n0 0 nan 0\n", "gt.txt"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_point_labels("0 0 0 1\n0 0 nan 0\n", "gt.txt"); }) ==
           "gt.txt: line 2: value 'nan' is not finite");
-  REQUIRE(input_error([] { fmt::parse_point_labels("0 0 1\n", "gt.txt"); }) ==
+  REQUIRE(input_error_of([] { fmt::parse_point_labels("0 0 1\n", "gt.txt"); }) ==
           "gt.txt: line 1: expected 'x y z label' or 'label', got 3 values");
   REQUIRE(fmt::parse_point_labels("# x y z l\n0 0 0 0.9\n1,1,1,0\n", "gt.txt") ==
           std::vector<std::uint8_t>{1, 0});
@@ -372,16 +361,16 @@ TEST_CASE("text clouds and ground truth: every value parses and is finite", "[re
 
 TEST_CASE("VisA split CSV: quotes, paths leaving the root, columns", "[readers]") {
   const std::string head = "object,split,label,image,mask\n";
-  REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,test,normal,\"a.png,\n", "1cls.csv"); }) ==
+  REQUIRE(input_error_of([&] { fmt::parse_visa_csv(head + "pcb,test,normal,\"a.png,\n", "1cls.csv"); }) ==
           "1cls.csv:2: unterminated quote");
-  REQUIRE(input_error(
+  REQUIRE(input_error_of(
               [&] { fmt::parse_visa_csv(head + "pcb,test,anomaly,a.png,../../etc/m.png\n", "1cls.csv"); }) ==
           "1cls.csv:2: path '../../etc/m.png' leaves the dataset root (expected a relative path inside it)");
-  REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,test,normal,/abs.png,\n", "1cls.csv"); }) ==
+  REQUIRE(input_error_of([&] { fmt::parse_visa_csv(head + "pcb,test,normal,/abs.png,\n", "1cls.csv"); }) ==
           "1cls.csv:2: path '/abs.png' leaves the dataset root (expected a relative path inside it)");
-  REQUIRE(input_error([&] { fmt::parse_visa_csv("object,split,label,image,mask,mask\n", "1cls.csv"); }) ==
+  REQUIRE(input_error_of([&] { fmt::parse_visa_csv("object,split,label,image,mask,mask\n", "1cls.csv"); }) ==
           "1cls.csv: header names column 'mask' twice");
-  REQUIRE(input_error([&] { fmt::parse_visa_csv(head + "pcb,val,normal,a.png,\n", "1cls.csv"); }) ==
+  REQUIRE(input_error_of([&] { fmt::parse_visa_csv(head + "pcb,val,normal,a.png,\n", "1cls.csv"); }) ==
           "1cls.csv:2: split 'val' (expected train or test)");
   const auto rows = fmt::parse_visa_csv(
       "\xEF\xBB\xBF"
@@ -401,10 +390,10 @@ TEST_CASE("images: the header's size is checked against --max-image-pixels befor
   png += std::string(4, '\0');
   write_bytes(tmp / "bomb.png", png);
   REQUIRE(adbench::max_image_pixels() == 67108864);
-  REQUIRE(input_error([&] { adbench::read_image_rgb(tmp / "bomb.png"); }) ==
+  REQUIRE(input_error_of([&] { adbench::read_image_rgb(tmp / "bomb.png"); }) ==
           (tmp / "bomb.png").string() +
               ": image is 20000x20000 (400000000 pixels), more than --max-image-pixels 67108864");
-  REQUIRE(input_error([&] { adbench::read_image_size(tmp / "bomb.png"); }) ==
+  REQUIRE(input_error_of([&] { adbench::read_image_size(tmp / "bomb.png"); }) ==
           (tmp / "bomb.png").string() +
               ": image is 20000x20000 (400000000 pixels), more than --max-image-pixels 67108864");
   // A real image under and over a lowered limit.
@@ -412,7 +401,7 @@ TEST_CASE("images: the header's size is checked against --max-image-pixels befor
   adbench::set_max_image_pixels(1200);
   REQUIRE(adbench::read_image_rgb(tmp / "a.png").size() == cv::Size(40, 30));
   adbench::set_max_image_pixels(1199);
-  REQUIRE(input_error([&] { adbench::read_mask(tmp / "a.png"); }) ==
+  REQUIRE(input_error_of([&] { adbench::read_mask(tmp / "a.png"); }) ==
           (tmp / "a.png").string() + ": image is 40x30 (1200 pixels), more than --max-image-pixels 1199");
   adbench::set_max_image_pixels(adbench::kDefaultMaxImagePixels);
   // Headers of every format, and OpenCV depths by name.

@@ -417,8 +417,7 @@ BatchMatrix load_batch_matrix(const fs::path& file_in, const std::string& device
       for (auto& s : expand_settings(settings)) {
         json weights = json::object();
         for (auto& [k, v] : s.items()) {
-          if (!is_weights_setting(k) || !v.is_string() || v.get<std::string>().empty() || v == "none")
-            continue;
+          if (!names_weights_file(k, v)) continue;
           v = absolute_from(base, v.get<std::string>()).string();
           weights[k] = weights_digest(v.get<std::string>());
         }

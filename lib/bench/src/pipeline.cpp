@@ -59,9 +59,9 @@ nlohmann::json with_absolute_weights(const nlohmann::json& settings, const fs::p
   if (!settings.is_object()) return settings;
   nlohmann::json out = settings;
   for (const auto& [k, w] : settings.items()) {
-    if (!is_weights_setting(k) || !w.is_string()) continue;  // merge_config reports the type
+    if (!names_weights_file(k, w)) continue;  // merge_config reports a value of the wrong type
     const std::string file = w.get<std::string>();
-    if (file.empty() || file == "none" || fs::path(file).is_absolute()) continue;
+    if (fs::path(file).is_absolute()) continue;
     out[k] = fs::absolute(base / file).lexically_normal().string();  // base "": the working dir
   }
   return out;
@@ -112,12 +112,10 @@ CategoryData load_union(const std::string& dataset, const fs::path& root, const 
 /// Weight files named by a detector config (every `*_weights` setting; "" and "none" name no file).
 void protect_weights(const nlohmann::json& config) {
   if (!config.is_object()) return;
-  for (const auto& [k, w] : config.items()) {
-    if (!is_weights_setting(k) || !w.is_string()) continue;
-    const std::string file = w.get<std::string>();
-    if (!file.empty() && file != "none")
-      protect_input(file, k == "backbone_weights" ? "the backbone weights file" : "the " + k + " file");
-  }
+  for (const auto& [k, w] : config.items())
+    if (names_weights_file(k, w))
+      protect_input(w.get<std::string>(),
+                    k == "backbone_weights" ? "the backbone weights file" : "the " + k + " file");
 }
 
 /// What produced PRED/<category> when adbench wrote it: the "produced_by" record of its

@@ -68,6 +68,10 @@ bool is_weights_setting(const std::string& key) {
   return key.size() > 8 && key.compare(key.size() - 8, 8, "_weights") == 0;
 }
 
+bool names_weights_file(const std::string& key, const nlohmann::json& value) {
+  return is_weights_setting(key) && value.is_string() && !value.get<std::string>().empty() && value != "none";
+}
+
 std::string detector_spec(const std::string& detector, const nlohmann::json& config) {
   std::string out;
   if (config.is_object())

@@ -368,6 +368,69 @@ void plain_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, int64_t* sel
   }
 }
 
+/// The triangle-inequality test of the fast method, with every rounding of coreset_sqdist
+/// included. coreset_sqdist over `dim` floats returns (1 + e) t + a for a true squared distance t,
+/// |e| <= rel (the rounding of the differences, squares and sums) and |a| <= tiny (underflow).
+/// For a row x whose min-distance d = coreset_sqdist(x, a) was computed against its own centre a,
+/// and a new centre c at computed squared distance cc from a: when d <= skip_bound(cc), the
+/// computed coreset_sqdist(x, c) is >= d (||x - c|| >= ||a - c|| - ||x - a|| and the bounds
+/// above), so the row keeps its min-distance and need not be computed.
+struct TriangleBound {
+  double rel = 0, tiny = 0;
+  double s = 0;  ///< sqrt((1 + rel) / (1 - rel))
+  double t = 0;  ///< sqrt(2 tiny / (1 - rel))
+
+  explicit TriangleBound(int64_t dim) {
+    rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
+    tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
+    s = std::sqrt((1 + rel) / (1 - rel));
+    t = std::sqrt(2 * tiny / (1 - rel));
+  }
+
+  /// The largest min-distance (float, rounded down) that the test proves safe; -1 when none is.
+  /// Derivation: with A = sqrt((d + tiny) / (1 - rel)) >= ||x - a|| and B = sqrt((cc - tiny) /
+  /// (1 + rel)) <= ||a - c||, B >= A (1 + s) + t gives ||x - c|| >= A s + t, hence
+  /// computed(x, c) >= (1 - rel)(A s + t)^2 - tiny >= (1 + rel) A^2 + tiny >= d.
+  float skip_bound(float cc) const {
+    if (!(cc < std::numeric_limits<float>::max())) return -1.0f;  // overflow: no proof
+    const double b2 = (static_cast<double>(cc) - tiny) / (1 + rel);
+    if (b2 <= 0) return -1.0f;
+    const double num = std::sqrt(b2) * (1 - 1e-12) - t;
+    if (num <= 0) return -1.0f;
+    const double a = num / (1 + s);
+    const double m = ((1 - rel) * a * a - tiny) * (1 - 1e-9);
+    if (m < 0) return -1.0f;
+    float f = static_cast<float>(m);
+    if (static_cast<double>(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+    return f;
+  }
+
+  /// The same from a lower bound `b` of the true distance ||a - c|| (instead of a computed cc).
+  float skip_bound_from_distance(double b) const {
+    const double num = b * (1 - 1e-12) - t;
+    if (!(num > 0)) return -1.0f;
+    const double a = num / (1 + s);
+    const double m = ((1 - rel) * a * a - tiny) * (1 - 1e-9);
+    if (!(m >= 0)) return -1.0f;
+    if (m >= std::numeric_limits<float>::max()) return std::numeric_limits<float>::max();
+    float f = static_cast<float>(m);
+    if (static_cast<double>(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+    return f;
+  }
+
+  /// The true distance ||x - c|| at and above which the computed coreset_sqdist(x, c) is >= d.
+  double safe_distance(float d) const {
+    return std::sqrt((static_cast<double>(d) + tiny) / ((1 - rel) * (1 - 1e-9)));
+  }
+
+  /// The true centre-to-centre distance that proves every row of a group whose largest
+  /// min-distance is `maxd` safe (the inverse of skip_bound, 1e-6 above it).
+  double needed_distance(float maxd) const {
+    const double a = std::sqrt((static_cast<double>(maxd) + tiny) / (1 - rel));
+    return (a * (1 + s) + t) * (1 + 1e-6);
+  }
+};
+
 /// The PCA scan's first stage: every row's k PCA coordinates as integers Q = round(y / q), |Q| <= 2047
 /// (one scale q for all), so that S = sum (Q_i - Q_c)^2 is exact in int32 (k <= 32) and
 /// ||y_i - y_c|| >= q (sqrt(S) - sqrt(k)) (each rounding moves a coordinate by at most q / 2). The
@@ -478,8 +541,7 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound
   const float* rows = x.data_ptr<float>();
   std::vector<float> min_d(static_cast<size_t>(total), std::numeric_limits<float>::infinity());
   const Int8Bound q8 = int8_bound(x);
-  const double rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
-  const double tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
+  const TriangleBound tri(dim);  // coreset_sqdist's rounding, for the int8 stage
   const bool stats = std::getenv("ADBENCH_CORESET_STATS") != nullptr;
   std::atomic<int64_t> st1{0}, st2{0};
   const Stage1Rows s1 = stage1_rows(bound, total);
@@ -523,7 +585,7 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound
         for (int64_t ci = 0; ci < nc; ++ci) {
           const int64_t i = cand[static_cast<size_t>(ci)];
           // Stage 2: the int8 bound over every dimension (see Int8Bound; the same inequality as
-          // the triangle method's rows): ||x_i - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9)))
+          // the triangle method's rows): ||x_i - c|| >= TriangleBound::safe_distance(d)
           // implies a computed distance >= d.
           const double r8 = (base8[static_cast<size_t>(i)] + ec) / q8.q;
           if (static_cast<double>(int8_sqdist(q8.qx.data() + i * q8.dp, q8c, q8.dp)) >= r8 * r8 * (1 + 1e-12))
@@ -541,8 +603,8 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound
             min_d[i] = d;
             changed = true;
             ithr[static_cast<size_t>(i)] = s1.threshold(bound.threshold(d));
-            const double need = std::sqrt((static_cast<double>(d) + tiny) / ((1 - rel) * (1 - 1e-9)));
-            base8[static_cast<size_t>(i)] = need * (1 + 1e-9) + q8.err[static_cast<size_t>(i)];
+            base8[static_cast<size_t>(i)] =
+                tri.safe_distance(d) * (1 + 1e-9) + q8.err[static_cast<size_t>(i)];
           }
         }
         if (stats) st1 += nc, st2 += c2;
@@ -565,64 +627,6 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound
     }
   }
 }
-
-/// The triangle-inequality test of the fast method, with every rounding of coreset_sqdist
-/// included. coreset_sqdist over `dim` floats returns (1 + e) t + a for a true squared distance t,
-/// |e| <= rel (the rounding of the differences, squares and sums) and |a| <= tiny (underflow).
-/// For a row x whose min-distance d = coreset_sqdist(x, a) was computed against its own centre a,
-/// and a new centre c at computed squared distance cc from a: when d <= skip_bound(cc), the
-/// computed coreset_sqdist(x, c) is >= d (||x - c|| >= ||a - c|| - ||x - a|| and the bounds
-/// above), so the row keeps its min-distance and need not be computed.
-struct TriangleBound {
-  double rel = 0, tiny = 0;
-  double s = 0;  ///< sqrt((1 + rel) / (1 - rel))
-  double t = 0;  ///< sqrt(2 tiny / (1 - rel))
-
-  explicit TriangleBound(int64_t dim) {
-    rel = (static_cast<double>(dim) / 16.0 + 9.0) * std::ldexp(1.0, -23);
-    tiny = static_cast<double>(dim + 16) * std::ldexp(1.0, -140);
-    s = std::sqrt((1 + rel) / (1 - rel));
-    t = std::sqrt(2 * tiny / (1 - rel));
-  }
-
-  /// The largest min-distance (float, rounded down) that the test proves safe; -1 when none is.
-  /// Derivation: with A = sqrt((d + tiny) / (1 - rel)) >= ||x - a|| and B = sqrt((cc - tiny) /
-  /// (1 + rel)) <= ||a - c||, B >= A (1 + s) + t gives ||x - c|| >= A s + t, hence
-  /// computed(x, c) >= (1 - rel)(A s + t)^2 - tiny >= (1 + rel) A^2 + tiny >= d.
-  float skip_bound(float cc) const {
-    if (!(cc < std::numeric_limits<float>::max())) return -1.0f;  // overflow: no proof
-    const double b2 = (static_cast<double>(cc) - tiny) / (1 + rel);
-    if (b2 <= 0) return -1.0f;
-    const double num = std::sqrt(b2) * (1 - 1e-12) - t;
-    if (num <= 0) return -1.0f;
-    const double a = num / (1 + s);
-    const double m = ((1 - rel) * a * a - tiny) * (1 - 1e-9);
-    if (m < 0) return -1.0f;
-    float f = static_cast<float>(m);
-    if (static_cast<double>(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-    return f;
-  }
-
-  /// The same from a lower bound `b` of the true distance ||a - c|| (instead of a computed cc).
-  float skip_bound_from_distance(double b) const {
-    const double num = b * (1 - 1e-12) - t;
-    if (!(num > 0)) return -1.0f;
-    const double a = num / (1 + s);
-    const double m = ((1 - rel) * a * a - tiny) * (1 - 1e-9);
-    if (!(m >= 0)) return -1.0f;
-    if (m >= std::numeric_limits<float>::max()) return std::numeric_limits<float>::max();
-    float f = static_cast<float>(m);
-    if (static_cast<double>(f) > m) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-    return f;
-  }
-
-  /// The true centre-to-centre distance that proves every row of a group whose largest
-  /// min-distance is `maxd` safe (the inverse of skip_bound, 1e-6 above it).
-  double needed_distance(float maxd) const {
-    const double a = std::sqrt((static_cast<double>(maxd) + tiny) / (1 - rel));
-    return (a * (1 + s) + t) * (1 + 1e-6);
-  }
-};
 
 /// The triangle method keeps each row's int8 coordinates in its group entry (read sequentially),
 /// so it runs on banks of at most this many dims (PatchCore projects to 128).
@@ -673,7 +677,7 @@ void triangle_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const Pca
     en.d = d, en.row = static_cast<std::int32_t>(row);
     en.ithr = bound.int_threshold(bound.threshold(d));
     // ||x - c|| >= sqrt((d + tiny) / ((1 - rel)(1 - 1e-9))) implies a computed distance >= d.
-    const double need = std::sqrt((static_cast<double>(d) + tri.tiny) / ((1 - tri.rel) * (1 - 1e-9)));
+    const double need = tri.safe_distance(d);
     en.base = std::nextafter(static_cast<float>(need * (1 + 1e-9)) + q8.err[static_cast<size_t>(row)],
                              std::numeric_limits<float>::infinity());
     std::copy(qs + row * 16, qs + row * 16 + 16, en.q);

@@ -39,6 +39,10 @@ struct Provenance {
 /// Whether a setting names a weights file (`*_weights`: backbone_weights, prompt_weights).
 bool is_weights_setting(const std::string& key);
 
+/// Whether a setting's value names a weights file: a `*_weights` setting holding a path (a string
+/// other than "" and "none", which name no file).
+bool names_weights_file(const std::string& key, const nlohmann::json& value);
+
 /// "name(k=v,...)" from a config object: keys in JSON object order (sorted), weight file paths (the
 /// settings named `*_weights`: backbone_weights, prompt_weights) left out,
 /// strings as is, numbers as JSON writes them, lists joined with '+'.
