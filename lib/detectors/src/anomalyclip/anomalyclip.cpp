@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "adbench/backbones/clip.hpp"
 #include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/log.hpp"
@@ -125,6 +126,8 @@ const SettingsTable& AnomalyClip::settings() {
   };
   return table;
 }
+
+AnomalyClip::~AnomalyClip() = default;
 
 AnomalyClip::AnomalyClip(const nlohmann::json& overrides)
     : config_(merge_config("anomalyclip", settings(), overrides)) {

@@ -16,10 +16,11 @@
 #include <opencv2/core.hpp>
 #include <span>
 
-#include "adbench/backbones/clip.hpp"
 #include "adbench/detectors/detector.hpp"
 
 namespace adbench {
+
+class ClipModel;  // adbench/backbones/clip.hpp, included by the .cpp only
 
 namespace anomalyclip {
 
@@ -42,6 +43,7 @@ at::Tensor map_scores(const at::Tensor& patches, const at::Tensor& text, double 
 class AnomalyClip final : public Detector {
  public:
   explicit AnomalyClip(const nlohmann::json& overrides);
+  ~AnomalyClip() override;  // where ClipModel is complete
   static const SettingsTable& settings();
   static nlohmann::json default_config() { return defaults_of(settings()); }
 

@@ -13,10 +13,15 @@
 #include <vector>
 
 #include "adbench/backbones/backbone.hpp"
-#include "adbench/backbones/clip.hpp"
 #include "adbench/core/nearest.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/detectors/detector.hpp"
+
+namespace adbench {
+// clip.hpp (with <torch/torch.h>) is included only where a CLIP model is used.
+class ClipModel;
+struct ClipConfig;
+}  // namespace adbench
 
 namespace adbench::feat {
 

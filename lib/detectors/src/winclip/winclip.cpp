@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
 
+#include "adbench/backbones/clip.hpp"
 #include "adbench/backbones/clip_tokenizer.hpp"
 #include "adbench/core/batching.hpp"
 #include "adbench/core/error.hpp"
@@ -99,6 +100,8 @@ const SettingsTable& WinClip::settings() {
   };
   return table;
 }
+
+WinClip::~WinClip() = default;
 
 WinClip::WinClip(const nlohmann::json& overrides) : config_(merge_config("winclip", settings(), overrides)) {
   scales_ = config_["scales"].get<std::vector<int64_t>>();

@@ -18,10 +18,11 @@
 #include <span>
 #include <utility>
 
-#include "adbench/backbones/clip.hpp"
 #include "adbench/detectors/detector.hpp"
 
 namespace adbench {
+
+class ClipModel;  // adbench/backbones/clip.hpp, included by the .cpp only
 
 namespace winclip {
 /// The normal and anomalous prompts for `object`: each state × each template, state-major.
@@ -37,6 +38,7 @@ at::Tensor visual_association(const at::Tensor& e, const at::Tensor& ref);
 class WinClip final : public Detector {
  public:
   explicit WinClip(const nlohmann::json& overrides);
+  ~WinClip() override;  // where ClipModel is complete
   static const SettingsTable& settings();
   static nlohmann::json default_config() { return defaults_of(settings()); }
 
