@@ -1,10 +1,9 @@
 // The CLIP detectors' model loading (features.hpp), apart from the rest of features.cpp because
 // it alone needs clip.hpp and with it <torch/torch.h> (~15 s of compiling in every file that
 // includes it).
-#include "adbench/backbones/clip.hpp"
-
 #include <filesystem>
 
+#include "adbench/backbones/clip.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/sha256.hpp"
 #include "features.hpp"
