@@ -71,6 +71,9 @@ SchedulerType=sched/backfill
 MpiDefault=none
 ReturnToService=2
 JobCompType=jobcomp/none
+# sbatch --wait polls after 2 s, then 4x longer while that stays under MinJobAge / 3 (default 300 s:
+# 2, 8, 32 s), which left the test idle for ~30 s after its last task; at 6 s it polls every 2 s.
+MinJobAge=6
 AccountingStorageType=accounting_storage/none
 PlugStackConfig=$T/plugstack.conf
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
@@ -97,7 +100,7 @@ cd "$T"
 cat > matrix.json <<'EOF'
 {"name": "slurmtest",
  "datasets": [{"name": "synth", "adapter": "mvtec_ad", "root": "data", "categories": "all"}],
- "detectors": [{"name": "variation_model"}, {"name": "padim", "settings": {"channels": 50}}],
+ "detectors": [{"name": "variation_model"}, {"name": "padim", "settings": {"channels": 50, "image_size": 96}}],
  "seeds": [0, 1],
  "slurm": {"cpus_per_task": 1, "time": "00:30:00"}}
 EOF
