@@ -38,7 +38,7 @@ std::string join_args(int argc, char** argv) {
   return s;
 }
 
-// Two runtime settings that only take effect when the process starts, so unless the user chose
+// Three runtime settings that only take effect when the process starts, so unless the user chose
 // them, adbench re-executes itself once with them in its environment:
 // - LibTorch's CPU threads (libgomp) busy-wait after every parallel region by default. On a small
 //   machine that starves OpenCV's TBB workers and the main thread: variation_model on the magnetic
@@ -50,12 +50,18 @@ std::string join_args(int argc, char** argv) {
 //   with an mmap threshold of 1 GiB, a trim threshold of 512 MiB and a 64 MiB top pad it takes
 //   15.4 s with 0.23 M faults, peak RSS 0.64 -> 1.00 GB (results/bench/patchcore_infer.md).
 //   Skipped when GLIBC_TUNABLES or any MALLOC_*_ variable is set.
+// - OpenBLAS's pthread workers (Debian's libopenblas0-pthread, LibTorch's BLAS) spin on
+//   sched_yield for 2^28 cycles after every BLAS call before they sleep. Training a small network
+//   (infp, 32 x 32, 300 steps, --threads 1) burned 46.5 s of CPU for 23.9 s of wall time, a whole
+//   second core; with OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles, OpenBLAS's minimum) 26.7 s, and
+//   PatchCore on the magnetic tiles ran as fast (121 and 128 s against 117 and 139 s, noisy box).
 // This runs from the executable's .preinit_array: after the dynamic loader has mapped and relocated
 // the libraries but before any of their constructors (LibTorch's operator registrations alone take
 // 0.7 s), so the discarded first start costs ~0.1 s instead of a whole start-up (2.1 -> 1.1 s for
 // `adbench --version` on the 2-core build box). libc is not initialised yet: no heap, no environ,
 // no setenv; the new environment is built on the stack from the envp the loader passes.
 constexpr char kOmpWaitPolicy[] = "OMP_WAIT_POLICY=PASSIVE";
+constexpr char kOpenblasTimeout[] = "OPENBLAS_THREAD_TIMEOUT=4";
 constexpr char kGlibcTunables[] =
     "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=536870912:"
     "glibc.malloc.top_pad=67108864";
@@ -65,20 +71,23 @@ void reexec_with_runtime_settings(int /*argc*/, char** argv, char** envp) {
   auto starts = [](const char* s, std::string_view prefix) {
     return std::string_view(s).substr(0, prefix.size()) == prefix;
   };
-  bool user_omp = false, user_malloc = false;
+  bool user_omp = false, user_malloc = false, user_blas = false;
   std::size_t n = 0;
   for (; envp[n]; ++n) {
     const std::string_view v(envp[n]);
     user_omp = user_omp || starts(envp[n], "OMP_WAIT_POLICY=") || starts(envp[n], "GOMP_SPINCOUNT=");
+    user_blas =
+        user_blas || starts(envp[n], "OPENBLAS_THREAD_TIMEOUT=") || starts(envp[n], "GOTO_THREAD_TIMEOUT=");
     user_malloc = user_malloc || starts(envp[n], "GLIBC_TUNABLES=") ||
                   (starts(envp[n], "MALLOC_") && v.find("_=") != std::string_view::npos);
   }
-  if (user_omp && user_malloc) return;
-  char** env = static_cast<char**>(__builtin_alloca((n + 3) * sizeof(char*)));
+  if (user_omp && user_malloc && user_blas) return;
+  char** env = static_cast<char**>(__builtin_alloca((n + 4) * sizeof(char*)));
   std::size_t k = 0;
   for (std::size_t i = 0; i < n; ++i) env[k++] = envp[i];
   if (!user_omp) env[k++] = const_cast<char*>(kOmpWaitPolicy);
   if (!user_malloc) env[k++] = const_cast<char*>(kGlibcTunables);
+  if (!user_blas) env[k++] = const_cast<char*>(kOpenblasTimeout);
   env[k] = nullptr;
   ::execve("/proc/self/exe", argv, env);  // returns only on failure: carry on as we are
 }

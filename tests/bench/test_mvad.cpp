@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "adbench/bench/evaluate.hpp"
+#include "adbench/core/device.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/datasets/synth_multiview.hpp"
@@ -134,7 +135,7 @@ TEST_CASE("mvad: network shapes for ResNet34 and MobileNetV2 channels", "[mvad]"
 
 TEST_CASE("mvad: gate on the synthetic multi-view set (shared MobileNetV2, 128 x 128)", "[mvad][gate]") {
   REQUIRE(fs::exists(kWeights));
-  at::set_num_threads(1);
+  adbench::set_threads(1);
   TempDir tmp("mvad-gate");
   MultiviewSynthOptions so;
   so.categories = {"crate"};

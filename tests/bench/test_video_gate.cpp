@@ -22,6 +22,7 @@
 
 #include "adbench/bench/evaluate.hpp"
 #include "adbench/bench/frames.hpp"
+#include "adbench/core/device.hpp"
 #include "adbench/core/log.hpp"
 #include "adbench/datasets/dataset.hpp"
 #include "adbench/datasets/synth_video.hpp"
@@ -124,11 +125,11 @@ class GateSet {
   std::vector<SynthVideo> truth_;
 };
 
-/// One OpenMP thread for the scope.
+/// One thread (LibTorch's OpenMP pool and OpenBLAS's) for the scope.
 struct OneThread {
   int before = at::get_num_threads();
-  OneThread() { at::set_num_threads(1); }
-  ~OneThread() { at::set_num_threads(before); }
+  OneThread() { set_threads(1); }
+  ~OneThread() { set_threads(before); }
 };
 
 std::string type_text(const GateNumbers& g) {

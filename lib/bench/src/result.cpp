@@ -203,11 +203,13 @@ nlohmann::json ResultRecord::to_json() const {
   j["command"] = command;
   const char* omp = std::getenv("OMP_WAIT_POLICY");
   const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const char* blas_timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
   j["machine"] = {{"cpu", cpu_model_name()},
                   {"cores", cpu_cores()},
                   {"threads", threads},
                   {"omp_wait_policy", omp ? omp : "default"},
-                  {"glibc_tunables", tunables ? tunables : "default"}};
+                  {"glibc_tunables", tunables ? tunables : "default"},
+                  {"openblas_thread_timeout", blas_timeout ? blas_timeout : "default"}};
   j["device"] = device;
   j["device_name"] = device_name;
   j["seed"] = seed;

@@ -2,6 +2,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <charconv>
 #include <fstream>
@@ -53,6 +54,11 @@ std::string device_description(const at::Device& device) {
 int set_threads(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
+  // LibTorch sizes its OpenMP pool (and MKL's) but not OpenBLAS's own pthread pool, which keeps one
+  // thread per core: with --threads 1 a second core still ran BLAS work and spun after it. Looked up
+  // at run time: the BLAS behind LibTorch may be another library (reference BLAS, MKL).
+  using SetBlasThreads = void (*)(int);
+  if (auto* f = reinterpret_cast<SetBlasThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
   return at::get_num_threads();
 }
 
