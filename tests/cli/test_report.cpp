@@ -291,7 +291,8 @@ TEST_CASE("adbench report in headless Chromium: no script error, one row per cat
   // The sorting script ran to its end, and the error hook left no marker.
   const auto body_at = dom.find("<body");
   REQUIRE(body_at != std::string::npos);
-  REQUIRE(dom.substr(body_at, dom.find('>', body_at) - body_at).find(" data-ready=\"1\"") != std::string::npos);
+  REQUIRE(dom.substr(body_at, dom.find('>', body_at) - body_at).find(" data-ready=\"1\"") !=
+          std::string::npos);
   REQUIRE(dom.find("js-error-marker") == std::string::npos);
   REQUIRE(read_text(tmp / "dom.err").find("Uncaught") == std::string::npos);
   // The rendered table: one row per category.
