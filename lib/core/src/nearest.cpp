@@ -143,6 +143,18 @@ struct Farthest {
     if (v > d || (v == d && i < row)) d = v, row = i;
   }
   void offer(const Farthest& o) { offer(o.d, o.row); }
+  /// The farthest of min_d[b, e).
+  static Farthest of_rows(const float* min_d, int64_t b, int64_t e) {
+    Farthest f;
+    for (int64_t i = b; i < e; ++i) f.offer(min_d[i], i);
+    return f;
+  }
+  /// The farthest of the blocks' farthest rows.
+  static Farthest of_blocks(const std::vector<Farthest>& blocks) {
+    Farthest f;
+    for (const auto& b : blocks) f.offer(b);
+    return f;
+  }
 };
 
 /// The plain loop on a CUDA device: torch arithmetic (|x|^2 - 2 x.c + |c|^2), chunked.
@@ -354,16 +366,10 @@ void plain_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, int64_t* sel
           const float d = coreset_sqdist(rows + i * dim, c, dim);
           if (d < min_d[i]) min_d[i] = d, changed = true;
         }
-        if (changed || s == 0) {
-          Farthest local;
-          for (int64_t i = bi * block; i < end; ++i) local.offer(min_d[i], i);
-          block_best[bi] = local;
-        }
+        if (changed || s == 0) block_best[bi] = Farthest::of_rows(min_d.data(), bi * block, end);
       }
     });
-    Farthest best;
-    for (const auto& bb : block_best) best.offer(bb);
-    current = best.row;
+    current = Farthest::of_blocks(block_best).row;
     if (progress) progress->tick();
   }
 }
@@ -608,16 +614,10 @@ void pca_steps_cpu(const at::Tensor& x, int64_t n, int64_t first, const PcaBound
           }
         }
         if (stats) st1 += nc, st2 += c2;
-        if (changed || s == 0) {
-          Farthest local;
-          for (int64_t i = bi * block; i < end; ++i) local.offer(min_d[i], i);
-          block_best[bi] = local;
-        }
+        if (changed || s == 0) block_best[bi] = Farthest::of_rows(min_d.data(), bi * block, end);
       }
     });
-    Farthest best;
-    for (const auto& bb : block_best) best.offer(bb);
-    current = best.row;
+    current = Farthest::of_blocks(block_best).row;
     if (progress) progress->tick();
     if (stats && (s + 1 == n || (s + 1) % 2000 == 0)) {
       const double per = static_cast<double>(s + 1) * static_cast<double>(total);
