@@ -57,7 +57,7 @@ std::string join_args(int argc, char** argv) {
 //   PatchCore on the magnetic tiles ran as fast (121 and 128 s against 117 and 139 s, noisy box).
 // This runs from the executable's .preinit_array: after the dynamic loader has mapped and relocated
 // the libraries but before any of their constructors (LibTorch's operator registrations alone take
-// 0.7 s), so the discarded first start costs ~0.1 s instead of a whole start-up (2.1 -> 1.1 s for
+// 0.7 s), so the discarded first start costs ~0.1 s instead of a whole start-up (2.1 -> 1.2 s for
 // `adbench --version` on the 2-core build box). libc is not initialised yet: no heap, no environ,
 // no setenv; the new environment is built on the stack from the envp the loader passes.
 constexpr char kOmpWaitPolicy[] = "OMP_WAIT_POLICY=PASSIVE";
@@ -68,18 +68,15 @@ constexpr char kGlibcTunables[] =
 
 void reexec_with_runtime_settings(int /*argc*/, char** argv, char** envp) {
   if (!argv || !envp) return;
-  auto starts = [](const char* s, std::string_view prefix) {
-    return std::string_view(s).substr(0, prefix.size()) == prefix;
-  };
   bool user_omp = false, user_malloc = false, user_blas = false;
   std::size_t n = 0;
   for (; envp[n]; ++n) {
     const std::string_view v(envp[n]);
-    user_omp = user_omp || starts(envp[n], "OMP_WAIT_POLICY=") || starts(envp[n], "GOMP_SPINCOUNT=");
+    user_omp = user_omp || v.starts_with("OMP_WAIT_POLICY=") || v.starts_with("GOMP_SPINCOUNT=");
     user_blas =
-        user_blas || starts(envp[n], "OPENBLAS_THREAD_TIMEOUT=") || starts(envp[n], "GOTO_THREAD_TIMEOUT=");
-    user_malloc = user_malloc || starts(envp[n], "GLIBC_TUNABLES=") ||
-                  (starts(envp[n], "MALLOC_") && v.find("_=") != std::string_view::npos);
+        user_blas || v.starts_with("OPENBLAS_THREAD_TIMEOUT=") || v.starts_with("GOTO_THREAD_TIMEOUT=");
+    user_malloc = user_malloc || v.starts_with("GLIBC_TUNABLES=") ||
+                  (v.starts_with("MALLOC_") && v.find("_=") != std::string_view::npos);
   }
   if (user_omp && user_malloc && user_blas) return;
   char** env = static_cast<char**>(__builtin_alloca((n + 4) * sizeof(char*)));
