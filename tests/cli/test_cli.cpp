@@ -274,37 +274,46 @@ TEST_CASE("adbench compare: a regression gate with a Markdown summary", "[cli]")
   }
 }
 
-TEST_CASE("adbench sets its malloc tunables unless the user set any; the result JSON records them", "[cli]") {
+TEST_CASE("adbench sets its runtime settings unless the user set them; the result JSON records them",
+          "[cli]") {
   TempDir tmp("tunables");
-  // Restores both variables however the test ends.
+  // Restores the variables however the test ends.
   struct EnvGuard {
-    std::optional<std::string> tunables, top_pad;
-    EnvGuard() {
-      if (const char* v = std::getenv("GLIBC_TUNABLES")) tunables = v;
-      if (const char* v = std::getenv("MALLOC_TOP_PAD_")) top_pad = v;
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+    EnvGuard(std::initializer_list<const char*> names) {
+      for (const char* n : names) {
+        const char* v = std::getenv(n);
+        saved.emplace_back(n, v ? std::optional<std::string>(v) : std::nullopt);
+      }
     }
     ~EnvGuard() {
-      tunables ? ::setenv("GLIBC_TUNABLES", tunables->c_str(), 1) : ::unsetenv("GLIBC_TUNABLES");
-      top_pad ? ::setenv("MALLOC_TOP_PAD_", top_pad->c_str(), 1) : ::unsetenv("MALLOC_TOP_PAD_");
+      for (const auto& [n, v] : saved) v ? ::setenv(n.c_str(), v->c_str(), 1) : ::unsetenv(n.c_str());
     }
-  } guard;
-  auto tunables = [&](const std::string& name) {
+  } guard{"GLIBC_TUNABLES", "MALLOC_TOP_PAD_", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"};
+  auto machine = [&](const std::string& name) {
     auto r = run_adbench("--quiet eval --detector variation_model --set image_size=64 --root " +
                          q(synth_root()) + " --category cap --out " + q(tmp / name));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    return read_json(tmp / name)["machine"]["glibc_tunables"].get<std::string>();
+    return read_json(tmp / name)["machine"];
   };
-  ::unsetenv("GLIBC_TUNABLES");
-  ::unsetenv("MALLOC_TOP_PAD_");
-  CHECK(tunables("ours.json") ==
+  for (const auto& [n, v] : guard.saved) ::unsetenv(n.c_str());
+  const auto ours = machine("ours.json");
+  CHECK(ours["glibc_tunables"] ==
         "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=536870912:glibc.malloc.top_pad="
         "67108864");
+  CHECK(ours["omp_wait_policy"] == "PASSIVE");
+  CHECK(ours["openblas_thread_timeout"] == "4");
   ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2", 1);
-  CHECK(tunables("theirs.json") == "glibc.malloc.arena_max=2");
+  ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+  ::setenv("OPENBLAS_THREAD_TIMEOUT", "7", 1);
+  const auto theirs = machine("theirs.json");
+  CHECK(theirs["glibc_tunables"] == "glibc.malloc.arena_max=2");
+  CHECK(theirs["omp_wait_policy"] == "ACTIVE");
+  CHECK(theirs["openblas_thread_timeout"] == "7");
   ::unsetenv("GLIBC_TUNABLES");
   ::setenv("MALLOC_TOP_PAD_", "1048576", 1);
-  CHECK(tunables("malloc_var.json") == "default");
+  CHECK(machine("malloc_var.json")["glibc_tunables"] == "default");
 }
 
 TEST_CASE("adbench list", "[cli]") {

@@ -1,8 +1,12 @@
 // Core I/O: safetensors, .npy, TIFF maps, image headers, atomic writes, staging folders, SHA-256.
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
+#include "adbench/core/device.hpp"
 #include "adbench/core/error.hpp"
 #include "adbench/core/fs.hpp"
 #include "adbench/core/image_io.hpp"
@@ -170,4 +174,19 @@ TEST_CASE("registry lists valid names for an unknown one", "[core]") {
   REQUIRE(r.names() == std::vector<std::string>{"a", "b"});
   REQUIRE_THROWS_WITH(r.create("c"), "unknown thing 'c' (valid: a, b)");
   REQUIRE_THROWS_AS(r.add("a", "", [] { return std::make_unique<int>(0); }), adbench::InternalError);
+}
+
+TEST_CASE("set_threads sizes LibTorch's pool and OpenBLAS's own", "[core]") {
+  // LibTorch's BLAS here is Debian's OpenBLAS (scripts/install_deps.sh installs
+  // libopenblas0-pthread); its pthread pool is not LibTorch's to size.
+  using GetThreads = int (*)();
+  auto* blas_threads = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  REQUIRE(blas_threads != nullptr);
+  const int before = at::get_num_threads();
+  CHECK(adbench::set_threads(1) == 1);
+  CHECK(at::get_num_threads() == 1);
+  CHECK(blas_threads() == 1);
+  CHECK(adbench::set_threads(2) == 2);
+  CHECK(blas_threads() == 2);
+  adbench::set_threads(before);
 }
